@@ -1,0 +1,41 @@
+# The two commands a user needs: `make demo` and `make test`. Both first install whatever
+# Debian packages are missing (quietly, and only once), then build.
+BUILD ?= build
+JOBS ?= $(shell nproc)
+FUZZ_SECONDS ?= 300
+
+DEBIAN_PACKAGES := build-essential cmake ninja-build pkg-config flatbuffers-compiler \
+  libflatbuffers-dev libcli11-dev nlohmann-json3-dev libfmt-dev libgtest-dev libgmock-dev \
+  libbenchmark-dev jq bsdextrautils
+FUZZ_PACKAGES := clang libclang-rt-14-dev
+
+.PHONY: all deps build test demo bench fuzz clean
+
+all: build
+
+deps:
+	@./tools/install_deps.sh $(DEBIAN_PACKAGES)
+
+build: deps
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+demo: build
+	@./tools/demo.sh $(BUILD)/frugal
+
+bench: build
+	@./tools/bench_host.sh $(BUILD)
+
+# libFuzzer + AddressSanitizer/UBSan build of the parsers, each target run for FUZZ_SECONDS.
+fuzz:
+	@./tools/install_deps.sh $(DEBIAN_PACKAGES) $(FUZZ_PACKAGES)
+	@CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DFRUGAL_FUZZ=ON -DFRUGAL_TESTS=OFF -DFRUGAL_BENCH=OFF >/dev/null
+	@cmake --build build-fuzz -j $(JOBS) --target fuzz_tflite_import
+	@./tools/run_fuzz.sh build-fuzz $(FUZZ_SECONDS)
+
+clean:
+	rm -rf $(BUILD) build-fuzz
