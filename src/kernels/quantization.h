@@ -62,14 +62,14 @@ constexpr int32_t wrapping_shift_left(int32_t a, int left_shift) {
 // Fixed-point primitives (gemmlowp's scalar definitions)
 // ---------------------------------------------------------------------------------------------
 
-// round(a * b / 2^31) with ties away from zero; the single overflowing case
+// round(a * b / 2^31) with ties rounded up (toward +infinity); the single overflowing case
 // INT32_MIN * INT32_MIN saturates to INT32_MAX (ARM's VQRDMULH).
 constexpr int32_t saturating_rounding_doubling_high_mul(int32_t a, int32_t b) {
   if (a == INT32_MIN && b == INT32_MIN) return INT32_MAX;
   const int64_t product = int64_t{a} * int64_t{b};
   const int64_t nudge = product >= 0 ? (int64_t{1} << 30) : (1 - (int64_t{1} << 30));
-  // Division truncates toward zero; together with the sign-dependent nudge this rounds half
-  // away from zero.
+  // Division truncates toward zero; with the sign-dependent nudge (2^30 for a positive product,
+  // 1 - 2^30 for a negative one) this is floor(product / 2^31 + 1/2).
   return static_cast<int32_t>((product + nudge) / (int64_t{1} << 31));
 }
 
