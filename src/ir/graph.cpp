@@ -151,8 +151,9 @@ class Validator {
           fail(fmt::format("input {} refers to tensor {}, out of range (graph has {} tensors)", k,
                            t, g_.tensors.size()));
         if (!available[static_cast<size_t>(t)])
-          fail(fmt::format("input {} '{}' is used before any op produces it", k,
-                           g_.tensor(t).name));
+          fail(fmt::format("input {} '{}' is not a constant, not a graph input and not produced "
+                           "by an earlier op",
+                           k, g_.tensor(t).name));
       }
       for (size_t k = 0; k < op.outputs.size(); ++k) {
         const int32_t t = op.outputs[k];
@@ -350,7 +351,7 @@ class Validator {
       const double actual = q.scale[q.per_channel() ? c : 0];
       if (!close(actual, expected, 1e-4))
         fail(fmt::format("bias scale {} of channel {} must equal input scale x filter scale = {}",
-                         actual, c, expected));
+                         static_cast<float>(actual), c, static_cast<float>(expected)));
     }
   }
 
