@@ -1,1 +1,43 @@
-int main() { return 0; }
+// frugal: command-line front end. Results go to stdout, progress and diagnostics to stderr.
+// Exit status: 0 success, 1 error (one "error: <message>" line), 2 command-line usage error.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <exception>
+
+#include "ir/graph.h"
+#include "verbs.h"
+
+int main(int argc, char** argv) {
+  using namespace frugal::cli;
+  CLI::App app{"frugal: int8 neural-network inference for microcontrollers (host tools)"};
+  app.set_version_flag("--version", "frugal " FRUGAL_VERSION);
+  app.require_subcommand(1);
+
+  InspectOptions inspect_options;
+  RunOptions run_options;
+  EvalOptions eval_options;
+  CLI::App* inspect = add_inspect(app, inspect_options);
+  CLI::App* run = add_run(app, run_options);
+  CLI::App* eval = add_eval(app, eval_options);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+
+  try {
+    if (inspect->parsed()) return run_inspect(inspect_options);
+    if (run->parsed()) return run_run(run_options);
+    if (eval->parsed()) return run_eval(eval_options);
+    return 2;
+  } catch (const frugal::ir::Error& e) {
+    fmt::print(stderr, "error: {}\n", e.what());
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "error: {}\n", e.what());
+  }
+  return 1;
+}

@@ -1,0 +1,122 @@
+#include "common.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <system_error>
+#include <thread>
+#include <unistd.h>
+
+#include "import/tflite/tflite_importer.h"
+
+namespace frugal::cli {
+namespace fs = std::filesystem;
+
+ir::Graph load_model(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw ir::Error("cannot open model '" + path.string() + "': no such file");
+  if (fs::is_directory(path, ec)) throw ir::Error("cannot open model '" + path.string() + "': it is a directory");
+  return import::import_tflite_file(path);
+}
+
+void require_single_input_output(const ir::Graph& graph, std::string_view verb) {
+  if (graph.inputs.size() != 1 || graph.outputs.size() != 1) {
+    throw ir::Error("frugal " + std::string(verb) + " supports single-input single-output models; '" + graph.name +
+                    "' has " + std::to_string(graph.inputs.size()) + " inputs and " +
+                    std::to_string(graph.outputs.size()) + " outputs");
+  }
+}
+
+runtime::KernelSet parse_kernels(std::string_view name) {
+  if (name == "fast") return runtime::KernelSet::kFast;
+  if (name == "reference") return runtime::KernelSet::kReference;
+  throw ir::Error("unknown kernel set '" + std::string(name) + "' (expected fast or reference)");
+}
+
+std::string_view kernels_name(runtime::KernelSet kernels) {
+  return kernels == runtime::KernelSet::kFast ? "fast" : "reference";
+}
+
+std::vector<uint8_t> read_file(const fs::path& path, std::string_view what) {
+  std::ifstream in(path, std::ios::binary);
+  std::error_code ec;
+  if (!in || fs::is_directory(path, ec)) {
+    throw ir::Error("cannot read " + std::string(what) + " '" + path.string() + "': " + std::strerror(errno));
+  }
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_file_atomically(const fs::path& path, std::span<const uint8_t> bytes) {
+  fs::path directory = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+  // Built with append: GCC 12 raises a false -Wrestrict on the equivalent chain of operator+.
+  std::string temporary_name = ".";
+  temporary_name.append(path.filename().string()).append(".tmp-").append(std::to_string(::getpid()));
+  fs::path temporary = directory / temporary_name;
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    if (!out) {
+      throw ir::Error("cannot write '" + path.string() + "': " + std::strerror(errno));
+    }
+    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    out.flush();
+    if (!out) {
+      std::error_code ignored;
+      fs::remove(temporary, ignored);
+      throw ir::Error("cannot write '" + path.string() + "': " + std::strerror(errno));
+    }
+  }
+  std::error_code ec;
+  fs::rename(temporary, path, ec);
+  if (ec) {
+    std::error_code ignored;
+    fs::remove(temporary, ignored);
+    throw ir::Error("cannot write '" + path.string() + "': " + ec.message());
+  }
+}
+
+unsigned thread_count(unsigned requested, size_t work_items) {
+  unsigned threads = requested != 0 ? requested : std::max(1u, std::thread::hardware_concurrency());
+  if (work_items < threads) threads = static_cast<unsigned>(std::max<size_t>(work_items, 1));
+  return threads;
+}
+
+std::string shape_string(const std::vector<int32_t>& shape) {
+  if (shape.empty()) return "scalar";
+  std::string text;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i > 0) text += 'x';
+    text += std::to_string(shape[i]);
+  }
+  return text;
+}
+
+std::string with_commas(uint64_t value) {
+  std::string digits = std::to_string(value);
+  std::string text;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) text += ',';
+    text += digits[i];
+  }
+  return text;
+}
+
+Json tensor_json(const ir::Tensor& tensor) {
+  Json json;
+  json["name"] = tensor.name;
+  json["shape"] = tensor.shape;
+  json["type"] = std::string(ir::to_string(tensor.type));
+  if (tensor.quant.empty()) {
+    json["scale"] = nullptr;
+    json["zero_point"] = nullptr;
+  } else if (tensor.quant.per_channel()) {
+    json["scale"] = tensor.quant.scale;
+    json["zero_point"] = tensor.quant.zero_point;
+  } else {
+    json["scale"] = tensor.quant.scale[0];
+    json["zero_point"] = tensor.quant.zero_point.empty() ? 0 : tensor.quant.zero_point[0];
+  }
+  return json;
+}
+
+}  // namespace frugal::cli

@@ -1,0 +1,45 @@
+// Helpers shared by the frugal verbs: model loading, file I/O that never leaves half-written
+// outputs, formatting, and the JSON description of a tensor.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ir/graph.h"
+#include "runtime/interpreter.h"
+
+namespace frugal::cli {
+
+using Json = nlohmann::ordered_json;
+
+// Imports a .tflite model; throws ir::Error with a one-line message if it cannot.
+ir::Graph load_model(const std::filesystem::path& path);
+
+// Refuses graphs with more than one input or output (the verbs feed and read one tensor).
+void require_single_input_output(const ir::Graph& graph, std::string_view verb);
+
+runtime::KernelSet parse_kernels(std::string_view name);
+std::string_view kernels_name(runtime::KernelSet kernels);
+
+std::vector<uint8_t> read_file(const std::filesystem::path& path, std::string_view what);
+// Writes to a temporary file in the same directory, then renames it over `path`, so a failure
+// leaves either the old file or nothing.
+void write_file_atomically(const std::filesystem::path& path, std::span<const uint8_t> bytes);
+
+// Worker threads to use: `requested` if non-zero, else the hardware concurrency; never more
+// than `work_items` (and at least 1).
+unsigned thread_count(unsigned requested, size_t work_items);
+
+std::string shape_string(const std::vector<int32_t>& shape);  // "1x32x32x3"
+std::string with_commas(uint64_t value);                       // "12,501,632"
+
+// {"name", "shape", "type", "scale", "zero_point"}; scale/zero_point are null when unquantized.
+Json tensor_json(const ir::Tensor& tensor);
+
+}  // namespace frugal::cli

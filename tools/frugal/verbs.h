@@ -1,0 +1,36 @@
+// Each verb adds its subcommand (options bound to its own Options struct) and runs it after
+// parsing; main() dispatches and turns exceptions into "error: ..." lines.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+namespace frugal::cli {
+
+struct InspectOptions {
+  std::string model;
+  bool json = false;
+};
+CLI::App* add_inspect(CLI::App& app, InspectOptions& options);
+int run_inspect(const InspectOptions& options);
+
+struct RunOptions {
+  std::string model, input, output;
+  std::string kernels = "fast";
+  std::string tensor;
+  unsigned threads = 0;
+};
+CLI::App* add_run(CLI::App& app, RunOptions& options);
+int run_run(const RunOptions& options);
+
+struct EvalOptions {
+  std::string model, data;
+  size_t limit = 0;  // 0: all
+  unsigned threads = 0;
+  std::string kernels = "fast";
+  bool json = false;
+};
+CLI::App* add_eval(CLI::App& app, EvalOptions& options);
+int run_eval(const EvalOptions& options);
+
+}  // namespace frugal::cli
