@@ -1,0 +1,233 @@
+// AVX2 kernels. Products use vpmaddwd on int16 operands (never vpmaddubsw, which saturates).
+// Compiled with -mavx2 -mfma; only reached after the dispatcher has checked the CPU.
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "kernels/host/internal.h"
+
+namespace frugal::kernels::host::detail::avx2 {
+namespace {
+
+constexpr int32_t kInt32Min = -2147483647 - 1;
+constexpr int32_t kInt32Max = 2147483647;
+
+// Local instead of std::min: a library template instantiated here could be emitted out of line
+// with this file's target flags and picked by the linker for baseline code.
+template <typename T>
+T min_of(T a, T b) {
+  return a < b ? a : b;
+}
+
+struct Requant8 {
+  __m256i multiplier, left_shift, right_shift, remainder_mask, half_mask;
+};
+
+Requant8 load_requant(const RequantView& rq, size_t first) {
+  auto load = [first](const int32_t* p) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + first));
+  };
+  return {load(rq.multiplier), load(rq.left_shift), load(rq.right_shift),
+          load(rq.remainder_mask), load(rq.half_mask)};
+}
+
+Requant8 broadcast_requant(const QuantizedMultiplier& q) {
+  const int32_t left = q.shift > 0 ? q.shift : 0;
+  const int32_t right = q.shift > 0 ? 0 : -q.shift;
+  const int32_t mask = static_cast<int32_t>((int64_t{1} << right) - 1);
+  return {_mm256_set1_epi32(q.multiplier), _mm256_set1_epi32(left), _mm256_set1_epi32(right),
+          _mm256_set1_epi32(mask), _mm256_set1_epi32(mask >> 1)};
+}
+
+// Bit-exact vector form of multiply_by_quantized_multiplier (see the AVX-512 file for the
+// derivation of the single add-and-shift rounding).
+inline __m256i requantize(__m256i x, const Requant8& q) {
+  x = _mm256_sllv_epi32(x, q.left_shift);
+  const __m256i half = _mm256_set1_epi64x(int64_t{1} << 30);
+  const __m256i even = _mm256_add_epi64(_mm256_mul_epi32(x, q.multiplier), half);
+  const __m256i odd = _mm256_add_epi64(
+      _mm256_mul_epi32(_mm256_srli_epi64(x, 32), _mm256_srli_epi64(q.multiplier, 32)), half);
+  // Logical shifts suffice: only the low 32 bits of the shifted product are kept.
+  __m256i high =
+      _mm256_blend_epi32(_mm256_srli_epi64(even, 31), _mm256_slli_epi64(odd, 1), 0xAA);
+  const __m256i int_min = _mm256_set1_epi32(kInt32Min);
+  const __m256i saturate =
+      _mm256_and_si256(_mm256_cmpeq_epi32(x, int_min), _mm256_cmpeq_epi32(q.multiplier, int_min));
+  high = _mm256_blendv_epi8(high, _mm256_set1_epi32(kInt32Max), saturate);
+  const __m256i remainder = _mm256_and_si256(high, q.remainder_mask);
+  const __m256i threshold = _mm256_sub_epi32(q.half_mask, _mm256_srai_epi32(high, 31));
+  const __m256i quotient = _mm256_srav_epi32(high, q.right_shift);
+  // cmpgt yields -1 where the quotient rounds up.
+  return _mm256_sub_epi32(quotient, _mm256_cmpgt_epi32(remainder, threshold));
+}
+
+// Requantizes, offsets and clamps 8 lanes, returning them as 8 bytes in the low half.
+inline __m128i finish(__m256i acc, const Requant8& q, __m256i out_offset, __m256i lo,
+                      __m256i hi) {
+  __m256i v = _mm256_add_epi32(requantize(acc, q), out_offset);
+  v = _mm256_min_epi32(_mm256_max_epi32(v, lo), hi);
+  // Already within int8, so the saturating packs only narrow.
+  const __m128i words =
+      _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  return _mm_packs_epi16(words, words);
+}
+
+inline void store_bytes(int8_t* dst, __m128i bytes, int32_t count) {
+  if (count == 8) {
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(dst), bytes);
+  } else {
+    alignas(16) int8_t tmp[16];
+    _mm_store_si128(reinterpret_cast<__m128i*>(tmp), bytes);
+    std::memcpy(dst, tmp, size_t(count));
+  }
+}
+
+inline __m256i load_bytes_as_int32(const int8_t* src, int32_t count) {
+  if (count == 8) return _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(src)));
+  int8_t tmp[8] = {};
+  std::memcpy(tmp, src, size_t(count));
+  return _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(tmp)));
+}
+
+inline int32_t load_u32(const int16_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+// MR output pixels x NT tiles of 8 output channels; each step consumes 2 k values.
+template <int MR, int NT>
+void micro_kernel(const ConvPlan& plan, const int16_t* const* rows, int32_t first_tile,
+                  int8_t* const* outs, int32_t valid_rows) {
+  const size_t groups = size_t(plan.taps) * plan.groups_per_tap;
+  const int16_t* w = plan.w16 + size_t(first_tile) * groups * 16;
+  const size_t tile_stride = groups * 16;
+  __m256i acc[MR][NT];
+  for (int t = 0; t < NT; ++t) {
+    const __m256i b =
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(plan.bias_data + (first_tile + t) * 8));
+    for (int m = 0; m < MR; ++m) acc[m][t] = b;
+  }
+  const int32_t pairs = plan.groups_per_tap;
+  for (int32_t tap = 0; tap < plan.taps; ++tap) {
+    const int32_t offset = plan.tap_offset_data[tap];
+    const int16_t* a[MR];
+    for (int m = 0; m < MR; ++m) a[m] = rows[m] + offset;
+    for (int32_t q = 0; q < pairs; ++q, w += 16) {
+      __m256i wv[NT];
+      for (int t = 0; t < NT; ++t)
+        wv[t] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + t * tile_stride));
+      for (int m = 0; m < MR; ++m) {
+        const __m256i av = _mm256_set1_epi32(load_u32(a[m] + 2 * q));
+        for (int t = 0; t < NT; ++t)
+          acc[m][t] = _mm256_add_epi32(acc[m][t], _mm256_madd_epi16(av, wv[t]));
+      }
+    }
+  }
+  const ConvParams& p = plan.params;
+  const __m256i out_offset = _mm256_set1_epi32(p.output_offset);
+  const __m256i lo = _mm256_set1_epi32(p.act_min), hi = _mm256_set1_epi32(p.act_max);
+  for (int t = 0; t < NT; ++t) {
+    const int32_t tile = first_tile + t;
+    const Requant8 q = load_requant(plan.rq, size_t(tile) * 8);
+    const int32_t valid = min_of<int32_t>(8, plan.n - tile * 8);
+    for (int m = 0; m < MR; ++m) {
+      if (m >= valid_rows) break;
+      store_bytes(outs[m] + tile * 8, finish(acc[m][t], q, out_offset, lo, hi), valid);
+    }
+  }
+}
+
+template <int MR>
+void gemm_rows(const ConvPlan& plan, const int16_t* act, int8_t* output) {
+  const ConvParams& p = plan.params;
+  const int32_t cs = plan.channel_stride;
+  const size_t step_x = plan.im2col ? size_t(cs) : size_t(p.stride_w) * cs;
+  const size_t step_y =
+      plan.im2col ? size_t(plan.output.w) * cs : size_t(p.stride_h) * plan.prep_w * cs;
+  const int32_t pixels = plan.output.h * plan.output.w;
+  const int16_t* rows[MR];
+  int8_t* outs[MR];
+  for (int32_t m0 = 0; m0 < pixels; m0 += MR) {
+    const int32_t valid = min_of<int32_t>(MR, pixels - m0);
+    for (int m = 0; m < MR; ++m) {
+      const int32_t pix = m0 + min_of<int32_t>(m, valid - 1);
+      const int32_t oy = pix / plan.output.w, ox = pix % plan.output.w;
+      rows[m] = act + oy * step_y + ox * step_x;
+      outs[m] = output + size_t(pix) * plan.n;
+    }
+    int32_t t = 0;
+    for (; t + 2 <= plan.tiles; t += 2) micro_kernel<MR, 2>(plan, rows, t, outs, valid);
+    if (t < plan.tiles) micro_kernel<MR, 1>(plan, rows, t, outs, valid);
+  }
+}
+
+}  // namespace
+
+void conv_gemm(const ConvPlan& plan, const void* prepared, int8_t* output) {
+  const auto* act = static_cast<const int16_t*>(prepared);
+  if (plan.tiles >= 2)
+    gemm_rows<6>(plan, act, output);
+  else
+    gemm_rows<8>(plan, act, output);
+}
+
+void depthwise(const DepthwisePlan& plan, const int8_t* input, int8_t* output) {
+  const ConvParams& p = plan.params;
+  const Dims4& in = plan.input;
+  const Dims4& out = plan.output;
+  const int32_t kh = plan.filter.h, kw = plan.filter.w, channels = out.c;
+  const size_t pc = size_t(plan.padded_channels);
+  const __m256i in_offset = _mm256_set1_epi32(p.input_offset);
+  const __m256i out_offset = _mm256_set1_epi32(p.output_offset);
+  const __m256i lo = _mm256_set1_epi32(p.act_min), hi = _mm256_set1_epi32(p.act_max);
+  for (int32_t b = 0; b < out.n; ++b)
+    for (int32_t oy = 0; oy < out.h; ++oy)
+      for (int32_t ox = 0; ox < out.w; ++ox) {
+        const int32_t y0 = oy * p.stride_h - p.pad_h, x0 = ox * p.stride_w - p.pad_w;
+        int8_t* dst = output + ((size_t(b) * out.h + oy) * out.w + ox) * channels;
+        for (int32_t c0 = 0; c0 < channels; c0 += 8) {
+          const int32_t valid = min_of<int32_t>(8, channels - c0);
+          __m256i acc =
+              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(plan.bias_data + c0));
+          for (int32_t ky = 0; ky < kh; ++ky) {
+            const int32_t iy = y0 + ky * p.dilation_h;
+            if (iy < 0 || iy >= in.h) continue;
+            for (int32_t kx = 0; kx < kw; ++kx) {
+              const int32_t ix = x0 + kx * p.dilation_w;
+              if (ix < 0 || ix >= in.w) continue;
+              const int8_t* src = input + ((size_t(b) * in.h + iy) * in.w + ix) * in.c + c0;
+              const __m256i x = _mm256_add_epi32(load_bytes_as_int32(src, valid), in_offset);
+              const __m256i w = _mm256_loadu_si256(
+                  reinterpret_cast<const __m256i*>(plan.w32 + (size_t(ky) * kw + kx) * pc + c0));
+              acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(x, w));
+            }
+          }
+          const Requant8 q = load_requant(plan.rq, size_t(c0));
+          store_bytes(dst + c0, finish(acc, q, out_offset, lo, hi), valid);
+        }
+      }
+}
+
+void add_same_shape(const AddParams& params, int64_t count, const int8_t* input1,
+                    const int8_t* input2, int8_t* output) {
+  const Requant8 q1 = broadcast_requant(params.input1);
+  const Requant8 q2 = broadcast_requant(params.input2);
+  const Requant8 qo = broadcast_requant(params.output);
+  const __m256i off1 = _mm256_set1_epi32(params.input1_offset);
+  const __m256i off2 = _mm256_set1_epi32(params.input2_offset);
+  const __m256i out_offset = _mm256_set1_epi32(params.output_offset);
+  const __m256i lo = _mm256_set1_epi32(params.act_min), hi = _mm256_set1_epi32(params.act_max);
+  const __m256i left = _mm256_set1_epi32(params.left_shift);
+  for (int64_t i = 0; i < count; i += 8) {
+    const int32_t n = static_cast<int32_t>(min_of<int64_t>(8, count - i));
+    const __m256i a1 =
+        _mm256_sllv_epi32(_mm256_add_epi32(load_bytes_as_int32(input1 + i, n), off1), left);
+    const __m256i a2 =
+        _mm256_sllv_epi32(_mm256_add_epi32(load_bytes_as_int32(input2 + i, n), off2), left);
+    const __m256i sum = _mm256_add_epi32(requantize(a1, q1), requantize(a2, q2));
+    store_bytes(output + i, finish(sum, qo, out_offset, lo, hi), n);
+  }
+}
+
+}  // namespace frugal::kernels::host::detail::avx2

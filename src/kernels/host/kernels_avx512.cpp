@@ -1,0 +1,232 @@
+// AVX-512 (F/BW/VL) + VNNI kernels. Compiled with those target flags; only reached after the
+// dispatcher has checked the CPU.
+// GCC 12's AVX-512 headers initialise the "undefined" vector of some intrinsics from
+// itself, which -W(maybe-)uninitialized reports at every use (a header false positive).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+
+#include "kernels/host/internal.h"
+
+namespace frugal::kernels::host::detail::avx512 {
+namespace {
+
+constexpr int32_t kInt32Min = -2147483647 - 1;
+constexpr int32_t kInt32Max = 2147483647;
+
+// Local instead of std::min: a library template instantiated here could be emitted out of line
+// with this file's target flags and picked by the linker for baseline code.
+template <typename T>
+T min_of(T a, T b) {
+  return a < b ? a : b;
+}
+
+// Per-lane constants of multiply_by_quantized_multiplier for 16 channels.
+struct Requant16 {
+  __m512i multiplier, left_shift, right_shift, remainder_mask, half_mask;
+};
+
+Requant16 load_requant(const RequantView& rq, size_t first) {
+  return {_mm512_loadu_si512(rq.multiplier + first), _mm512_loadu_si512(rq.left_shift + first),
+          _mm512_loadu_si512(rq.right_shift + first),
+          _mm512_loadu_si512(rq.remainder_mask + first),
+          _mm512_loadu_si512(rq.half_mask + first)};
+}
+
+Requant16 broadcast_requant(const QuantizedMultiplier& q) {
+  const int32_t left = q.shift > 0 ? q.shift : 0;
+  const int32_t right = q.shift > 0 ? 0 : -q.shift;
+  const int32_t mask = static_cast<int32_t>((int64_t{1} << right) - 1);
+  return {_mm512_set1_epi32(q.multiplier), _mm512_set1_epi32(left), _mm512_set1_epi32(right),
+          _mm512_set1_epi32(mask), _mm512_set1_epi32(mask >> 1)};
+}
+
+// Bit-exact vector form of multiply_by_quantized_multiplier.
+inline __m512i requantize(__m512i x, const Requant16& q) {
+  x = _mm512_sllv_epi32(x, q.left_shift);
+  // The nudged, truncating division of the high multiply equals floor((a*b + 2^30) / 2^31)
+  // for either sign of a*b, so one 64-bit add and shift per half does it.
+  const __m512i half = _mm512_set1_epi64(int64_t{1} << 30);
+  const __m512i even = _mm512_add_epi64(_mm512_mul_epi32(x, q.multiplier), half);
+  const __m512i odd = _mm512_add_epi64(
+      _mm512_mul_epi32(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(q.multiplier, 32)), half);
+  // Bits 31..62 of each product: the low dword of even >> 31, the high dword of odd << 1.
+  __m512i high = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 31),
+                                         _mm512_slli_epi64(odd, 1));
+  const __m512i int_min = _mm512_set1_epi32(kInt32Min);
+  const __mmask16 saturate =
+      _mm512_cmpeq_epi32_mask(x, int_min) & _mm512_cmpeq_epi32_mask(q.multiplier, int_min);
+  high = _mm512_mask_mov_epi32(high, saturate, _mm512_set1_epi32(kInt32Max));
+  // Rounding divide by 2^right_shift: round half away from zero.
+  const __m512i remainder = _mm512_and_si512(high, q.remainder_mask);
+  const __m512i threshold = _mm512_sub_epi32(q.half_mask, _mm512_srai_epi32(high, 31));
+  const __m512i quotient = _mm512_srav_epi32(high, q.right_shift);
+  return _mm512_mask_add_epi32(quotient, _mm512_cmpgt_epi32_mask(remainder, threshold), quotient,
+                               _mm512_set1_epi32(1));
+}
+
+inline __m128i finish(__m512i acc, const Requant16& q, __m512i out_offset, __m512i lo,
+                      __m512i hi) {
+  __m512i v = _mm512_add_epi32(requantize(acc, q), out_offset);
+  v = _mm512_min_epi32(_mm512_max_epi32(v, lo), hi);
+  return _mm512_cvtepi32_epi8(v);
+}
+
+inline int32_t load_u32(const uint8_t* p) {
+  int32_t v;
+  __builtin_memcpy(&v, p, 4);
+  return v;
+}
+
+// MR output pixels x NT tiles of 16 output channels.
+template <int MR, int NT>
+void micro_kernel(const ConvPlan& plan, const uint8_t* const* rows, int32_t first_tile,
+                  int8_t* const* outs, int32_t valid_rows) {
+  const size_t groups = size_t(plan.taps) * plan.groups_per_tap;
+  const int8_t* w = plan.w8 + size_t(first_tile) * groups * 64;
+  const size_t tile_stride = groups * 64;
+  __m512i acc[MR][NT];
+  for (int t = 0; t < NT; ++t) {
+    const __m512i b = _mm512_loadu_si512(plan.bias_data + (first_tile + t) * 16);
+    for (int m = 0; m < MR; ++m) acc[m][t] = b;
+  }
+  const int32_t quads = plan.groups_per_tap;
+  for (int32_t tap = 0; tap < plan.taps; ++tap) {
+    const int32_t offset = plan.tap_offset_data[tap];
+    const uint8_t* a[MR];
+    for (int m = 0; m < MR; ++m) a[m] = rows[m] + offset;
+    for (int32_t q = 0; q < quads; ++q, w += 64) {
+      __m512i wv[NT];
+      for (int t = 0; t < NT; ++t) wv[t] = _mm512_loadu_si512(w + t * tile_stride);
+      for (int m = 0; m < MR; ++m) {
+        const __m512i av = _mm512_set1_epi32(load_u32(a[m] + 4 * q));
+        for (int t = 0; t < NT; ++t) acc[m][t] = _mm512_dpbusd_epi32(acc[m][t], av, wv[t]);
+      }
+    }
+  }
+  const ConvParams& p = plan.params;
+  const __m512i out_offset = _mm512_set1_epi32(p.output_offset);
+  const __m512i lo = _mm512_set1_epi32(p.act_min), hi = _mm512_set1_epi32(p.act_max);
+  for (int t = 0; t < NT; ++t) {
+    const int32_t tile = first_tile + t;
+    const Requant16 q = load_requant(plan.rq, size_t(tile) * 16);
+    const int32_t valid = min_of<int32_t>(16, plan.n - tile * 16);
+    const __mmask16 mask = static_cast<__mmask16>((1u << valid) - 1u);
+    for (int m = 0; m < MR; ++m) {
+      if (m >= valid_rows) break;
+      _mm_mask_storeu_epi8(outs[m] + tile * 16, mask, finish(acc[m][t], q, out_offset, lo, hi));
+    }
+  }
+}
+
+template <int MR>
+void row_block(const ConvPlan& plan, const uint8_t* const* rows, int8_t* const* outs,
+               int32_t valid_rows) {
+  int32_t t = 0;
+  // Wide tiles reuse each broadcast activation across more channels.
+  for (; t + 4 <= plan.tiles; t += 4) micro_kernel<MR, 4>(plan, rows, t, outs, valid_rows);
+  switch (plan.tiles - t) {
+    case 3: micro_kernel<MR, 3>(plan, rows, t, outs, valid_rows); break;
+    case 2: micro_kernel<MR, 2>(plan, rows, t, outs, valid_rows); break;
+    case 1: micro_kernel<MR, 1>(plan, rows, t, outs, valid_rows); break;
+    default: break;
+  }
+}
+
+template <int MR>
+void gemm_rows(const ConvPlan& plan, const uint8_t* act, int8_t* output) {
+  const ConvParams& p = plan.params;
+  const int32_t cs = plan.channel_stride;
+  const size_t step_x = plan.im2col ? size_t(cs) : size_t(p.stride_w) * cs;
+  const size_t step_y =
+      plan.im2col ? size_t(plan.output.w) * cs : size_t(p.stride_h) * plan.prep_w * cs;
+  const int32_t pixels = plan.output.h * plan.output.w;
+  const uint8_t* rows[MR];
+  int8_t* outs[MR];
+  for (int32_t m0 = 0; m0 < pixels; m0 += MR) {
+    const int32_t valid = min_of<int32_t>(MR, pixels - m0);
+    for (int m = 0; m < MR; ++m) {
+      // Rows past the end repeat the last pixel; their results are not stored.
+      const int32_t pix = m0 + min_of<int32_t>(m, valid - 1);
+      const int32_t oy = pix / plan.output.w, ox = pix % plan.output.w;
+      rows[m] = act + oy * step_y + ox * step_x;
+      outs[m] = output + size_t(pix) * plan.n;
+    }
+    row_block<MR>(plan, rows, outs, valid);
+  }
+}
+
+}  // namespace
+
+void conv_gemm(const ConvPlan& plan, const void* prepared, int8_t* output) {
+  const auto* act = static_cast<const uint8_t*>(prepared);
+  if (plan.tiles >= 3)
+    gemm_rows<6>(plan, act, output);
+  else
+    gemm_rows<8>(plan, act, output);
+}
+
+void depthwise(const DepthwisePlan& plan, const int8_t* input, int8_t* output) {
+  const ConvParams& p = plan.params;
+  const Dims4& in = plan.input;
+  const Dims4& out = plan.output;
+  const int32_t kh = plan.filter.h, kw = plan.filter.w, channels = out.c;
+  const size_t pc = size_t(plan.padded_channels);
+  const __m512i in_offset = _mm512_set1_epi32(p.input_offset);
+  const __m512i out_offset = _mm512_set1_epi32(p.output_offset);
+  const __m512i lo = _mm512_set1_epi32(p.act_min), hi = _mm512_set1_epi32(p.act_max);
+  for (int32_t b = 0; b < out.n; ++b)
+    for (int32_t oy = 0; oy < out.h; ++oy)
+      for (int32_t ox = 0; ox < out.w; ++ox) {
+        const int32_t y0 = oy * p.stride_h - p.pad_h, x0 = ox * p.stride_w - p.pad_w;
+        int8_t* dst = output + ((size_t(b) * out.h + oy) * out.w + ox) * channels;
+        for (int32_t c0 = 0; c0 < channels; c0 += 16) {
+          const int32_t valid = min_of<int32_t>(16, channels - c0);
+          const __mmask16 mask = static_cast<__mmask16>((1u << valid) - 1u);
+          __m512i acc = _mm512_loadu_si512(plan.bias_data + c0);
+          for (int32_t ky = 0; ky < kh; ++ky) {
+            const int32_t iy = y0 + ky * p.dilation_h;
+            if (iy < 0 || iy >= in.h) continue;
+            for (int32_t kx = 0; kx < kw; ++kx) {
+              const int32_t ix = x0 + kx * p.dilation_w;
+              if (ix < 0 || ix >= in.w) continue;
+              const int8_t* src = input + ((size_t(b) * in.h + iy) * in.w + ix) * in.c + c0;
+              const __m512i x = _mm512_add_epi32(
+                  _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, src)), in_offset);
+              const __m512i w = _mm512_loadu_si512(plan.w32 + (size_t(ky) * kw + kx) * pc + c0);
+              acc = _mm512_add_epi32(acc, _mm512_mullo_epi32(x, w));
+            }
+          }
+          const Requant16 q = load_requant(plan.rq, size_t(c0));
+          _mm_mask_storeu_epi8(dst + c0, mask, finish(acc, q, out_offset, lo, hi));
+        }
+      }
+}
+
+void add_same_shape(const AddParams& params, int64_t count, const int8_t* input1,
+                    const int8_t* input2, int8_t* output) {
+  const Requant16 q1 = broadcast_requant(params.input1);
+  const Requant16 q2 = broadcast_requant(params.input2);
+  const Requant16 qo = broadcast_requant(params.output);
+  const __m512i off1 = _mm512_set1_epi32(params.input1_offset);
+  const __m512i off2 = _mm512_set1_epi32(params.input2_offset);
+  const __m512i out_offset = _mm512_set1_epi32(params.output_offset);
+  const __m512i lo = _mm512_set1_epi32(params.act_min), hi = _mm512_set1_epi32(params.act_max);
+  const __m512i left = _mm512_set1_epi32(params.left_shift);
+  for (int64_t i = 0; i < count; i += 16) {
+    const int64_t rest = count - i;
+    const __mmask16 mask =
+        rest >= 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << rest) - 1u);
+    const __m512i a1 = _mm512_sllv_epi32(
+        _mm512_add_epi32(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, input1 + i)), off1),
+        left);
+    const __m512i a2 = _mm512_sllv_epi32(
+        _mm512_add_epi32(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, input2 + i)), off2),
+        left);
+    const __m512i sum = _mm512_add_epi32(requantize(a1, q1), requantize(a2, q2));
+    _mm_mask_storeu_epi8(output + i, mask, finish(sum, qo, out_offset, lo, hi));
+  }
+}
+
+}  // namespace frugal::kernels::host::detail::avx512
