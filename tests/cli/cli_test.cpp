@@ -3,7 +3,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstring>
 #include <filesystem>
+#include <optional>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -54,8 +58,9 @@ class Cli : public testing::Test {
   // Runs `frugal ARGS` (ARGS already shell-quoted) with an optional environment prefix.
   Result frugal(const std::string& args, const std::string& env = "") {
     const fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
-    std::string command = env + " \"" + std::string(FRUGAL_BINARY_DIR) + "/frugal\" " + args + " >\"" +
-                          out.string() + "\" 2>\"" + err.string() + "\"";
+    std::string command = env;
+    command.append(" ").append(quoted(fs::path(FRUGAL_BINARY_DIR) / "frugal")).append(" ").append(args);
+    command.append(" >").append(quoted(out)).append(" 2>").append(quoted(err));
     int status = std::system(command.c_str());
     Result result;
     result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -64,7 +69,12 @@ class Cli : public testing::Test {
     return result;
   }
 
-  static std::string quoted(const fs::path& path) { return "\"" + path.string() + "\""; }
+  // Built with append: GCC 12 raises a false -Wrestrict on "x" + string + "x".
+  static std::string quoted(const fs::path& path) {
+    std::string text = "\"";
+    text.append(path.string()).append("\"");
+    return text;
+  }
 
   void write(const fs::path& path, size_t bytes) {
     std::ofstream out(path, std::ios::binary);
@@ -239,6 +249,114 @@ TEST_F(Cli, EvalMissingDataSetInFixtures) {
   Result r = frugal("eval " + quoted(vww) + " --data vww01 --limit 5", "FRUGAL_DATA=" + quoted(kFixtures));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("FRUGAL_DATA"), std::string::npos) << r.err;
+}
+
+// The full shared data sets, when present: Top-1 must equal TFLite's reference kernels'
+// (shared/golden/README.md, same tie rule).
+std::optional<fs::path> shared_data() {
+  fs::path beside = fs::path(FRUGAL_SOURCE_DIR) / ".." / "shared" / "data";
+  if (fs::exists(beside / "cifar10" / "test_batch.bin")) return beside;
+  return std::nullopt;
+}
+
+TEST_F(Cli, EvalSharedMatchesReferenceTop1) {
+  auto shared = shared_data();
+  if (!shared) GTEST_SKIP() << "shared data not found";
+  struct Case {
+    const char* model;
+    const char* data;
+    int64_t correct, count;
+  };
+  for (const Case& c : {Case{"mlperf_tiny/image_classification/pretrainedResnet_quant.tflite", "cifar10", 8707, 10000},
+                        Case{"mlperf_tiny/keyword_spotting/kws_ref_model_int8.tflite", "kws01", 901, 1000},
+                        Case{"mlperf_tiny/visual_wake_words/vww_96_int8.tflite", "vww01", 854, 1000}}) {
+    Result r = frugal("eval " + quoted(*shared / c.model) + " --data " + c.data + " --json",
+                      "FRUGAL_DATA=" + quoted(*shared));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    nlohmann::json json = nlohmann::json::parse(lines(r.out).back());
+    EXPECT_EQ(json["count"], c.count) << c.model;
+    EXPECT_EQ(json["correct"], c.correct) << c.model;
+    EXPECT_EQ(json["fixtures"], false);
+  }
+}
+
+// ad01 has no published AUC, so the eval pipeline (windowing, quantization, scoring) is checked
+// against a second, deliberately plain computation here: windows quantized by this test, run
+// through `frugal run`, errors and the O(n^2) Mann-Whitney AUC computed here.
+TEST_F(Cli, EvalAd01MatchesPlainRecomputation) {
+  auto shared = shared_data();
+  if (!shared) GTEST_SKIP() << "shared data not found";
+  const fs::path folder = *shared / "mlperf_tiny" / "anomaly_detection";
+  const fs::path model = folder / "ad01_int8.tflite";
+  Result inspect = frugal("inspect --json " + quoted(model));
+  ASSERT_EQ(inspect.exit_code, 0) << inspect.err;
+  nlohmann::json info = nlohmann::json::parse(lines(inspect.out).back());
+  const float in_scale = info["inputs"][0]["scale"].get<float>();
+  const int in_zero = info["inputs"][0]["zero_point"].get<int>();
+  const float out_scale = info["outputs"][0]["scale"].get<float>();
+  const int out_zero = info["outputs"][0]["zero_point"].get<int>();
+
+  const size_t samples = 72, frames = 200, bins = 128, windows = frames - 4;
+  std::string raw = slurp(folder / "ad01_alt_samples_f32.bin");
+  ASSERT_GE(raw.size(), samples * frames * bins * 4);
+  std::vector<float> values(samples * frames * bins);
+  std::memcpy(values.data(), raw.data(), values.size() * 4);
+  std::vector<int> labels;
+  {
+    std::ifstream csv(folder / "ad01_y_labels_alt.csv");
+    std::string line;
+    while (labels.size() < samples && std::getline(csv, line)) {
+      size_t first = line.find(',');
+      labels.push_back(std::stoi(line.substr(line.find(',', first + 1) + 1)));
+    }
+  }
+  std::string input;
+  for (size_t s = 0; s < samples; ++s)
+    for (size_t w = 0; w < windows; ++w)
+      for (size_t k = 0; k < 5 * bins; ++k) {
+        float q = std::round(values[s * frames * bins + w * bins + k] / in_scale) + static_cast<float>(in_zero);
+        input.push_back(static_cast<char>(static_cast<int8_t>(std::clamp(q, -128.0f, 127.0f))));
+      }
+  const fs::path in = dir_ / "windows.bin", out = dir_ / "out.bin";
+  {
+    std::ofstream file(in, std::ios::binary);
+    file << input;
+  }
+  Result run = frugal("run " + quoted(model) + " --input " + quoted(in) + " --output " + quoted(out));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  std::string output = slurp(out);
+  ASSERT_EQ(output.size(), input.size());
+  std::vector<double> scores(samples, 0.0);
+  for (size_t s = 0; s < samples; ++s) {
+    for (size_t w = 0; w < windows; ++w) {
+      double sum = 0.0;
+      for (size_t k = 0; k < 5 * bins; ++k) {
+        size_t i = (s * windows + w) * 5 * bins + k;
+        double x = in_scale * static_cast<float>(static_cast<int8_t>(input[i]) - in_zero);
+        double y = out_scale * static_cast<float>(static_cast<int8_t>(output[i]) - out_zero);
+        sum += (x - y) * (x - y);
+      }
+      scores[s] += sum / (5.0 * bins);
+    }
+    scores[s] /= static_cast<double>(windows);
+  }
+  double wins = 0.0, pairs = 0.0;
+  for (size_t p = 0; p < samples; ++p)
+    for (size_t n = 0; n < samples; ++n)
+      if (labels[p] == 1 && labels[n] == 0) {
+        pairs += 1.0;
+        wins += scores[p] > scores[n] ? 1.0 : scores[p] == scores[n] ? 0.5 : 0.0;
+      }
+  ASSERT_EQ(pairs, 36.0 * 36.0);
+
+  Result eval = frugal("eval " + quoted(model) + " --data ad01 --limit " + std::to_string(samples) + " --json",
+                       "FRUGAL_DATA=" + quoted(*shared));
+  ASSERT_EQ(eval.exit_code, 0) << eval.err;
+  nlohmann::json json = nlohmann::json::parse(lines(eval.out).back());
+  EXPECT_EQ(json["count"], samples);
+  EXPECT_EQ(json["inferences"], samples * windows);
+  EXPECT_TRUE(json["top1"].is_null());
+  EXPECT_NEAR(json["auc"].get<double>(), wins / pairs, 1e-12);
 }
 
 }  // namespace
