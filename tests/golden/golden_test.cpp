@@ -6,6 +6,8 @@
 #include <bit>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
+#include <array>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
