@@ -194,6 +194,10 @@ class Validator {
       for (int32_t d : t.shape)
         if (d < 1) bad(fmt::format("dimension {} in shape {} must be positive", d, shape_str(t.shape)));
       const int64_t elements = t.num_elements();
+      // Kernels address tensors with 32-bit offsets (on the MCU and on the host).
+      if (elements > std::numeric_limits<int32_t>::max())
+        bad(fmt::format("shape {} has {} elements, more than 32-bit offsets can address",
+                        shape_str(t.shape), elements));
       if (t.is_constant && t.data.size() != static_cast<size_t>(elements) * element_size(t.type))
         bad(fmt::format("holds {} bytes of data, shape {} of {} needs {}", t.data.size(),
                         shape_str(t.shape), to_string(t.type),

@@ -342,6 +342,16 @@ TEST(SyntheticErrors, TensorProblems) {
   EXPECT_IMPORT_ERROR(dynamic.m.finish(), "tensor 0 'x' has a dynamic or negative dimension");
 }
 
+TEST(SyntheticErrors, ControlCharactersInNamesAreEscaped) {
+  ConvModel model;
+  model.m.tensor(model.w).name = "w\nnext line";
+  model.m.tensor(model.w).buffer = 99;
+  EXPECT_IMPORT_ERROR(model.m.finish(), "tensor 1 'w\\x0anext line' refers to buffer 99");
+  ConvModel names;
+  names.m.tensor(names.c).name = "c\n";
+  EXPECT_EQ(import_tflite_buffer(names.m.finish(), "names").ops[0].name, "c\\x0a");
+}
+
 TEST(SyntheticErrors, ValidationErrorsNameTheFile) {
   ConvModel model;
   model.m.tensor(model.w).zero_point = {0, 3, 0};

@@ -472,6 +472,12 @@ TEST(Validate, ConstantGraphInputIsRefused) {
   EXPECT_INVALID(g, "graph input 'conv_w' is a constant tensor");
 }
 
+TEST(Validate, TensorsMustFitInt32Offsets) {
+  Graph g = small_cnn();
+  g.tensors[13].shape = {65536, 32768};  // 2^31 elements
+  EXPECT_INVALID(g, "tensor 13 'prob': shape [65536,32768] has 2147483648 elements");
+}
+
 TEST(Tensor, ElementCountOverflowIsAnError) {
   Tensor t = activation("huge", {1 << 30, 1 << 30, 1 << 30});
   EXPECT_THROW(t.num_elements(), Error);

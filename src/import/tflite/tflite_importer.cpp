@@ -97,6 +97,21 @@ std::string printable_identifier(const uint8_t* p) {
   return out;
 }
 
+// Names from the file end up in one-line messages and reports: control characters are
+// escaped so that a name cannot break a line or a terminal.
+std::string printable(const flatbuffers::String* s) {
+  std::string out;
+  if (s == nullptr) return out;
+  for (const char c : s->string_view()) {
+    const auto byte = static_cast<uint8_t>(c);
+    if (byte < 0x20 || byte == 0x7f)
+      out += fmt::format("\\x{:02x}", byte);
+    else
+      out += c;
+  }
+  return out;
+}
+
 template <typename T>
 std::vector<T> to_vector(const flatbuffers::Vector<T>* v) {
   if (v == nullptr) return {};
@@ -154,7 +169,7 @@ class Importer {
                                                 static_cast<int32_t>(code->builtin_code()));
       const std::string where = fmt::format("operator {}{}", k, output_hint(op));
       if (builtin == static_cast<int32_t>(fb::BuiltinOperator::CUSTOM)) {
-        const std::string custom = code->custom_code() ? code->custom_code()->str() : "";
+        const std::string custom = printable(code->custom_code());
         throw Error(fmt::format("{} is the custom operator '{}', which frugal does not support "
                                 "(supported: {})",
                                 where, custom, kSupportedOps));
@@ -179,7 +194,7 @@ class Importer {
     const int32_t t = outputs->Get(0);
     if (t < 0 || static_cast<uint32_t>(t) >= num_tensors_) return "";
     const auto* name = tensors_->Get(static_cast<uint32_t>(t))->name();
-    return name ? fmt::format(" ('{}')", name->str()) : "";
+    return name ? fmt::format(" ('{}')", printable(name)) : "";
   }
 
   // Op names are the names of their first output tensors, made unique.
@@ -193,7 +208,7 @@ class Importer {
         const int32_t t = outputs->Get(0);
         if (t >= 0 && static_cast<uint32_t>(t) < num_tensors_) {
           const auto* tensor_name = tensors_->Get(static_cast<uint32_t>(t))->name();
-          if (tensor_name != nullptr) name = tensor_name->str();
+          name = printable(tensor_name);
         }
       }
       if (name.empty()) name = fmt::format("op{}", k);
@@ -230,7 +245,7 @@ class Importer {
   ir::Tensor import_tensor(uint32_t index) {
     const fb::Tensor* t = tensors_->Get(index);
     ir::Tensor out;
-    out.name = t->name() ? t->name()->str() : fmt::format("tensor{}", index);
+    out.name = t->name() ? printable(t->name()) : fmt::format("tensor{}", index);
     const std::string label = fmt::format("tensor {} '{}'", index, out.name);
 
     const std::optional<ir::DataType> type = data_type(t->type());
