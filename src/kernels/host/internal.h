@@ -65,6 +65,9 @@ struct ConvPlan {
   int32_t taps = 1;           // taps the micro-kernel iterates
   int32_t groups_per_tap = 0; // channel_stride / k_group
   std::vector<int32_t> tap_offsets;  // element offsets of each tap from a row pointer
+  // Element offset of every k group (all taps, then the groups within a tap) from a row
+  // pointer: the micro-kernels walk this one list, so few-channel layers pay no per-tap loop.
+  std::vector<int32_t> group_offsets;
   int32_t prep_h = 0, prep_w = 0;    // padded-mode prepared image extent
   size_t prep_elements = 0;
   // Packed weights: tile t, k-group g holds tile_n x k_group values, channel-major, at
@@ -79,6 +82,7 @@ struct ConvPlan {
   const int16_t* w16 = nullptr;
   const int32_t* bias_data = nullptr;
   const int32_t* tap_offset_data = nullptr;
+  const int32_t* group_offset_data = nullptr;
   RequantView rq{};
 };
 

@@ -95,47 +95,64 @@ inline int32_t load_u32(const int16_t* p) {
   return v;
 }
 
+// Requantizes rows x tiles accumulator vectors (row-major in `sums`) into the output rows.
+__attribute__((noinline)) void store_outputs(const ConvPlan& plan, const int32_t* sums,
+                                             int rows, int tiles, int32_t first_tile,
+                                             int8_t* const* outs) {
+  const ConvParams& p = plan.params;
+  const __m256i out_offset = _mm256_set1_epi32(p.output_offset);
+  const __m256i lo = _mm256_set1_epi32(p.act_min), hi = _mm256_set1_epi32(p.act_max);
+  for (int t = 0; t < tiles; ++t) {
+    const int32_t tile = first_tile + t;
+    const Requant8 q = load_requant(plan.rq, size_t(tile) * 8);
+    const int32_t valid = min_of<int32_t>(8, plan.n - tile * 8);
+    for (int m = 0; m < rows; ++m) {
+      const __m256i acc =
+          _mm256_load_si256(reinterpret_cast<const __m256i*>(sums + (m * tiles + t) * 8));
+      store_bytes(outs[m] + tile * 8, finish(acc, q, out_offset, lo, hi), valid);
+    }
+  }
+}
+
 // MR output pixels x NT tiles of 8 output channels; each step consumes 2 k values.
 template <int MR, int NT>
 void micro_kernel(const ConvPlan& plan, const int16_t* const* rows, int32_t first_tile,
-                  int8_t* const* outs, int32_t valid_rows) {
+                  int8_t* const* outs) {
   const size_t groups = size_t(plan.taps) * plan.groups_per_tap;
   const int16_t* w = plan.w16 + size_t(first_tile) * groups * 16;
   const size_t tile_stride = groups * 16;
   __m256i acc[MR][NT];
+  #pragma GCC unroll 16
   for (int t = 0; t < NT; ++t) {
     const __m256i b =
         _mm256_loadu_si256(reinterpret_cast<const __m256i*>(plan.bias_data + (first_tile + t) * 8));
+    #pragma GCC unroll 16
     for (int m = 0; m < MR; ++m) acc[m][t] = b;
   }
-  const int32_t pairs = plan.groups_per_tap;
-  for (int32_t tap = 0; tap < plan.taps; ++tap) {
-    const int32_t offset = plan.tap_offset_data[tap];
-    const int16_t* a[MR];
-    for (int m = 0; m < MR; ++m) a[m] = rows[m] + offset;
-    for (int32_t q = 0; q < pairs; ++q, w += 16) {
-      __m256i wv[NT];
-      for (int t = 0; t < NT; ++t)
-        wv[t] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + t * tile_stride));
-      for (int m = 0; m < MR; ++m) {
-        const __m256i av = _mm256_set1_epi32(load_u32(a[m] + 2 * q));
-        for (int t = 0; t < NT; ++t)
-          acc[m][t] = _mm256_add_epi32(acc[m][t], _mm256_madd_epi16(av, wv[t]));
-      }
-    }
-  }
-  const ConvParams& p = plan.params;
-  const __m256i out_offset = _mm256_set1_epi32(p.output_offset);
-  const __m256i lo = _mm256_set1_epi32(p.act_min), hi = _mm256_set1_epi32(p.act_max);
-  for (int t = 0; t < NT; ++t) {
-    const int32_t tile = first_tile + t;
-    const Requant8 q = load_requant(plan.rq, size_t(tile) * 8);
-    const int32_t valid = min_of<int32_t>(8, plan.n - tile * 8);
+  const int32_t* group_offset = plan.group_offset_data;
+  for (size_t g = 0; g < groups; ++g, w += 16) {
+    const int32_t offset = group_offset[g];
+    __m256i wv[NT];
+    #pragma GCC unroll 16
+    for (int t = 0; t < NT; ++t)
+      wv[t] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + t * tile_stride));
+    #pragma GCC unroll 16
     for (int m = 0; m < MR; ++m) {
-      if (m >= valid_rows) break;
-      store_bytes(outs[m] + tile * 8, finish(acc[m][t], q, out_offset, lo, hi), valid);
+      const __m256i av = _mm256_set1_epi32(load_u32(rows[m] + offset));
+      #pragma GCC unroll 16
+      for (int t = 0; t < NT; ++t)
+        acc[m][t] = _mm256_add_epi32(acc[m][t], _mm256_madd_epi16(av, wv[t]));
     }
   }
+  // Handing the sums over through memory keeps the requantization's constants from competing
+  // with the accumulators for registers (GCC would otherwise spill inside the loop).
+  alignas(32) int32_t sums[MR * NT * 8];
+  #pragma GCC unroll 16
+  for (int m = 0; m < MR; ++m)
+    #pragma GCC unroll 16
+    for (int t = 0; t < NT; ++t)
+      _mm256_store_si256(reinterpret_cast<__m256i*>(sums + (m * NT + t) * 8), acc[m][t]);
+  store_outputs(plan, sums, MR, NT, first_tile, outs);
 }
 
 template <int MR>
@@ -157,8 +174,8 @@ void gemm_rows(const ConvPlan& plan, const int16_t* act, int8_t* output) {
       outs[m] = output + size_t(pix) * plan.n;
     }
     int32_t t = 0;
-    for (; t + 2 <= plan.tiles; t += 2) micro_kernel<MR, 2>(plan, rows, t, outs, valid);
-    if (t < plan.tiles) micro_kernel<MR, 1>(plan, rows, t, outs, valid);
+    for (; t + 2 <= plan.tiles; t += 2) micro_kernel<MR, 2>(plan, rows, t, outs);
+    if (t < plan.tiles) micro_kernel<MR, 1>(plan, rows, t, outs);
   }
 }
 

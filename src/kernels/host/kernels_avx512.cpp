@@ -79,57 +79,71 @@ inline int32_t load_u32(const uint8_t* p) {
   return v;
 }
 
-// MR output pixels x NT tiles of 16 output channels.
-template <int MR, int NT>
-void micro_kernel(const ConvPlan& plan, const uint8_t* const* rows, int32_t first_tile,
-                  int8_t* const* outs, int32_t valid_rows) {
-  const size_t groups = size_t(plan.taps) * plan.groups_per_tap;
-  const int8_t* w = plan.w8 + size_t(first_tile) * groups * 64;
-  const size_t tile_stride = groups * 64;
-  __m512i acc[MR][NT];
-  for (int t = 0; t < NT; ++t) {
-    const __m512i b = _mm512_loadu_si512(plan.bias_data + (first_tile + t) * 16);
-    for (int m = 0; m < MR; ++m) acc[m][t] = b;
-  }
-  const int32_t quads = plan.groups_per_tap;
-  for (int32_t tap = 0; tap < plan.taps; ++tap) {
-    const int32_t offset = plan.tap_offset_data[tap];
-    const uint8_t* a[MR];
-    for (int m = 0; m < MR; ++m) a[m] = rows[m] + offset;
-    for (int32_t q = 0; q < quads; ++q, w += 64) {
-      __m512i wv[NT];
-      for (int t = 0; t < NT; ++t) wv[t] = _mm512_loadu_si512(w + t * tile_stride);
-      for (int m = 0; m < MR; ++m) {
-        const __m512i av = _mm512_set1_epi32(load_u32(a[m] + 4 * q));
-        for (int t = 0; t < NT; ++t) acc[m][t] = _mm512_dpbusd_epi32(acc[m][t], av, wv[t]);
-      }
-    }
-  }
+// Requantizes rows x tiles accumulator vectors (row-major in `sums`) into the output rows.
+__attribute__((noinline)) void store_outputs(const ConvPlan& plan, const int32_t* sums,
+                                             int rows, int tiles, int32_t first_tile,
+                                             int8_t* const* outs) {
   const ConvParams& p = plan.params;
   const __m512i out_offset = _mm512_set1_epi32(p.output_offset);
   const __m512i lo = _mm512_set1_epi32(p.act_min), hi = _mm512_set1_epi32(p.act_max);
-  for (int t = 0; t < NT; ++t) {
+  for (int t = 0; t < tiles; ++t) {
     const int32_t tile = first_tile + t;
     const Requant16 q = load_requant(plan.rq, size_t(tile) * 16);
     const int32_t valid = min_of<int32_t>(16, plan.n - tile * 16);
     const __mmask16 mask = static_cast<__mmask16>((1u << valid) - 1u);
-    for (int m = 0; m < MR; ++m) {
-      if (m >= valid_rows) break;
-      _mm_mask_storeu_epi8(outs[m] + tile * 16, mask, finish(acc[m][t], q, out_offset, lo, hi));
+    for (int m = 0; m < rows; ++m) {
+      const __m512i acc = _mm512_load_si512(sums + (m * tiles + t) * 16);
+      _mm_mask_storeu_epi8(outs[m] + tile * 16, mask, finish(acc, q, out_offset, lo, hi));
     }
   }
 }
 
+// MR output pixels x NT tiles of 16 output channels.
+template <int MR, int NT>
+void micro_kernel(const ConvPlan& plan, const uint8_t* const* rows, int32_t first_tile,
+                  int8_t* const* outs) {
+  const size_t groups = size_t(plan.taps) * plan.groups_per_tap;
+  const int8_t* w = plan.w8 + size_t(first_tile) * groups * 64;
+  const size_t tile_stride = groups * 64;
+  __m512i acc[MR][NT];
+  #pragma GCC unroll 16
+  for (int t = 0; t < NT; ++t) {
+    const __m512i b = _mm512_loadu_si512(plan.bias_data + (first_tile + t) * 16);
+    #pragma GCC unroll 16
+    for (int m = 0; m < MR; ++m) acc[m][t] = b;
+  }
+  const int32_t* group_offset = plan.group_offset_data;
+  for (size_t g = 0; g < groups; ++g, w += 64) {
+    const int32_t offset = group_offset[g];
+    __m512i wv[NT];
+    #pragma GCC unroll 16
+    for (int t = 0; t < NT; ++t) wv[t] = _mm512_loadu_si512(w + t * tile_stride);
+    #pragma GCC unroll 16
+    for (int m = 0; m < MR; ++m) {
+      const __m512i av = _mm512_set1_epi32(load_u32(rows[m] + offset));
+      #pragma GCC unroll 16
+      for (int t = 0; t < NT; ++t) acc[m][t] = _mm512_dpbusd_epi32(acc[m][t], av, wv[t]);
+    }
+  }
+  // Handing the sums over through memory keeps the requantization's many constants from
+  // competing with the accumulators for registers (GCC would otherwise spill inside the loop).
+  alignas(64) int32_t sums[MR * NT * 16];
+  #pragma GCC unroll 16
+  for (int m = 0; m < MR; ++m)
+    #pragma GCC unroll 16
+    for (int t = 0; t < NT; ++t) _mm512_store_si512(sums + (m * NT + t) * 16, acc[m][t]);
+  store_outputs(plan, sums, MR, NT, first_tile, outs);
+}
+
 template <int MR>
-void row_block(const ConvPlan& plan, const uint8_t* const* rows, int8_t* const* outs,
-               int32_t valid_rows) {
+void row_block(const ConvPlan& plan, const uint8_t* const* rows, int8_t* const* outs) {
   int32_t t = 0;
   // Wide tiles reuse each broadcast activation across more channels.
-  for (; t + 4 <= plan.tiles; t += 4) micro_kernel<MR, 4>(plan, rows, t, outs, valid_rows);
+  for (; t + 4 <= plan.tiles; t += 4) micro_kernel<MR, 4>(plan, rows, t, outs);
   switch (plan.tiles - t) {
-    case 3: micro_kernel<MR, 3>(plan, rows, t, outs, valid_rows); break;
-    case 2: micro_kernel<MR, 2>(plan, rows, t, outs, valid_rows); break;
-    case 1: micro_kernel<MR, 1>(plan, rows, t, outs, valid_rows); break;
+    case 3: micro_kernel<MR, 3>(plan, rows, t, outs); break;
+    case 2: micro_kernel<MR, 2>(plan, rows, t, outs); break;
+    case 1: micro_kernel<MR, 1>(plan, rows, t, outs); break;
     default: break;
   }
 }
@@ -147,13 +161,13 @@ void gemm_rows(const ConvPlan& plan, const uint8_t* act, int8_t* output) {
   for (int32_t m0 = 0; m0 < pixels; m0 += MR) {
     const int32_t valid = min_of<int32_t>(MR, pixels - m0);
     for (int m = 0; m < MR; ++m) {
-      // Rows past the end repeat the last pixel; their results are not stored.
+      // Rows past the end repeat the last pixel: they store the same bytes again.
       const int32_t pix = m0 + min_of<int32_t>(m, valid - 1);
       const int32_t oy = pix / plan.output.w, ox = pix % plan.output.w;
       rows[m] = act + oy * step_y + ox * step_x;
       outs[m] = output + size_t(pix) * plan.n;
     }
-    row_block<MR>(plan, rows, outs, valid);
+    row_block<MR>(plan, rows, outs);
   }
 }
 
