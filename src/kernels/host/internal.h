@@ -20,6 +20,10 @@ struct RequantView {
   const int32_t* right_shift;
   const int32_t* remainder_mask;
   const int32_t* half_mask;
+  // Whether any channel needs the left shift / can hit the INT32_MIN * INT32_MIN saturation;
+  // the vector code skips those steps otherwise.
+  bool any_left_shift;
+  bool any_saturation;
 };
 
 // Requantization constants of one output channel, in the form the vector code consumes.
@@ -35,8 +39,13 @@ struct RequantTable {
     half_mask.assign(n, 0);
   }
   RequantView view() const {
+    bool shift = false, saturation = false;
+    for (size_t i = 0; i < multiplier.size(); ++i) {
+      shift = shift || left_shift[i] != 0;
+      saturation = saturation || multiplier[i] == -2147483647 - 1;
+    }
     return {multiplier.data(), left_shift.data(), right_shift.data(), remainder_mask.data(),
-            half_mask.data()};
+            half_mask.data(), shift, saturation};
   }
 };
 

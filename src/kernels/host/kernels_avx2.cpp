@@ -19,6 +19,25 @@ T min_of(T a, T b) {
   return a < b ? a : b;
 }
 
+// Which optional steps of the requantization a layer needs, as template parameters so that
+// the common case (right shifts only, no INT32_MIN multiplier) compiles without them.
+template <bool kShift, bool kSaturate>
+struct RequantMode {
+  static constexpr bool shift = kShift;
+  static constexpr bool saturate = kSaturate;
+};
+
+template <typename Fn>
+void with_requant_mode(bool shift, bool saturate, Fn&& fn) {
+  if (shift) {
+    if (saturate) fn(RequantMode<true, true>{});
+    else fn(RequantMode<true, false>{});
+  } else {
+    if (saturate) fn(RequantMode<false, true>{});
+    else fn(RequantMode<false, false>{});
+  }
+}
+
 struct Requant8 {
   __m256i multiplier, left_shift, right_shift, remainder_mask, half_mask;
 };
@@ -41,8 +60,9 @@ Requant8 broadcast_requant(const QuantizedMultiplier& q) {
 
 // Bit-exact vector form of multiply_by_quantized_multiplier (see the AVX-512 file for the
 // derivation of the single add-and-shift rounding).
+template <typename Mode>
 inline __m256i requantize(__m256i x, const Requant8& q) {
-  x = _mm256_sllv_epi32(x, q.left_shift);
+  if constexpr (Mode::shift) x = _mm256_sllv_epi32(x, q.left_shift);
   const __m256i half = _mm256_set1_epi64x(int64_t{1} << 30);
   const __m256i even = _mm256_add_epi64(_mm256_mul_epi32(x, q.multiplier), half);
   const __m256i odd = _mm256_add_epi64(
@@ -50,10 +70,12 @@ inline __m256i requantize(__m256i x, const Requant8& q) {
   // Logical shifts suffice: only the low 32 bits of the shifted product are kept.
   __m256i high =
       _mm256_blend_epi32(_mm256_srli_epi64(even, 31), _mm256_slli_epi64(odd, 1), 0xAA);
-  const __m256i int_min = _mm256_set1_epi32(kInt32Min);
-  const __m256i saturate =
-      _mm256_and_si256(_mm256_cmpeq_epi32(x, int_min), _mm256_cmpeq_epi32(q.multiplier, int_min));
-  high = _mm256_blendv_epi8(high, _mm256_set1_epi32(kInt32Max), saturate);
+  if constexpr (Mode::saturate) {
+    const __m256i int_min = _mm256_set1_epi32(kInt32Min);
+    const __m256i saturate = _mm256_and_si256(_mm256_cmpeq_epi32(x, int_min),
+                                              _mm256_cmpeq_epi32(q.multiplier, int_min));
+    high = _mm256_blendv_epi8(high, _mm256_set1_epi32(kInt32Max), saturate);
+  }
   const __m256i remainder = _mm256_and_si256(high, q.remainder_mask);
   const __m256i threshold = _mm256_sub_epi32(q.half_mask, _mm256_srai_epi32(high, 31));
   const __m256i quotient = _mm256_srav_epi32(high, q.right_shift);
@@ -62,9 +84,10 @@ inline __m256i requantize(__m256i x, const Requant8& q) {
 }
 
 // Requantizes, offsets and clamps 8 lanes, returning them as 8 bytes in the low half.
+template <typename Mode>
 inline __m128i finish(__m256i acc, const Requant8& q, __m256i out_offset, __m256i lo,
                       __m256i hi) {
-  __m256i v = _mm256_add_epi32(requantize(acc, q), out_offset);
+  __m256i v = _mm256_add_epi32(requantize<Mode>(acc, q), out_offset);
   v = _mm256_min_epi32(_mm256_max_epi32(v, lo), hi);
   // Already within int8, so the saturating packs only narrow.
   const __m128i words =
@@ -96,9 +119,9 @@ inline int32_t load_u32(const int16_t* p) {
 }
 
 // Requantizes rows x tiles accumulator vectors (row-major in `sums`) into the output rows.
-__attribute__((noinline)) void store_outputs(const ConvPlan& plan, const int32_t* sums,
-                                             int rows, int tiles, int32_t first_tile,
-                                             int8_t* const* outs) {
+template <typename Mode>
+void store_outputs_impl(const ConvPlan& plan, const int32_t* sums, int rows, int tiles,
+                        int32_t first_tile, int8_t* const* outs) {
   const ConvParams& p = plan.params;
   const __m256i out_offset = _mm256_set1_epi32(p.output_offset);
   const __m256i lo = _mm256_set1_epi32(p.act_min), hi = _mm256_set1_epi32(p.act_max);
@@ -109,9 +132,17 @@ __attribute__((noinline)) void store_outputs(const ConvPlan& plan, const int32_t
     for (int m = 0; m < rows; ++m) {
       const __m256i acc =
           _mm256_load_si256(reinterpret_cast<const __m256i*>(sums + (m * tiles + t) * 8));
-      store_bytes(outs[m] + tile * 8, finish(acc, q, out_offset, lo, hi), valid);
+      store_bytes(outs[m] + tile * 8, finish<Mode>(acc, q, out_offset, lo, hi), valid);
     }
   }
+}
+
+__attribute__((noinline)) void store_outputs(const ConvPlan& plan, const int32_t* sums,
+                                             int rows, int tiles, int32_t first_tile,
+                                             int8_t* const* outs) {
+  with_requant_mode(plan.rq.any_left_shift, plan.rq.any_saturation, [&](auto mode) {
+    store_outputs_impl<decltype(mode)>(plan, sums, rows, tiles, first_tile, outs);
+  });
 }
 
 // MR output pixels x NT tiles of 8 output channels; each step consumes 2 k values.
@@ -189,7 +220,10 @@ void conv_gemm(const ConvPlan& plan, const void* prepared, int8_t* output) {
     gemm_rows<8>(plan, act, output);
 }
 
-void depthwise(const DepthwisePlan& plan, const int8_t* input, int8_t* output) {
+namespace {
+
+template <typename Mode>
+void depthwise_impl(const DepthwisePlan& plan, const int8_t* input, int8_t* output) {
   const ConvParams& p = plan.params;
   const Dims4& in = plan.input;
   const Dims4& out = plan.output;
@@ -221,13 +255,14 @@ void depthwise(const DepthwisePlan& plan, const int8_t* input, int8_t* output) {
             }
           }
           const Requant8 q = load_requant(plan.rq, size_t(c0));
-          store_bytes(dst + c0, finish(acc, q, out_offset, lo, hi), valid);
+          store_bytes(dst + c0, finish<Mode>(acc, q, out_offset, lo, hi), valid);
         }
       }
 }
 
-void add_same_shape(const AddParams& params, int64_t count, const int8_t* input1,
-                    const int8_t* input2, int8_t* output) {
+template <typename Mode>
+void add_impl(const AddParams& params, int64_t count, const int8_t* input1, const int8_t* input2,
+              int8_t* output) {
   const Requant8 q1 = broadcast_requant(params.input1);
   const Requant8 q2 = broadcast_requant(params.input2);
   const Requant8 qo = broadcast_requant(params.output);
@@ -242,9 +277,30 @@ void add_same_shape(const AddParams& params, int64_t count, const int8_t* input1
         _mm256_sllv_epi32(_mm256_add_epi32(load_bytes_as_int32(input1 + i, n), off1), left);
     const __m256i a2 =
         _mm256_sllv_epi32(_mm256_add_epi32(load_bytes_as_int32(input2 + i, n), off2), left);
-    const __m256i sum = _mm256_add_epi32(requantize(a1, q1), requantize(a2, q2));
-    store_bytes(output + i, finish(sum, qo, out_offset, lo, hi), n);
+    const __m256i sum = _mm256_add_epi32(requantize<Mode>(a1, q1), requantize<Mode>(a2, q2));
+    store_bytes(output + i, finish<Mode>(sum, qo, out_offset, lo, hi), n);
   }
+}
+
+}  // namespace
+
+void depthwise(const DepthwisePlan& plan, const int8_t* input, int8_t* output) {
+  with_requant_mode(plan.rq.any_left_shift, plan.rq.any_saturation, [&](auto mode) {
+    depthwise_impl<decltype(mode)>(plan, input, output);
+  });
+}
+
+void add_same_shape(const AddParams& params, int64_t count, const int8_t* input1,
+                    const int8_t* input2, int8_t* output) {
+  const QuantizedMultiplier* all[] = {&params.input1, &params.input2, &params.output};
+  bool shift = false, saturate = false;
+  for (const QuantizedMultiplier* m : all) {
+    shift = shift || m->shift > 0;
+    saturate = saturate || m->multiplier == kInt32Min;
+  }
+  with_requant_mode(shift, saturate, [&](auto mode) {
+    add_impl<decltype(mode)>(params, count, input1, input2, output);
+  });
 }
 
 }  // namespace frugal::kernels::host::detail::avx2

@@ -22,6 +22,25 @@ T min_of(T a, T b) {
   return a < b ? a : b;
 }
 
+// Which optional steps of the requantization a layer needs, as template parameters so that
+// the common case (right shifts only, no INT32_MIN multiplier) compiles without them.
+template <bool kShift, bool kSaturate>
+struct RequantMode {
+  static constexpr bool shift = kShift;
+  static constexpr bool saturate = kSaturate;
+};
+
+template <typename Fn>
+void with_requant_mode(bool shift, bool saturate, Fn&& fn) {
+  if (shift) {
+    if (saturate) fn(RequantMode<true, true>{});
+    else fn(RequantMode<true, false>{});
+  } else {
+    if (saturate) fn(RequantMode<false, true>{});
+    else fn(RequantMode<false, false>{});
+  }
+}
+
 // Per-lane constants of multiply_by_quantized_multiplier for 16 channels.
 struct Requant16 {
   __m512i multiplier, left_shift, right_shift, remainder_mask, half_mask;
@@ -43,8 +62,9 @@ Requant16 broadcast_requant(const QuantizedMultiplier& q) {
 }
 
 // Bit-exact vector form of multiply_by_quantized_multiplier.
+template <typename Mode>
 inline __m512i requantize(__m512i x, const Requant16& q) {
-  x = _mm512_sllv_epi32(x, q.left_shift);
+  if constexpr (Mode::shift) x = _mm512_sllv_epi32(x, q.left_shift);
   // The nudged, truncating division of the high multiply equals floor((a*b + 2^30) / 2^31)
   // for either sign of a*b, so one 64-bit add and shift per half does it.
   const __m512i half = _mm512_set1_epi64(int64_t{1} << 30);
@@ -54,10 +74,12 @@ inline __m512i requantize(__m512i x, const Requant16& q) {
   // Bits 31..62 of each product: the low dword of even >> 31, the high dword of odd << 1.
   __m512i high = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 31),
                                          _mm512_slli_epi64(odd, 1));
-  const __m512i int_min = _mm512_set1_epi32(kInt32Min);
-  const __mmask16 saturate =
-      _mm512_cmpeq_epi32_mask(x, int_min) & _mm512_cmpeq_epi32_mask(q.multiplier, int_min);
-  high = _mm512_mask_mov_epi32(high, saturate, _mm512_set1_epi32(kInt32Max));
+  if constexpr (Mode::saturate) {
+    const __m512i int_min = _mm512_set1_epi32(kInt32Min);
+    const __mmask16 saturate =
+        _mm512_cmpeq_epi32_mask(x, int_min) & _mm512_cmpeq_epi32_mask(q.multiplier, int_min);
+    high = _mm512_mask_mov_epi32(high, saturate, _mm512_set1_epi32(kInt32Max));
+  }
   // Rounding divide by 2^right_shift: round half away from zero.
   const __m512i remainder = _mm512_and_si512(high, q.remainder_mask);
   const __m512i threshold = _mm512_sub_epi32(q.half_mask, _mm512_srai_epi32(high, 31));
@@ -66,9 +88,10 @@ inline __m512i requantize(__m512i x, const Requant16& q) {
                                _mm512_set1_epi32(1));
 }
 
+template <typename Mode>
 inline __m128i finish(__m512i acc, const Requant16& q, __m512i out_offset, __m512i lo,
                       __m512i hi) {
-  __m512i v = _mm512_add_epi32(requantize(acc, q), out_offset);
+  __m512i v = _mm512_add_epi32(requantize<Mode>(acc, q), out_offset);
   v = _mm512_min_epi32(_mm512_max_epi32(v, lo), hi);
   return _mm512_cvtepi32_epi8(v);
 }
@@ -80,9 +103,9 @@ inline int32_t load_u32(const uint8_t* p) {
 }
 
 // Requantizes rows x tiles accumulator vectors (row-major in `sums`) into the output rows.
-__attribute__((noinline)) void store_outputs(const ConvPlan& plan, const int32_t* sums,
-                                             int rows, int tiles, int32_t first_tile,
-                                             int8_t* const* outs) {
+template <typename Mode>
+void store_outputs_impl(const ConvPlan& plan, const int32_t* sums, int rows, int tiles,
+                        int32_t first_tile, int8_t* const* outs) {
   const ConvParams& p = plan.params;
   const __m512i out_offset = _mm512_set1_epi32(p.output_offset);
   const __m512i lo = _mm512_set1_epi32(p.act_min), hi = _mm512_set1_epi32(p.act_max);
@@ -93,9 +116,17 @@ __attribute__((noinline)) void store_outputs(const ConvPlan& plan, const int32_t
     const __mmask16 mask = static_cast<__mmask16>((1u << valid) - 1u);
     for (int m = 0; m < rows; ++m) {
       const __m512i acc = _mm512_load_si512(sums + (m * tiles + t) * 16);
-      _mm_mask_storeu_epi8(outs[m] + tile * 16, mask, finish(acc, q, out_offset, lo, hi));
+      _mm_mask_storeu_epi8(outs[m] + tile * 16, mask, finish<Mode>(acc, q, out_offset, lo, hi));
     }
   }
+}
+
+__attribute__((noinline)) void store_outputs(const ConvPlan& plan, const int32_t* sums,
+                                             int rows, int tiles, int32_t first_tile,
+                                             int8_t* const* outs) {
+  with_requant_mode(plan.rq.any_left_shift, plan.rq.any_saturation, [&](auto mode) {
+    store_outputs_impl<decltype(mode)>(plan, sums, rows, tiles, first_tile, outs);
+  });
 }
 
 // MR output pixels x NT tiles of 16 output channels.
@@ -181,7 +212,10 @@ void conv_gemm(const ConvPlan& plan, const void* prepared, int8_t* output) {
     gemm_rows<8>(plan, act, output);
 }
 
-void depthwise(const DepthwisePlan& plan, const int8_t* input, int8_t* output) {
+namespace {
+
+template <typename Mode>
+void depthwise_impl(const DepthwisePlan& plan, const int8_t* input, int8_t* output) {
   const ConvParams& p = plan.params;
   const Dims4& in = plan.input;
   const Dims4& out = plan.output;
@@ -213,13 +247,14 @@ void depthwise(const DepthwisePlan& plan, const int8_t* input, int8_t* output) {
             }
           }
           const Requant16 q = load_requant(plan.rq, size_t(c0));
-          _mm_mask_storeu_epi8(dst + c0, mask, finish(acc, q, out_offset, lo, hi));
+          _mm_mask_storeu_epi8(dst + c0, mask, finish<Mode>(acc, q, out_offset, lo, hi));
         }
       }
 }
 
-void add_same_shape(const AddParams& params, int64_t count, const int8_t* input1,
-                    const int8_t* input2, int8_t* output) {
+template <typename Mode>
+void add_impl(const AddParams& params, int64_t count, const int8_t* input1, const int8_t* input2,
+              int8_t* output) {
   const Requant16 q1 = broadcast_requant(params.input1);
   const Requant16 q2 = broadcast_requant(params.input2);
   const Requant16 qo = broadcast_requant(params.output);
@@ -238,9 +273,30 @@ void add_same_shape(const AddParams& params, int64_t count, const int8_t* input1
     const __m512i a2 = _mm512_sllv_epi32(
         _mm512_add_epi32(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, input2 + i)), off2),
         left);
-    const __m512i sum = _mm512_add_epi32(requantize(a1, q1), requantize(a2, q2));
-    _mm_mask_storeu_epi8(output + i, mask, finish(sum, qo, out_offset, lo, hi));
+    const __m512i sum = _mm512_add_epi32(requantize<Mode>(a1, q1), requantize<Mode>(a2, q2));
+    _mm_mask_storeu_epi8(output + i, mask, finish<Mode>(sum, qo, out_offset, lo, hi));
   }
+}
+
+}  // namespace
+
+void depthwise(const DepthwisePlan& plan, const int8_t* input, int8_t* output) {
+  with_requant_mode(plan.rq.any_left_shift, plan.rq.any_saturation, [&](auto mode) {
+    depthwise_impl<decltype(mode)>(plan, input, output);
+  });
+}
+
+void add_same_shape(const AddParams& params, int64_t count, const int8_t* input1,
+                    const int8_t* input2, int8_t* output) {
+  const QuantizedMultiplier* all[] = {&params.input1, &params.input2, &params.output};
+  bool shift = false, saturate = false;
+  for (const QuantizedMultiplier* m : all) {
+    shift = shift || m->shift > 0;
+    saturate = saturate || m->multiplier == kInt32Min;
+  }
+  with_requant_mode(shift, saturate, [&](auto mode) {
+    add_impl<decltype(mode)>(params, count, input1, input2, output);
+  });
 }
 
 }  // namespace frugal::kernels::host::detail::avx512
