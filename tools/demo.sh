@@ -40,7 +40,11 @@ for row in "${rows[@]}"; do
     echo "skipping $model: eval failed" >&2
     continue
   fi
-  metric=$(jq -r 'if .auc != null then "AUC \(.auc * 1000 | round / 1000)" else "\(.top1 * 10000 | round / 100)%" end' <<<"$json")
+  if [ "$(jq -r '.auc != null' <<<"$json")" = true ]; then
+    metric=$(printf 'AUC %.4f' "$(jq -r '.auc' <<<"$json")")
+  else
+    metric=$(printf '%.2f%%' "$(jq -r '.top1 * 100' <<<"$json")")
+  fi
   count=$(jq -r '.count' <<<"$json")
   speed=$(jq -r '.images_per_second | round' <<<"$json")
   table+=$'\n'"$(basename "$model" .tflite)|$set|$count|$metric|$expected|$speed"
