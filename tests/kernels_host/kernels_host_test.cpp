@@ -217,7 +217,7 @@ void sweep_convs(bool depthwise, int cases, uint32_t seed_base) {
     int32_t h = uniform(rng, 1, 40), w = uniform(rng, 1, 40);
     const int32_t dm = depthwise ? uniform(rng, 1, 2) : 1;
     const int64_t per_pixel = int64_t{kh} * kw * (depthwise ? in_c * dm : in_c * out_c);
-    while (int64_t{h} * w * per_pixel > 400000 && (h > 1 || w > 1)) {
+    while (int64_t{h} * w * per_pixel > 1000000 && (h > 1 || w > 1)) {
       h = std::max(1, h * 3 / 4);
       w = std::max(1, w * 3 / 4);
     }
@@ -237,7 +237,7 @@ void sweep_convs(bool depthwise, int cases, uint32_t seed_base) {
   }
 }
 
-TEST(HostConv, RandomSweep) { sweep_convs(false, 500, kSeed); }
+TEST(HostConv, RandomSweep) { sweep_convs(false, 4000, kSeed); }
 
 TEST(HostConv, ChannelCountsExhaustive) {
   uint32_t seed = kSeed + 10000;
@@ -302,7 +302,7 @@ TEST(HostConv, GroupedFallsBackCorrectly) {
 
 // ----------------------------------------------------------------------------- Depthwise
 
-TEST(HostDepthwise, RandomSweep) { sweep_convs(true, 500, kSeed + 50000); }
+TEST(HostDepthwise, RandomSweep) { sweep_convs(true, 3000, kSeed + 50000); }
 
 TEST(HostDepthwise, DsCnnAndVwwShapes) {
   uint32_t seed = kSeed + 60000;
@@ -356,7 +356,7 @@ class FullyConnectedTester {
 
 TEST(HostFullyConnected, RandomSweep) {
   Rng rng(kSeed + 70000);
-  for (int i = 0; i < 300; ++i) {
+  for (int i = 0; i < 1500; ++i) {
     FullyConnectedTester()
         .batches(uniform(rng, 1, 3))
         .depth(uniform(rng, 1, 300))
@@ -408,7 +408,7 @@ void test_add(const AddParams& p, const Dims4& d1, const Dims4& d2, const Dims4&
 }
 
 TEST(HostAdd, RandomSweepWithBroadcasting) {
-  for (int i = 0; i < 300; ++i) {
+  for (int i = 0; i < 2000; ++i) {
     const uint32_t seed = kSeed + 80000 + uint32_t(i);
     Rng rng(seed);
     const Dims4 out{uniform(rng, 1, 2), uniform(rng, 1, 12), uniform(rng, 1, 12),
@@ -455,7 +455,7 @@ TEST(HostAdd, SaturatingHighMultiply) {
 // --------------------------------------------------------------------------------- Pools
 
 TEST(HostPool, RandomSweep) {
-  for (int i = 0; i < 300; ++i) {
+  for (int i = 0; i < 1500; ++i) {
     const uint32_t seed = kSeed + 90000 + uint32_t(i);
     Rng rng(seed);
     PoolParams p{};
@@ -490,6 +490,36 @@ TEST(HostPool, RandomSweep) {
       }
     }
     if (HasFailure()) return;
+  }
+}
+
+TEST(HostConv, ObjectsRunRepeatedlyAndMove) {
+  // run() must not depend on scratch contents left by an earlier call, and a moved-to object
+  // keeps working (the plans hold raw views of their own tables).
+  Rng rng(kSeed + 95000);
+  ConvParams p{};
+  p.stride_h = p.stride_w = p.dilation_h = p.dilation_w = 1;
+  p.pad_h = p.pad_w = 1;
+  p.depth_multiplier = 1;
+  p.input_offset = 128;
+  p.output_offset = -128;
+  p.act_min = -128;
+  p.act_max = 127;
+  const Dims4 in{1, 9, 9, 16}, filter{24, 3, 3, 16}, out{1, 9, 9, 24};
+  const auto weights = random_int8(rng, filter.elements());
+  std::vector<QuantizedMultiplier> mult(24, QuantizedMultiplier{1518500250, -11});
+  for (Isa isa : supported_isas()) {
+    Conv2D first(p, mult.data(), in, filter, weights.data(), nullptr, out, isa);
+    Conv2D op(std::move(first));
+    std::vector<uint8_t> scratch(op.scratch_bytes(), 0xAB);
+    for (int run = 0; run < 3; ++run) {
+      const auto input = random_int8(rng, in.elements());
+      std::vector<int8_t> expected(size_t(out.elements())), actual(expected.size());
+      reference::conv2d(p, mult.data(), in, input.data(), filter, weights.data(), nullptr, out,
+                        expected.data());
+      op.run(input.data(), actual.data(), scratch.data());
+      expect_equal(expected, actual, std::string(to_string(isa)));
+    }
   }
 }
 
