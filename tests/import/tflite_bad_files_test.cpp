@@ -147,6 +147,26 @@ TEST(BadFiles, RandomCorruption) {
   }
 }
 
+// Found by fuzz_tflite_import: the verifier checks that a vector's length field is 4-byte
+// aligned but not that 8-byte elements are 8-byte aligned. Moving tensor 8's zero_point vector
+// ([long]) by 1020 bytes made the importer read int64 values at a misaligned address (UB,
+// reported by UBSan) and then a null pointer was passed to memcpy for an empty vector.
+TEST(BadFiles, FuzzRegressionMisalignedInt64Vector) {
+  const auto path = data_dir() / "tflite_micro/hello_world_int8.tflite";
+  FRUGAL_REQUIRE_FILE(path);
+  std::vector<uint8_t> bytes = read_bytes(path);
+  ASSERT_EQ(bytes.size(), 2704u);
+  // The uoffset from the quantization table to its zero_point vector: 4 -> 1024.
+  ASSERT_EQ(std::vector<uint8_t>(bytes.begin() + 1560, bytes.begin() + 1564),
+            (std::vector<uint8_t>{4, 0, 0, 0}));
+  bytes[1560] = 0;
+  bytes[1561] = 4;
+  EXPECT_TRUE(contains(outcome(bytes), "bad.tflite: tensor 8 'sequential/dense_1/MatMul;"))
+      << outcome(bytes);
+  EXPECT_TRUE(contains(outcome(bytes), "has 1 quantization scales but 12 zero points"))
+      << outcome(bytes);
+}
+
 TEST(BadFiles, UnsupportedOperatorLstm) {
   const auto path = data_dir() / "tflite_micro/trained_lstm_int8.tflite";
   FRUGAL_REQUIRE_FILE(path);

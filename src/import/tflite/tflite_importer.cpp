@@ -112,10 +112,14 @@ std::string printable(const flatbuffers::String* s) {
   return out;
 }
 
+// The verifier checks a vector's length field for 4-byte alignment but not its elements for
+// their own alignment, so 8-byte elements (zero points) may sit misaligned: copy bytes.
 template <typename T>
 std::vector<T> to_vector(const flatbuffers::Vector<T>* v) {
-  if (v == nullptr) return {};
-  return std::vector<T>(v->begin(), v->end());
+  if (v == nullptr || v->size() == 0) return {};
+  std::vector<T> out(v->size());
+  std::memcpy(out.data(), v->Data(), out.size() * sizeof(T));
+  return out;
 }
 
 std::string shape_str(const std::vector<int32_t>& shape) {
@@ -518,7 +522,7 @@ class Importer {
   void import_reshape(uint32_t k, const ir::Op& op) {
     std::vector<int64_t> requested;
     if (const auto* o = options<fb::ReshapeOptions>(k, false); o && o->new_shape())
-      requested.assign(o->new_shape()->begin(), o->new_shape()->end());
+      for (int32_t d : to_vector(o->new_shape())) requested.push_back(d);
     if (requested.empty() && op.inputs.size() >= 2 && op.inputs[1] >= 0) {
       const ir::Tensor& shape = graph_.tensor(op.inputs[1]);
       if (shape.is_constant && shape.type == ir::DataType::kInt32)
