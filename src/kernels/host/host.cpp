@@ -402,10 +402,17 @@ DepthwiseConv2D::DepthwiseConv2D(const ConvParams& params, const QuantizedMultip
   plan.weights32.assign(size_t(taps) * pc, 0);
   for (int32_t t = 0; t < taps; ++t)
     for (int32_t c = 0; c < channels; ++c)
-      plan.weights32[t * pc + c] = filter[size_t(t) * channels + c];
+      plan.weights32[t * pc + c] = static_cast<uint16_t>(filter[size_t(t) * channels + c]);
   plan.bias.assign(pc, 0);
   if (bias) std::copy(bias, bias + channels, plan.bias.begin());
   fill_requant(plan.requant, pc, multiplier, size_t(channels), true);
+  plan.vector_path = params.depth_multiplier == 1 && plan.isa != Isa::kScalar;
+  if (plan.vector_path) {
+    plan.prep_h = (output_dims.h - 1) * params.stride_h + (filter_dims.h - 1) * params.dilation_h + 1;
+    plan.prep_w = (output_dims.w - 1) * params.stride_w + (filter_dims.w - 1) * params.dilation_w + 1;
+    // 16 bytes of slack: the AVX2 path loads 8 channels at a time.
+    plan.scratch_bytes = size_t(plan.prep_h) * plan.prep_w * channels + 16;
+  }
   plan.filter_data = plan.filter_copy.data();
   plan.w32 = plan.weights32.data();
   plan.bias_data = plan.bias.data();
@@ -414,17 +421,41 @@ DepthwiseConv2D::DepthwiseConv2D(const ConvParams& params, const QuantizedMultip
 DepthwiseConv2D::~DepthwiseConv2D() = default;
 DepthwiseConv2D::DepthwiseConv2D(DepthwiseConv2D&&) noexcept = default;
 DepthwiseConv2D& DepthwiseConv2D::operator=(DepthwiseConv2D&&) noexcept = default;
-size_t DepthwiseConv2D::scratch_bytes() const { return 0; }
-void DepthwiseConv2D::run(const int8_t* input, int8_t* output, void*) const {
+size_t DepthwiseConv2D::scratch_bytes() const { return impl_->plan.scratch_bytes; }
+void DepthwiseConv2D::run(const int8_t* input, int8_t* output, void* scratch) const {
   const DepthwisePlan& plan = impl_->plan;
   // The vector paths handle the common depth multiplier 1; others are rare enough for the
   // portable loop.
-  if (plan.params.depth_multiplier == 1 && plan.isa == Isa::kAvx512Vnni)
-    detail::avx512::depthwise(plan, input, output);
-  else if (plan.params.depth_multiplier == 1 && plan.isa == Isa::kAvx2)
-    detail::avx2::depthwise(plan, input, output);
-  else
+  if (!plan.vector_path) {
     detail::scalar::depthwise(plan, input, output);
+    return;
+  }
+  const ConvParams& p = plan.params;
+  const Dims4& in = plan.input;
+  const int32_t c = in.c;
+  auto* padded = static_cast<int8_t*>(scratch);
+  const auto pad = static_cast<int8_t>(-p.input_offset);
+  const size_t out_image = size_t(plan.output.h) * plan.output.w * plan.output.c;
+  const int32_t x_begin = std::max(0, p.pad_w), x_end = std::min(plan.prep_w, in.w + p.pad_w);
+  for (int32_t b = 0; b < in.n; ++b) {
+    const int8_t* image = input + size_t(b) * in.h * in.w * c;
+    for (int32_t py = 0; py < plan.prep_h; ++py) {
+      int8_t* dst = padded + size_t(py) * plan.prep_w * c;
+      const int32_t iy = py - p.pad_h;
+      if (iy < 0 || iy >= in.h || x_begin >= x_end) {
+        std::memset(dst, pad, size_t(plan.prep_w) * c);
+        continue;
+      }
+      std::memset(dst, pad, size_t(x_begin) * c);
+      std::memcpy(dst + size_t(x_begin) * c, image + (size_t(iy) * in.w + (x_begin - p.pad_w)) * c,
+                  size_t(x_end - x_begin) * c);
+      std::memset(dst + size_t(x_end) * c, pad, size_t(plan.prep_w - x_end) * c);
+    }
+    if (plan.isa == Isa::kAvx512Vnni)
+      detail::avx512::depthwise(plan, padded, output + b * out_image);
+    else
+      detail::avx2::depthwise(plan, padded, output + b * out_image);
+  }
 }
 
 // ------------------------------------------------------------------------------------- ADD

@@ -100,8 +100,16 @@ struct DepthwisePlan {
   ConvParams params{};
   Dims4 input{}, filter{}, output{};
   std::vector<int8_t> filter_copy;   // 1HWO, as given
-  std::vector<int32_t> weights32;    // [tap][padded channels], widened for the vector paths
+  // [tap][padded channels]: each weight zero-extended from its 16-bit pattern, so that a
+  // 16-bit multiply-add against a sign-extended int32 activation yields the exact product
+  // (the activation's high half meets a zero).
+  std::vector<int32_t> weights32;
   int32_t padded_channels = 0;
+  // The vector paths (depth multiplier 1) read a padded copy of each image in which padding
+  // holds -input_offset (always an int8), so every tap is in bounds and adds exactly zero.
+  bool vector_path = false;
+  int32_t prep_h = 0, prep_w = 0;
+  size_t scratch_bytes = 0;
   std::vector<int32_t> bias;         // padded_channels
   RequantTable requant;              // padded_channels
   const int8_t* filter_data = nullptr;

@@ -223,41 +223,50 @@ void conv_gemm(const ConvPlan& plan, const void* prepared, int8_t* output) {
 namespace {
 
 template <typename Mode>
-void depthwise_impl(const DepthwisePlan& plan, const int8_t* input, int8_t* output) {
+void depthwise_impl(const DepthwisePlan& plan, const int8_t* padded, int8_t* output) {
   const ConvParams& p = plan.params;
-  const Dims4& in = plan.input;
   const Dims4& out = plan.output;
   const int32_t kh = plan.filter.h, kw = plan.filter.w, channels = out.c;
   const size_t pc = size_t(plan.padded_channels);
+  const size_t row_stride = size_t(plan.prep_w) * channels;
   const __m256i in_offset = _mm256_set1_epi32(p.input_offset);
   const __m256i out_offset = _mm256_set1_epi32(p.output_offset);
   const __m256i lo = _mm256_set1_epi32(p.act_min), hi = _mm256_set1_epi32(p.act_max);
-  for (int32_t b = 0; b < out.n; ++b)
-    for (int32_t oy = 0; oy < out.h; ++oy)
-      for (int32_t ox = 0; ox < out.w; ++ox) {
-        const int32_t y0 = oy * p.stride_h - p.pad_h, x0 = ox * p.stride_w - p.pad_w;
-        int8_t* dst = output + ((size_t(b) * out.h + oy) * out.w + ox) * channels;
-        for (int32_t c0 = 0; c0 < channels; c0 += 8) {
-          const int32_t valid = min_of<int32_t>(8, channels - c0);
-          __m256i acc =
-              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(plan.bias_data + c0));
-          for (int32_t ky = 0; ky < kh; ++ky) {
-            const int32_t iy = y0 + ky * p.dilation_h;
-            if (iy < 0 || iy >= in.h) continue;
-            for (int32_t kx = 0; kx < kw; ++kx) {
-              const int32_t ix = x0 + kx * p.dilation_w;
-              if (ix < 0 || ix >= in.w) continue;
-              const int8_t* src = input + ((size_t(b) * in.h + iy) * in.w + ix) * in.c + c0;
-              const __m256i x = _mm256_add_epi32(load_bytes_as_int32(src, valid), in_offset);
-              const __m256i w = _mm256_loadu_si256(
-                  reinterpret_cast<const __m256i*>(plan.w32 + (size_t(ky) * kw + kx) * pc + c0));
-              acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(x, w));
-            }
+  for (int32_t c0 = 0; c0 < channels; c0 += 8) {
+    const int32_t valid = min_of<int32_t>(8, channels - c0);
+    const Requant8 q = load_requant(plan.rq, size_t(c0));
+    const __m256i bias = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(plan.bias_data + c0));
+    for (int32_t oy = 0; oy < out.h; ++oy) {
+      const int8_t* src_y = padded + size_t(oy) * p.stride_h * row_stride + c0;
+      int8_t* dst = output + size_t(oy) * out.w * channels + c0;
+      for (int32_t ox = 0; ox < out.w; ++ox, dst += channels) {
+        const int8_t* src = src_y + size_t(ox) * p.stride_w * channels;
+        __m256i acc0 = bias, acc1 = _mm256_setzero_si256();
+        const int32_t* w = plan.w32 + c0;
+        int32_t tap = 0;
+        for (int32_t ky = 0; ky < kh; ++ky) {
+          const int8_t* s_row = src + size_t(ky) * p.dilation_h * row_stride;
+          for (int32_t kx = 0; kx < kw; ++kx, ++tap, w += pc) {
+            // Lanes past the last channel read the scratch slack or the next pixel; their
+            // weights are zero and their results are not stored.
+            const __m256i x = _mm256_add_epi32(
+                _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(
+                    s_row + size_t(kx) * p.dilation_w * channels))),
+                in_offset);
+            // x fits int16 and w's high half is zero: the pairwise product is exactly x * w.
+            const __m256i prod =
+                _mm256_madd_epi16(x, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w)));
+            if (tap & 1)
+              acc1 = _mm256_add_epi32(acc1, prod);
+            else
+              acc0 = _mm256_add_epi32(acc0, prod);
           }
-          const Requant8 q = load_requant(plan.rq, size_t(c0));
-          store_bytes(dst + c0, finish<Mode>(acc, q, out_offset, lo, hi), valid);
         }
+        store_bytes(dst, finish<Mode>(_mm256_add_epi32(acc0, acc1), q, out_offset, lo, hi),
+                    valid);
       }
+    }
+  }
 }
 
 template <typename Mode>
@@ -284,9 +293,9 @@ void add_impl(const AddParams& params, int64_t count, const int8_t* input1, cons
 
 }  // namespace
 
-void depthwise(const DepthwisePlan& plan, const int8_t* input, int8_t* output) {
+void depthwise(const DepthwisePlan& plan, const int8_t* padded, int8_t* output) {
   with_requant_mode(plan.rq.any_left_shift, plan.rq.any_saturation, [&](auto mode) {
-    depthwise_impl<decltype(mode)>(plan, input, output);
+    depthwise_impl<decltype(mode)>(plan, padded, output);
   });
 }
 

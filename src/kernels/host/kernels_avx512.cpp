@@ -215,41 +215,53 @@ void conv_gemm(const ConvPlan& plan, const void* prepared, int8_t* output) {
 namespace {
 
 template <typename Mode>
-void depthwise_impl(const DepthwisePlan& plan, const int8_t* input, int8_t* output) {
+void depthwise_impl(const DepthwisePlan& plan, const int8_t* padded, int8_t* output) {
   const ConvParams& p = plan.params;
-  const Dims4& in = plan.input;
   const Dims4& out = plan.output;
   const int32_t kh = plan.filter.h, kw = plan.filter.w, channels = out.c;
   const size_t pc = size_t(plan.padded_channels);
+  const size_t row_stride = size_t(plan.prep_w) * channels;
   const __m512i in_offset = _mm512_set1_epi32(p.input_offset);
   const __m512i out_offset = _mm512_set1_epi32(p.output_offset);
   const __m512i lo = _mm512_set1_epi32(p.act_min), hi = _mm512_set1_epi32(p.act_max);
-  for (int32_t b = 0; b < out.n; ++b)
-    for (int32_t oy = 0; oy < out.h; ++oy)
-      for (int32_t ox = 0; ox < out.w; ++ox) {
-        const int32_t y0 = oy * p.stride_h - p.pad_h, x0 = ox * p.stride_w - p.pad_w;
-        int8_t* dst = output + ((size_t(b) * out.h + oy) * out.w + ox) * channels;
-        for (int32_t c0 = 0; c0 < channels; c0 += 16) {
-          const int32_t valid = min_of<int32_t>(16, channels - c0);
-          const __mmask16 mask = static_cast<__mmask16>((1u << valid) - 1u);
-          __m512i acc = _mm512_loadu_si512(plan.bias_data + c0);
-          for (int32_t ky = 0; ky < kh; ++ky) {
-            const int32_t iy = y0 + ky * p.dilation_h;
-            if (iy < 0 || iy >= in.h) continue;
-            for (int32_t kx = 0; kx < kw; ++kx) {
-              const int32_t ix = x0 + kx * p.dilation_w;
-              if (ix < 0 || ix >= in.w) continue;
-              const int8_t* src = input + ((size_t(b) * in.h + iy) * in.w + ix) * in.c + c0;
-              const __m512i x = _mm512_add_epi32(
-                  _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, src)), in_offset);
-              const __m512i w = _mm512_loadu_si512(plan.w32 + (size_t(ky) * kw + kx) * pc + c0);
-              acc = _mm512_add_epi32(acc, _mm512_mullo_epi32(x, w));
-            }
+  // Channel tiles outermost: the tile's requantization constants and bias stay in registers
+  // for the whole image.
+  for (int32_t c0 = 0; c0 < channels; c0 += 16) {
+    const int32_t valid = min_of<int32_t>(16, channels - c0);
+    const __mmask16 mask = static_cast<__mmask16>((1u << valid) - 1u);
+    const Requant16 q = load_requant(plan.rq, size_t(c0));
+    const __m512i bias = _mm512_loadu_si512(plan.bias_data + c0);
+    const int32_t* w_tile = plan.w32 + c0;
+    for (int32_t oy = 0; oy < out.h; ++oy) {
+      const int8_t* src_y = padded + size_t(oy) * p.stride_h * row_stride + c0;
+      int8_t* dst = output + size_t(oy) * out.w * channels + c0;
+      for (int32_t ox = 0; ox < out.w; ++ox, dst += channels) {
+        const int8_t* src = src_y + size_t(ox) * p.stride_w * channels;
+        // Two accumulators halve the dependency chain through the multiply-adds.
+        __m512i acc0 = bias, acc1 = _mm512_setzero_si512();
+        const int32_t* w = w_tile;
+        int32_t tap = 0;
+        for (int32_t ky = 0; ky < kh; ++ky) {
+          const int8_t* s_row = src + size_t(ky) * p.dilation_h * row_stride;
+          for (int32_t kx = 0; kx < kw; ++kx, ++tap, w += pc) {
+            // Padding holds -input_offset, so x is 0 there, as the reference's skipped tap.
+            const __m512i x = _mm512_add_epi32(
+                _mm512_cvtepi8_epi32(
+                    _mm_maskz_loadu_epi8(mask, s_row + size_t(kx) * p.dilation_w * channels)),
+                in_offset);
+            // x fits int16 and w's high half is zero: the pairwise 16-bit dot product is
+            // exactly x * w.
+            if (tap & 1)
+              acc1 = _mm512_dpwssd_epi32(acc1, x, _mm512_loadu_si512(w));
+            else
+              acc0 = _mm512_dpwssd_epi32(acc0, x, _mm512_loadu_si512(w));
           }
-          const Requant16 q = load_requant(plan.rq, size_t(c0));
-          _mm_mask_storeu_epi8(dst + c0, mask, finish<Mode>(acc, q, out_offset, lo, hi));
         }
+        const __m512i acc = _mm512_add_epi32(acc0, acc1);
+        _mm_mask_storeu_epi8(dst, mask, finish<Mode>(acc, q, out_offset, lo, hi));
       }
+    }
+  }
 }
 
 template <typename Mode>
@@ -280,9 +292,9 @@ void add_impl(const AddParams& params, int64_t count, const int8_t* input1, cons
 
 }  // namespace
 
-void depthwise(const DepthwisePlan& plan, const int8_t* input, int8_t* output) {
+void depthwise(const DepthwisePlan& plan, const int8_t* padded, int8_t* output) {
   with_requant_mode(plan.rq.any_left_shift, plan.rq.any_saturation, [&](auto mode) {
-    depthwise_impl<decltype(mode)>(plan, input, output);
+    depthwise_impl<decltype(mode)>(plan, padded, output);
   });
 }
 
