@@ -188,6 +188,29 @@ void bench_add(benchmark::State& state, Dims4 d, int impl) {
       benchmark::Counter(double(d.elements()), benchmark::Counter::kIsIterationInvariantRate);
 }
 
+void bench_avg_pool(benchmark::State& state, int impl) {
+  const PoolParams pool{8, 8, 8, 8, 0, 0, -128, 127};
+  const Dims4 in{1, 8, 8, 64}, out{1, 1, 1, 64};
+  const auto input = random_int8(in.elements());
+  std::vector<int8_t> output(64);
+  for (auto _ : state) {
+    if (impl < 0)
+      reference::average_pool(pool, in, input.data(), out, output.data());
+    else
+      host::average_pool(pool, in, input.data(), out, output.data(), Isa(impl));
+    benchmark::DoNotOptimize(output.data());
+  }
+}
+
+void bench_softmax_reference(benchmark::State& state) {
+  const auto input = random_int8(10);
+  std::vector<int8_t> output(10);
+  for (auto _ : state) {
+    reference::softmax(SoftmaxParams{1518500250, 22, -3200}, 1, 10, input.data(), output.data());
+    benchmark::DoNotOptimize(output.data());
+  }
+}
+
 // The whole ResNet-8: conv stem, three residual stages, average pool, FC, softmax.
 class ResNet8 {
  public:
@@ -328,7 +351,10 @@ void register_all() {
                                  impl);
     benchmark::RegisterBenchmark(("add/32x32x16/" + impl_name(impl)).c_str(), bench_add,
                                  Dims4{1, 32, 32, 16}, impl);
+    benchmark::RegisterBenchmark(("avg_pool/8x8x64/" + impl_name(impl)).c_str(), bench_avg_pool,
+                                 impl);
   }
+  benchmark::RegisterBenchmark("softmax/10/reference", bench_softmax_reference);
   for (int impl : impls) {
     g_resnet[impl + 1] = std::make_unique<ResNet8>(impl);
     benchmark::RegisterBenchmark(("resnet8_whole/" + impl_name(impl)).c_str(), bench_resnet8,
