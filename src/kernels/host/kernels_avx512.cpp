@@ -2,8 +2,10 @@
 // dispatcher has checked the CPU.
 // GCC 12's AVX-512 headers initialise the "undefined" vector of some intrinsics from
 // itself, which -W(maybe-)uninitialized reports at every use (a header false positive).
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
 
 
