@@ -654,6 +654,9 @@ class Validator {
         if (d != axis && input.shape[static_cast<size_t>(d)] != output.shape[static_cast<size_t>(d)])
           fail(fmt::format("input '{}' shape {} differs from output shape {} outside axis {}",
                            input.name, shape_str(input.shape), shape_str(output.shape), axis));
+      // int8 concatenation copies bytes (TFLite's quantization spec requires one scale and
+      // zero point for all operands).
+      expect_same_quant(input, output);
       total += input.shape[static_cast<size_t>(axis)];
     }
     if (total != output.shape[static_cast<size_t>(axis)])

@@ -172,7 +172,7 @@ TEST(SyntheticImport, PadMeanConcatenationWithInt64Operands) {
   const int32_t padded = m.activation("padded", {1, 5, 5, 2});
   const int32_t axes = m.add_tensor({"axes", fb::TensorType::INT64, {2}, {}, {}, 0,
                                      m.add_buffer_of(std::vector<int64_t>{1, 2}), false});
-  const int32_t mean = m.activation("mean", {1, 1, 1, 2}, 0.25f, 1);
+  const int32_t mean = m.activation("mean", {1, 1, 1, 2});
   const int32_t z = m.activation("z", {1, 1, 1, 3});
   const int32_t cat = m.activation("cat", {1, 1, 1, 5});
   m.inputs = {x, z};

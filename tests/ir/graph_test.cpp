@@ -433,7 +433,7 @@ TEST(Validate, PadMeanConcatenation) {
   const int32_t pads = add(g, int32_constant("pads", {4, 2}, {0, 0, 1, 2, 0, 1, 0, 0}));
   const int32_t padded = add(g, activation("padded", {1, 7, 5, 2}));
   const int32_t axes = add(g, int32_constant("axes", {2}, {1, -2}));
-  const int32_t mean = add(g, activation("mean", {1, 1, 1, 2}, 0.1f, 0));
+  const int32_t mean = add(g, activation("mean", {1, 1, 1, 2}));
   const int32_t other = add(g, activation("other", {1, 1, 1, 3}));
   const int32_t cat = add(g, activation("cat", {1, 1, 1, 5}));
   g.inputs = {in, other};
@@ -464,6 +464,19 @@ TEST(Validate, PadMeanConcatenation) {
   cat_sum.tensors[6].shape = {1, 1, 1, 6};
   EXPECT_INVALID(cat_sum, "op 2 'cat' (CONCATENATION): inputs sum to 5 along axis 3 but the "
                           "output has 6");
+
+  Graph cat_quant = g;
+  cat_quant.tensors[5].quant.scale = {0.1f};
+  EXPECT_INVALID(cat_quant, "op 2 'cat' (CONCATENATION): input 'other' (scale 0.1, zero point "
+                            "-10) and output 'cat' (scale 0.5, zero point -10) must share "
+                            "quantization");
+
+  // MEAN requantizes, so its output may differ from its input.
+  Graph mean_quant = g;
+  mean_quant.tensors[4].quant.scale = {0.1f};
+  mean_quant.tensors[6].quant.scale = {0.1f};
+  mean_quant.tensors[5].quant.scale = {0.1f};
+  EXPECT_EQ(validation_error(mean_quant), "");
 }
 
 TEST(Validate, ConstantGraphInputIsRefused) {
