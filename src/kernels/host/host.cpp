@@ -98,33 +98,21 @@ void build_conv_plan(ConvPlan& plan, const ConvParams& params, const QuantizedMu
   const int32_t all_taps = kernel_h * kernel_w;
   plan.tiles = (out_channels + plan.tile_n - 1) / plan.tile_n;
 
-  // Padding every pixel's channels to the k group wastes multiply-adds when there are very few
-  // channels (1-channel audio input); then gather all taps of a pixel into one row instead.
-  // Gathering costs far more per element than padding, so it must save a lot: the 3-channel
-  // stem (36 instead of 28 k values per pixel) is faster padded.
-  const int32_t padded_k = all_taps * round_up(cin, kg);
-  const int32_t im2col_k = round_up(all_taps * cin, kg);
-  plan.im2col = int64_t{padded_k} > int64_t{im2col_k} * 2;
-  if (plan.im2col) {
-    plan.channel_stride = im2col_k;
-    plan.taps = 1;
-    plan.tap_offsets = {0};
-    plan.prep_h = output.h * output.w;
-    plan.prep_w = 1;
-    plan.prep_elements = size_t(output.h) * output.w * im2col_k;
-  } else {
-    const int32_t cs = round_up(cin, kg);
-    plan.channel_stride = cs;
-    plan.taps = all_taps;
-    plan.prep_h = (output.h - 1) * params.stride_h + (kernel_h - 1) * params.dilation_h + 1;
-    plan.prep_w = (output.w - 1) * params.stride_w + (kernel_w - 1) * params.dilation_w + 1;
-    plan.tap_offsets.clear();
-    for (int32_t ky = 0; ky < kernel_h; ++ky)
-      for (int32_t kx = 0; kx < kernel_w; ++kx)
-        plan.tap_offsets.push_back((ky * params.dilation_h * plan.prep_w + kx * params.dilation_w) *
-                                   cs);
-    plan.prep_elements = size_t(plan.prep_h) * plan.prep_w * cs;
-  }
+  // Every pixel's channels are padded to the k group. That wastes multiply-adds only for very
+  // few channels (at most 4x for one channel with VNNI); gathering all taps of a pixel into one
+  // row (im2col) was measured slower even there, its per-tap copying costing more than the
+  // extra multiply-adds.
+  const int32_t cs = round_up(cin, kg);
+  plan.channel_stride = cs;
+  plan.taps = all_taps;
+  plan.prep_h = (output.h - 1) * params.stride_h + (kernel_h - 1) * params.dilation_h + 1;
+  plan.prep_w = (output.w - 1) * params.stride_w + (kernel_w - 1) * params.dilation_w + 1;
+  plan.tap_offsets.clear();
+  for (int32_t ky = 0; ky < kernel_h; ++ky)
+    for (int32_t kx = 0; kx < kernel_w; ++kx)
+      plan.tap_offsets.push_back((ky * params.dilation_h * plan.prep_w + kx * params.dilation_w) *
+                                 cs);
+  plan.prep_elements = size_t(plan.prep_h) * plan.prep_w * cs;
   plan.groups_per_tap = plan.channel_stride / kg;
   plan.group_offsets.clear();
   for (int32_t tap = 0; tap < plan.taps; ++tap)
@@ -134,17 +122,13 @@ void build_conv_plan(ConvPlan& plan, const ConvParams& params, const QuantizedMu
   const size_t k_total = groups * kg;
   const size_t padded_n = size_t(plan.tiles) * plan.tile_n;
 
-  // k index of filter element (tap, c) in the packed layout.
-  auto k_index = [&](int32_t tap, int32_t c) -> size_t {
-    return plan.im2col ? size_t(tap) * cin + c : size_t(tap) * plan.channel_stride + c;
-  };
   std::vector<int32_t> dense(padded_n * k_total, 0);  // [n][k]
   std::vector<int64_t> weight_sum(padded_n, 0);
   for (int32_t o = 0; o < out_channels; ++o)
     for (int32_t tap = 0; tap < all_taps; ++tap)
       for (int32_t c = 0; c < cin; ++c) {
         const int8_t w = filter[(size_t(o) * all_taps + tap) * cin + c];
-        dense[size_t(o) * k_total + k_index(tap, c)] = w;
+        dense[size_t(o) * k_total + size_t(tap) * cs + c] = w;
         weight_sum[o] += w;
       }
   const size_t tile_elems = size_t(plan.tile_n) * kg;
@@ -201,27 +185,6 @@ void prepare_image(const ConvPlan& plan, const int8_t* input, T* prep, T pad, Co
   const ConvParams& p = plan.params;
   const int32_t h = plan.input.h, w = plan.input.w, c = plan.in_channels;
   const int32_t cs = plan.channel_stride;
-  if (plan.im2col) {
-    T* row = prep;
-    for (int32_t oy = 0; oy < plan.output.h; ++oy)
-      for (int32_t ox = 0; ox < plan.output.w; ++ox, row += cs) {
-        T* dst = row;
-        for (int32_t ky = 0; ky < plan.kernel_h; ++ky) {
-          const int32_t iy = oy * p.stride_h - p.pad_h + ky * p.dilation_h;
-          for (int32_t kx = 0; kx < plan.kernel_w; ++kx, dst += c) {
-            const int32_t ix = ox * p.stride_w - p.pad_w + kx * p.dilation_w;
-            if (iy < 0 || iy >= h || ix < 0 || ix >= w) {
-              std::fill(dst, dst + c, pad);
-            } else {
-              const int8_t* src = input + (size_t(iy) * w + ix) * c;
-              for (int32_t i = 0; i < c; ++i) dst[i] = convert(src[i]);
-            }
-          }
-        }
-        std::fill(dst, row + cs, pad);
-      }
-    return;
-  }
   const int32_t ph = plan.prep_h, pw = plan.prep_w;
   const int32_t x_begin = std::max(0, p.pad_w), x_end = std::min(pw, w + p.pad_w);
   for (int32_t py = 0; py < ph; ++py) {
@@ -451,7 +414,9 @@ void DepthwiseConv2D::run(const int8_t* input, int8_t* output, void* scratch) co
                   size_t(x_end - x_begin) * c);
       std::memset(dst + size_t(x_end) * c, pad, size_t(plan.prep_w - x_end) * c);
     }
-    if (plan.isa == Isa::kAvx512Vnni)
+    // With 8 or fewer channels half of every 512-bit vector would idle; the 256-bit code (which
+    // any AVX-512 CPU runs) is faster there.
+    if (plan.isa == Isa::kAvx512Vnni && c > 8)
       detail::avx512::depthwise(plan, padded, output + b * out_image);
     else
       detail::avx2::depthwise(plan, padded, output + b * out_image);

@@ -69,7 +69,6 @@ struct ConvPlan {
   int32_t tile_n = 1;         // output channels per packed weight tile
   int32_t k_group = 1;        // consecutive k values one multiply-add instruction consumes
   int32_t tiles = 0;          // ceil(n / tile_n)
-  bool im2col = false;        // rows hold all taps (taps folded into the channel dimension)
   int32_t channel_stride = 0; // elements per prepared pixel (padded to k_group)
   int32_t taps = 1;           // taps the micro-kernel iterates
   int32_t groups_per_tap = 0; // channel_stride / k_group
@@ -77,7 +76,7 @@ struct ConvPlan {
   // Element offset of every k group (all taps, then the groups within a tap) from a row
   // pointer: the micro-kernels walk this one list, so few-channel layers pay no per-tap loop.
   std::vector<int32_t> group_offsets;
-  int32_t prep_h = 0, prep_w = 0;    // padded-mode prepared image extent
+  int32_t prep_h = 0, prep_w = 0;    // prepared (padded) image extent
   size_t prep_elements = 0;
   // Packed weights: tile t, k-group g holds tile_n x k_group values, channel-major, at
   // ((t * groups) + g) * tile_n * k_group with groups = taps * groups_per_tap.

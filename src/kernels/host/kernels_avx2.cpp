@@ -190,9 +190,8 @@ template <int MR>
 void gemm_rows(const ConvPlan& plan, const int16_t* act, int8_t* output) {
   const ConvParams& p = plan.params;
   const int32_t cs = plan.channel_stride;
-  const size_t step_x = plan.im2col ? size_t(cs) : size_t(p.stride_w) * cs;
-  const size_t step_y =
-      plan.im2col ? size_t(plan.output.w) * cs : size_t(p.stride_h) * plan.prep_w * cs;
+  const size_t step_x = size_t(p.stride_w) * cs;
+  const size_t step_y = size_t(p.stride_h) * plan.prep_w * cs;
   const int32_t pixels = plan.output.h * plan.output.w;
   const int16_t* rows[MR];
   int8_t* outs[MR];
@@ -222,11 +221,14 @@ void conv_gemm(const ConvPlan& plan, const void* prepared, int8_t* output) {
 
 namespace {
 
-template <typename Mode>
+// kKh/kKw > 0 fix the kernel size at compile time (fully unrolled taps); 0 reads it from the
+// plan.
+template <typename Mode, int kKh, int kKw>
 void depthwise_impl(const DepthwisePlan& plan, const int8_t* padded, int8_t* output) {
   const ConvParams& p = plan.params;
   const Dims4& out = plan.output;
-  const int32_t kh = plan.filter.h, kw = plan.filter.w, channels = out.c;
+  const int32_t kh = kKh > 0 ? kKh : plan.filter.h, kw = kKw > 0 ? kKw : plan.filter.w;
+  const int32_t channels = out.c;
   const size_t pc = size_t(plan.padded_channels);
   const size_t row_stride = size_t(plan.prep_w) * channels;
   const __m256i in_offset = _mm256_set1_epi32(p.input_offset);
@@ -295,7 +297,10 @@ void add_impl(const AddParams& params, int64_t count, const int8_t* input1, cons
 
 void depthwise(const DepthwisePlan& plan, const int8_t* padded, int8_t* output) {
   with_requant_mode(plan.rq.any_left_shift, plan.rq.any_saturation, [&](auto mode) {
-    depthwise_impl<decltype(mode)>(plan, padded, output);
+    if (plan.filter.h == 3 && plan.filter.w == 3)
+      depthwise_impl<decltype(mode), 3, 3>(plan, padded, output);
+    else
+      depthwise_impl<decltype(mode), 0, 0>(plan, padded, output);
   });
 }
 

@@ -20,8 +20,8 @@ void conv_gemm(const ConvPlan& plan, const void* prepared, int8_t* output) {
   const auto* act = static_cast<const int16_t*>(prepared);
   const ConvParams& p = plan.params;
   const int32_t cs = plan.channel_stride;
-  const int32_t step_x = plan.im2col ? cs : p.stride_w * cs;
-  const int32_t step_y = plan.im2col ? plan.output.w * cs : p.stride_h * plan.prep_w * cs;
+  const int32_t step_x = p.stride_w * cs;
+  const int32_t step_y = p.stride_h * plan.prep_w * cs;
   const int32_t k_total = plan.taps * cs;
   for (int32_t oy = 0; oy < plan.output.h; ++oy)
     for (int32_t ox = 0; ox < plan.output.w; ++ox) {
