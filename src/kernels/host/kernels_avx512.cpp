@@ -209,8 +209,10 @@ void conv_gemm(const ConvPlan& plan, const void* prepared, int8_t* output) {
   const auto* act = static_cast<const uint8_t*>(prepared);
   if (plan.tiles >= 3)
     gemm_rows<6>(plan, act, output);
+  else if (plan.tiles == 2)
+    gemm_rows<12>(plan, act, output);
   else
-    gemm_rows<8>(plan, act, output);
+    gemm_rows<16>(plan, act, output);
 }
 
 namespace {
