@@ -216,7 +216,7 @@ void conv_gemm(const ConvPlan& plan, const void* prepared, int8_t* output) {
   if (plan.tiles >= 2)
     gemm_rows<6>(plan, act, output);
   else
-    gemm_rows<8>(plan, act, output);
+    gemm_rows<12>(plan, act, output);
 }
 
 namespace {
