@@ -213,7 +213,10 @@ void gemm_rows(const ConvPlan& plan, const int16_t* act, int8_t* output) {
 
 void conv_gemm(const ConvPlan& plan, const void* prepared, int8_t* output) {
   const auto* act = static_cast<const int16_t*>(prepared);
-  if (plan.tiles >= 2)
+  // A fully connected layer (one or a few rows) would only repeat rows in a tall block.
+  if (plan.output.h * plan.output.w < 4)
+    gemm_rows<1>(plan, act, output);
+  else if (plan.tiles >= 2)
     gemm_rows<6>(plan, act, output);
   else
     gemm_rows<12>(plan, act, output);
