@@ -636,6 +636,10 @@ class Validator {
     expect_counts(1, SIZE_MAX, 1);
     const Tensor& output = out();
     expect_activation("output", output);
+    // TFLite Micro's int8 CONCATENATION is a plain copy and refuses fused activations.
+    if (op_->attrs.activation != Activation::kNone)
+      fail(fmt::format("fused activation {} is not supported (only NONE)",
+                       to_string(op_->attrs.activation)));
     const auto rank = static_cast<int32_t>(output.shape.size());
     int32_t axis = op_->attrs.axis;
     if (axis < -rank || axis >= rank)

@@ -471,6 +471,10 @@ TEST(Validate, PadMeanConcatenation) {
                             "-10) and output 'cat' (scale 0.5, zero point -10) must share "
                             "quantization");
 
+  Graph cat_relu = g;
+  cat_relu.ops[2].attrs.activation = Activation::kRelu;
+  EXPECT_INVALID(cat_relu, "op 2 'cat' (CONCATENATION): fused activation RELU is not supported");
+
   // MEAN requantizes, so its output may differ from its input.
   Graph mean_quant = g;
   mean_quant.tensors[4].quant.scale = {0.1f};
