@@ -1,5 +1,6 @@
 // ISA dispatch, construction-time weight packing and the portable parts of the host kernels
-// (activation preparation, broadcasting ADD, pooling). Compiled for the baseline target only.
+// (activation preparation, pooling; broadcasting ADD and grouped convolution go to the
+// reference kernels). Compiled for the baseline target only.
 #include "kernels/host/host.h"
 
 #include <algorithm>
