@@ -9,8 +9,10 @@ data=""
 for candidate in "${FRUGAL_DATA:-}" "$PWD/../shared/data" "$root/../shared/data"; do
   if [ -n "$candidate" ] && [ -d "$candidate/cifar10" ]; then data=$(cd "$candidate" && pwd); break; fi
 done
+fixtures=false
 if [ -z "$data" ]; then
   data="$root/fixtures/data"
+  fixtures=true
   echo "shared data not found (../shared/data or \$FRUGAL_DATA): using the bundled fixtures" >&2
 fi
 export FRUGAL_DATA="$data"
@@ -51,3 +53,7 @@ for row in "${rows[@]}"; do
 done
 echo
 column -t -s '|' <<<"$table"
+if $fixtures; then
+  echo "(bundled fixtures: 200 records per set, models without bundled data skipped; the TFLite"
+  echo " reference figures are for the full sets in ../shared/data)"
+fi
