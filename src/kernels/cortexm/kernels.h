@@ -1,0 +1,8 @@
+// All Cortex-M int8 kernels (see each header for its shape members and packed layouts).
+#pragma once
+
+#include "kernels/cortexm/add.h"
+#include "kernels/cortexm/conv.h"
+#include "kernels/cortexm/depthwise.h"
+#include "kernels/cortexm/fully_connected.h"
+#include "kernels/cortexm/pooling.h"
