@@ -84,12 +84,27 @@ void check_relative_path(const fs::path& path) {
 
 // The Makefile: one object directory per target so that the two builds never mix objects
 // compiled with different FRUGAL_TARGET_* defines.
-std::string makefile(const codegen::Board& board, const std::vector<std::string>& compiled,
+std::string make_list(const std::vector<std::string>& files) {
+  std::string list;
+  for (const std::string& file : files) list += " \\\n  " + file;
+  return list;
+}
+
+std::string makefile(const codegen::Board& board, std::span<const SourceFile> files,
                      const ProjectOptions& options) {
   std::string includes = "-I. -Iplatform";
   for (const std::string& directory : options.include_directories) includes += " -I" + directory;
-  std::string sources;
-  for (const std::string& source : compiled) sources += " \\\n  " + source;
+  std::vector<std::string> both;
+  std::vector<std::string> qemu_only;
+  std::vector<std::string> board_only;
+  for (const SourceFile& file : files) {
+    if (!is_compiled(file.path)) continue;
+    auto& list = !file.only                          ? both
+                 : *file.only == FirmwareTarget::kQemu ? qemu_only
+                                                     : board_only;
+    list.push_back(file.path.generic_string());
+  }
+  const std::string sources = make_list(both);
 
   std::string text = fmt::format(
       "# Firmware for {name} ({description}), written by frugal.\n"
@@ -100,6 +115,8 @@ std::string makefile(const codegen::Board& board, const std::vector<std::string>
       "CPU_FLAGS := {cpu}\n"
       "OPT := {opt}\n"
       "SOURCES :={sources}\n"
+      "QEMU_ONLY_SOURCES :={qemu_only}\n"
+      "BOARD_ONLY_SOURCES :={board_only}\n"
       "INCLUDES := {includes}\n"
       "COMMON_FLAGS := $(CPU_FLAGS) $(OPT) -g -ffunction-sections -fdata-sections -Wall "
       "-MMD -MP $(INCLUDES) {extra}\n"
@@ -117,13 +134,14 @@ std::string makefile(const codegen::Board& board, const std::vector<std::string>
       fmt::arg("flash", board.flash.origin), fmt::arg("machine", board.qemu_machine),
       fmt::arg("qflash", board.qemu_flash.origin), fmt::arg("cpu", board.gcc_flags),
       fmt::arg("opt", options.optimization), fmt::arg("sources", sources),
+      fmt::arg("qemu_only", make_list(qemu_only)), fmt::arg("board_only", make_list(board_only)),
       fmt::arg("includes", includes), fmt::arg("extra", options.extra_compile_flags));
 
   for (const char* target : {"qemu", "board"}) {
     const std::string upper = target == std::string_view("qemu") ? "QEMU" : "BOARD";
     text += fmt::format(
         "\n"
-        "{U}_SOURCES := $(SOURCES) platform/startup.cc platform/target_{t}.cc\n"
+        "{U}_SOURCES := $(SOURCES) $({U}_ONLY_SOURCES) platform/startup.cc platform/target_{t}.cc\n"
         "{U}_OBJECTS := $(addprefix build/{t}/,$(addsuffix .o,$({U}_SOURCES)))\n"
         "build/{t}/%.c.o: %.c\n"
         "\t@mkdir -p $(@D)\n"
@@ -257,11 +275,7 @@ class ElfFile {
 
 void write_firmware_project(const codegen::Board& board, const fs::path& directory,
                             std::span<const SourceFile> sources, const ProjectOptions& options) {
-  std::vector<std::string> compiled;
-  for (const SourceFile& source : sources) {
-    check_relative_path(source.path);
-    if (is_compiled(source.path)) compiled.push_back(source.path.generic_string());
-  }
+  for (const SourceFile& source : sources) check_relative_path(source.path);
   for (const std::string& include : options.include_directories) check_relative_path(include);
 
   for (const SourceFile& source : sources) write_text(directory / source.path, source.contents);
@@ -273,7 +287,7 @@ void write_firmware_project(const codegen::Board& board, const fs::path& directo
              linker_script(board.qemu_flash, board.qemu_ram, options.stack_bytes));
   write_text(directory / "platform" / "board.ld",
              linker_script(board.flash, board.ram, options.stack_bytes));
-  write_text(directory / "Makefile", makefile(board, compiled, options));
+  write_text(directory / "Makefile", makefile(board, sources, options));
 }
 
 bool arm_toolchain_available() {

@@ -9,16 +9,26 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "codegen/boards.h"
 
 namespace frugal::mcu {
 
-// One file of the firmware project, path relative to the project directory.
+enum class FirmwareTarget { kQemu, kBoard };
+
+// One file of the firmware project, path relative to the project directory. `only` limits a
+// compiled file to one build (e.g. a bench harness that reads its inputs via semihosting).
 struct SourceFile {
+  // A constructor rather than an aggregate, so `{path, contents}` needs no third member.
+  SourceFile(std::filesystem::path file_path, std::string file_contents,
+             std::optional<FirmwareTarget> only_target = std::nullopt)
+      : path(std::move(file_path)), contents(std::move(file_contents)), only(only_target) {}
+
   std::filesystem::path path;
   std::string contents;
+  std::optional<FirmwareTarget> only;
 };
 
 struct ProjectOptions {
@@ -34,8 +44,6 @@ struct ProjectOptions {
 // path (absolute, "..", or whitespace, which make cannot handle) or a write failure.
 void write_firmware_project(const codegen::Board& board, const std::filesystem::path& directory,
                             std::span<const SourceFile> sources, const ProjectOptions& options = {});
-
-enum class FirmwareTarget { kQemu, kBoard };
 
 // Runs `make -C directory qemu|board` and returns the ELF (build/qemu/firmware.elf or
 // build/board/firmware.elf). Throws ir::Error when the toolchain is missing or the build

@@ -86,11 +86,14 @@ fs::path firmware_for(const codegen::Board& board) {
   fs::create_directories(directory);
   const int lock = ::open((directory / ".lock").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
   if (lock >= 0) ::flock(lock, LOCK_EX);
-  const SourceFile sources[] = {{"main.c", kFirmware}};
+  const SourceFile sources[] = {{"main.c", kFirmware, FirmwareTarget::kQemu},
+                                {"board_main.c", "int main(void) { return 0; }\n",
+                                 FirmwareTarget::kBoard}};
   fs::path elf;
   try {
     write_firmware_project(board, directory, sources);
     elf = build_firmware(directory, FirmwareTarget::kQemu);
+    build_firmware(directory, FirmwareTarget::kBoard);  // the board build links too
   } catch (...) {
     if (lock >= 0) ::close(lock);
     throw;
