@@ -390,7 +390,7 @@ struct Fc256Shape {
 
 TEST(CortexmStaticShapes, AnchorFullyConnected) {
   using Shape = Fc256Shape;
-  static_assert(fully_connected_scratch_bytes<Shape>() == 512);
+  static_assert(fully_connected_scratch_bytes<Shape>() == 1024);
   Rng rng(8);
   const auto input = rng.bytes(256);
   const auto weights = rng.bytes(2560);

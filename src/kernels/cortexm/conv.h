@@ -27,7 +27,7 @@ constexpr int32_t conv2d_k4(const Shape& s) {
   return round_up4(s.kh * s.kw * s.in_c);
 }
 
-// Two int16 im2col columns.
+// Two interleaved int16 im2col columns.
 template <class Shape>
 constexpr size_t conv2d_scratch_bytes(const Shape& s) {
   return static_cast<size_t>(conv2d_k4(s)) * 2 * sizeof(int16_t);
@@ -39,7 +39,7 @@ constexpr size_t conv2d_scratch_bytes() {
 
 namespace detail {
 
-// im2col of output pixel (oy, ox) into one quad-ordered column of conv2d_k4(s) int16.
+// im2col of output pixel (oy, ox) into one column slot of the interleaved scratch (gemm.h).
 template <class Shape>
 inline void im2col_column(const Shape& s, const int8_t* input, int32_t oy, int32_t ox,
                           int16_t* col) {
@@ -62,9 +62,12 @@ inline void im2col_column(const Shape& s, const int8_t* input, int32_t oy, int32
         if (row_inside && ix >= 0 && ix < s.in_w) {
           expand_quads(input + (iy * s.in_w + ix) * s.in_c, s.in_c, offset2, dst);
         } else {
-          for (int32_t c = 0; c < s.in_c; c += 2) store32(dst + c, 0);
+          for (int32_t c = 0; c < s.in_c; c += 4) {
+            store32(dst + 2 * c, 0);
+            store32(dst + 2 * c + 2, 0);
+          }
         }
-        dst += s.in_c;
+        dst += 2 * s.in_c;
       }
     }
     return;
@@ -96,7 +99,7 @@ void conv2d(const Shape& s, const int8_t* input, const int8_t* weights, const Ch
   const int32_t k4 = conv2d_k4(s);
   const int32_t pixels = s.out_h * s.out_w;
   int16_t* col0 = scratch;
-  int16_t* col1 = scratch + k4;
+  int16_t* col1 = scratch + 4;  // interleaved with column 0, quad by quad
   int32_t oy = 0, ox = 0;
   int32_t p = 0;
   for (; p + 1 < pixels; p += 2) {

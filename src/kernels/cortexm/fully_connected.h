@@ -18,7 +18,8 @@ namespace frugal::kernels::cortexm {
 
 template <class Shape>
 constexpr size_t fully_connected_scratch_bytes(const Shape& s) {
-  return static_cast<size_t>(round_up4(s.depth)) * (s.batches > 1 ? 2 : 1) * sizeof(int16_t);
+  // Two interleaved rows (gemm.h); a single row uses the same stride.
+  return static_cast<size_t>(round_up4(s.depth)) * 2 * sizeof(int16_t);
 }
 template <class Shape>
 constexpr size_t fully_connected_scratch_bytes() {
@@ -46,7 +47,7 @@ void fully_connected(const Shape& s, const int8_t* input, const int8_t* weights,
   int32_t b = 0;
   for (; b + 1 < s.batches; b += 2) {
     detail::expand_row(s, input + b * s.depth, scratch);
-    detail::expand_row(s, input + (b + 1) * s.depth, scratch + k4);
+    detail::expand_row(s, input + (b + 1) * s.depth, scratch + 4);
     detail::gemm_two_columns<Requant>(s, k4, s.out_depth, weights, quant, scratch,
                                       output + b * s.out_depth);
   }

@@ -9,9 +9,10 @@
 // (a[k+1], a[k+3]) / (b[k+1], b[k+3]) from the second. Total ceil(out_c / 2) * K4 * 2 bytes,
 // 4-byte aligned.
 //
-// An im2col column is K4 int16 values (input + input_offset, 0 for padding and for k >= K) in
-// the same quad order, x[k] x[k+2] x[k+1] x[k+3], which is what SXTAB16 and SXTAB16 ROR 8 of
-// one input word produce: the column never needs a PKHBT.
+// The im2col scratch holds two columns interleaved quad by quad: quad q of column j is the 4
+// int16 at 8q + 4j, in the order x[k] x[k+2] x[k+1] x[k+3] (input + input_offset; 0 for padding
+// and k >= K). That is what SXTAB16 and SXTAB16 ROR 8 of one input word produce, so a column
+// never needs a PKHBT, and one LDM brings the quads of both columns.
 #pragma once
 
 #include <cstdint>
@@ -19,45 +20,28 @@
 #include "kernels/cortexm/dsp.h"
 #include "kernels/cortexm/requant.h"
 
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+#include "kernels/cortexm/gemm_micro_arm.h"
+#else
+#include "kernels/cortexm/gemm_micro_portable.h"
+#endif
+
 namespace frugal::kernels::cortexm::detail {
 
-// Position of element k of a K4 row inside its quad-permuted storage (0 2 1 3).
-constexpr int32_t quad_position(int32_t k) { return (k & ~3) | ((k & 1) << 1) | ((k >> 1) & 1); }
-
-struct Acc2x2 {
-  int32_t a0, a1, b0, b1;  // channel a / b, column 0 / 1
-};
-
-// 16 MACs per quad in 15 instructions: LDRD of weights, four SXTB16, two LDRD of columns,
-// eight SMLAD.
-inline void mac_2x2(const int8_t* weights, const int16_t* col0, const int16_t* col1,
-                    int32_t quads, Acc2x2& acc) {
-#pragma GCC unroll 4
-  for (int32_t q = 0; q < quads; ++q) {
-    const int32_t w0 = load32_aligned(weights + 8 * q);
-    const int32_t w1 = load32_aligned(weights + 8 * q + 4);
-    const int32_t a02 = sxtb16(w0), b02 = sxtb16_ror8(w0);
-    const int32_t a13 = sxtb16(w1), b13 = sxtb16_ror8(w1);
-    const int32_t x02 = load32_aligned(col0 + 4 * q), x13 = load32_aligned(col0 + 4 * q + 2);
-    acc.a0 = smlad(a02, x02, acc.a0);
-    acc.b0 = smlad(b02, x02, acc.b0);
-    acc.a0 = smlad(a13, x13, acc.a0);
-    acc.b0 = smlad(b13, x13, acc.b0);
-    const int32_t y02 = load32_aligned(col1 + 4 * q), y13 = load32_aligned(col1 + 4 * q + 2);
-    acc.a1 = smlad(a02, y02, acc.a1);
-    acc.b1 = smlad(b02, y02, acc.b1);
-    acc.a1 = smlad(a13, y13, acc.a1);
-    acc.b1 = smlad(b13, y13, acc.b1);
-  }
+// Position of element k of a column inside the interleaved scratch (quads 8 int16 apart, the
+// column's 4 values in the order 0 2 1 3).
+constexpr int32_t quad_position(int32_t k) {
+  return ((k & ~3) << 1) | ((k & 1) << 1) | ((k >> 1) & 1);
 }
 
+// Columns are interleaved (see above); stride 8 int16 per quad.
 inline void mac_2x1(const int8_t* weights, const int16_t* col0, int32_t quads, int32_t& a0,
                     int32_t& b0) {
-#pragma GCC unroll 4
+#pragma GCC unroll 2
   for (int32_t q = 0; q < quads; ++q) {
     const int32_t w0 = load32_aligned(weights + 8 * q);
     const int32_t w1 = load32_aligned(weights + 8 * q + 4);
-    const int32_t x02 = load32_aligned(col0 + 4 * q), x13 = load32_aligned(col0 + 4 * q + 2);
+    const int32_t x02 = load32_aligned(col0 + 8 * q), x13 = load32_aligned(col0 + 8 * q + 2);
     a0 = smlad(sxtb16(w0), x02, a0);
     b0 = smlad(sxtb16_ror8(w0), x02, b0);
     a0 = smlad(sxtb16(w1), x13, a0);
@@ -65,34 +49,34 @@ inline void mac_2x1(const int8_t* weights, const int16_t* col0, int32_t quads, i
   }
 }
 
-// All output channels of two neighbouring output pixels (columns col and col + k4); their
-// outputs are out[0, out_c) and out[out_c, 2 out_c).
+// All output channels of the two interleaved columns in `cols`; their outputs are
+// out[0, out_c) and out[out_c, 2 out_c).
 template <class Requant, class Shape>
 inline void gemm_two_columns(const Shape& s, int32_t k4, int32_t out_c, const int8_t* weights,
-                             const ChannelQuant* quant, const int16_t* col, int8_t* out) {
+                             const ChannelQuant* quant, const int16_t* cols, int8_t* out) {
   const int32_t quads = k4 >> 2;
   const int32_t pair_bytes = 2 * k4;
   const int32_t full_pairs = out_c >> 1;
   for (int32_t p = 0; p < full_pairs; ++p) {
     const ChannelQuant& qa = quant[2 * p];
     const ChannelQuant& qb = quant[2 * p + 1];
-    Acc2x2 acc{qa.bias, qa.bias, qb.bias, qb.bias};
-    mac_2x2(weights + p * pair_bytes, col, col + k4, quads, acc);
-    out[2 * p] = finish_output(s, Requant::apply(acc.a0, qa));
-    out[2 * p + 1] = finish_output(s, Requant::apply(acc.b0, qb));
-    out[out_c + 2 * p] = finish_output(s, Requant::apply(acc.a1, qa));
-    out[out_c + 2 * p + 1] = finish_output(s, Requant::apply(acc.b1, qb));
+    int32_t a0 = qa.bias, a1 = qa.bias, b0 = qb.bias, b1 = qb.bias;
+    mac_2x2_quads(weights + p * pair_bytes, cols, quads, a0, a1, b0, b1);
+    out[2 * p] = finish_output(s, Requant::apply(a0, qa));
+    out[2 * p + 1] = finish_output(s, Requant::apply(b0, qb));
+    out[out_c + 2 * p] = finish_output(s, Requant::apply(a1, qa));
+    out[out_c + 2 * p + 1] = finish_output(s, Requant::apply(b1, qb));
   }
   if (out_c & 1) {
     const ChannelQuant& qa = quant[out_c - 1];
-    Acc2x2 acc{qa.bias, qa.bias, 0, 0};
-    mac_2x2(weights + full_pairs * pair_bytes, col, col + k4, quads, acc);
-    out[out_c - 1] = finish_output(s, Requant::apply(acc.a0, qa));
-    out[2 * out_c - 1] = finish_output(s, Requant::apply(acc.a1, qa));
+    int32_t a0 = qa.bias, a1 = qa.bias, b0 = 0, b1 = 0;
+    mac_2x2_quads(weights + full_pairs * pair_bytes, cols, quads, a0, a1, b0, b1);
+    out[out_c - 1] = finish_output(s, Requant::apply(a0, qa));
+    out[2 * out_c - 1] = finish_output(s, Requant::apply(a1, qa));
   }
 }
 
-// All output channels of one output pixel.
+// All output channels of one column (the first slot of an interleaved scratch).
 template <class Requant, class Shape>
 inline void gemm_one_column(const Shape& s, int32_t k4, int32_t out_c, const int8_t* weights,
                             const ChannelQuant* quant, const int16_t* col, int8_t* out) {
@@ -110,19 +94,19 @@ inline void gemm_one_column(const Shape& s, int32_t k4, int32_t out_c, const int
   }
 }
 
-// Expands `count` int8 values (count a multiple of 4, src any alignment) into quad-ordered
-// int16 with the input offset added.
+// Expands `count` int8 values (count a multiple of 4, src any alignment) into whole quads of
+// one interleaved column starting at `dst` (quad i at dst + 8i), input offset added.
 inline void expand_quads(const int8_t* src, int32_t count, int32_t offset2, int16_t* dst) {
 #pragma GCC unroll 4
   for (int32_t i = 0; i < count; i += 4) {
     const int32_t x = load32(src + i);
-    store32(dst + i, sxtab16(offset2, x));
-    store32(dst + i + 2, sxtab16_ror8(offset2, x));
+    store32(dst + 2 * i, sxtab16(offset2, x));
+    store32(dst + 2 * i + 2, sxtab16_ror8(offset2, x));
   }
 }
 
-// Expands `count` int8 values (any count) starting at logical position `k` of a quad-ordered
-// row; the element-wise path for channel counts that are not multiples of 4.
+// Expands `count` int8 values (any count) starting at logical position `k` of a column; the
+// element-wise path for channel counts that are not multiples of 4.
 inline void expand_elements(const int8_t* src, int32_t count, int32_t offset, int32_t k,
                             int16_t* row) {
   for (int32_t i = 0; i < count; ++i) {

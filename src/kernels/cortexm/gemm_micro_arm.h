@@ -1,0 +1,62 @@
+// Armv7E-M inner loop of the 2-channel x 2-column GEMM (gemm.h), in inline asm so that the
+// column quads of both columns arrive with one LDM and nothing spills: 14 registers are live.
+// Included only through gemm.h.
+#pragma once
+
+#include <cstdint>
+
+namespace frugal::kernels::cortexm::detail {
+
+// One quad: LDRD weights, LDM two column quads, 4 SXTB16, 8 SMLAD (14 instructions, 16 MACs).
+#define FRUGAL_CORTEXM_GEMM_QUAD                    \
+  "ldrd %[w0], %[w1], [%[w]], #8\n\t"              \
+  "ldm %[c]!, {%[x02], %[x13], %[y02], %[y13]}\n\t" \
+  "sxtb16 %[t], %[w0]\n\t"                         \
+  "smlad %[a0], %[t], %[x02], %[a0]\n\t"           \
+  "smlad %[a1], %[t], %[y02], %[a1]\n\t"           \
+  "sxtb16 %[t], %[w0], ror #8\n\t"                 \
+  "smlad %[b0], %[t], %[x02], %[b0]\n\t"           \
+  "smlad %[b1], %[t], %[y02], %[b1]\n\t"           \
+  "sxtb16 %[t], %[w1]\n\t"                         \
+  "smlad %[a0], %[t], %[x13], %[a0]\n\t"           \
+  "smlad %[a1], %[t], %[y13], %[a1]\n\t"           \
+  "sxtb16 %[t], %[w1], ror #8\n\t"                 \
+  "smlad %[b0], %[t], %[x13], %[b0]\n\t"           \
+  "smlad %[b1], %[t], %[y13], %[b1]\n\t"
+
+#define FRUGAL_CORTEXM_GEMM_OPERANDS                                                      \
+  [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1), [w] "+r"(weights),          \
+      [c] "+r"(cols), [w0] "=&r"(w0), [w1] "=&r"(w1), [t] "=&r"(t), [x02] "=&r"(x02),     \
+      [x13] "=&r"(x13), [y02] "=&r"(y02), [y13] "=&r"(y13)
+
+inline void mac_2x2_quads(const int8_t* weights, const int16_t* cols, int32_t quads,
+                          int32_t& a0_ref, int32_t& a1_ref, int32_t& b0_ref, int32_t& b1_ref) {
+  // LDM needs its registers in ascending order: pin the four column registers.
+  register int32_t x02 __asm__("r2");
+  register int32_t x13 __asm__("r3");
+  register int32_t y02 __asm__("r4");
+  register int32_t y13 __asm__("r5");
+  int32_t w0, w1, t;
+  int32_t a0 = a0_ref, a1 = a1_ref, b0 = b0_ref, b1 = b1_ref;
+  int32_t pairs = quads >> 1;
+  if (pairs > 0) {
+    __asm__ volatile("1:\n\t" FRUGAL_CORTEXM_GEMM_QUAD FRUGAL_CORTEXM_GEMM_QUAD
+                     "subs %[n], %[n], #1\n\t"
+                     "bne 1b\n\t"
+                     : FRUGAL_CORTEXM_GEMM_OPERANDS, [n] "+r"(pairs)
+                     :
+                     : "cc", "memory");
+  }
+  if (quads & 1) {
+    __asm__ volatile(FRUGAL_CORTEXM_GEMM_QUAD
+                     : FRUGAL_CORTEXM_GEMM_OPERANDS
+                     :
+                     : "memory");
+  }
+  a0_ref = a0, a1_ref = a1, b0_ref = b0, b1_ref = b1;
+}
+
+#undef FRUGAL_CORTEXM_GEMM_OPERANDS
+#undef FRUGAL_CORTEXM_GEMM_QUAD
+
+}  // namespace frugal::kernels::cortexm::detail

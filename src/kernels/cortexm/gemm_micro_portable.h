@@ -1,0 +1,28 @@
+// Portable inner loop of the 2-channel x 2-column GEMM (gemm.h), written with the dsp.h
+// functions; the same arithmetic as gemm_micro_arm.h. Included only through gemm.h.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/cortexm/dsp.h"
+
+namespace frugal::kernels::cortexm::detail {
+
+inline void mac_2x2_quads(const int8_t* weights, const int16_t* cols, int32_t quads,
+                          int32_t& a0, int32_t& a1, int32_t& b0, int32_t& b1) {
+  for (int32_t q = 0; q < quads; ++q, weights += 8, cols += 8) {
+    const int32_t w0 = load32_aligned(weights), w1 = load32_aligned(weights + 4);
+    const int32_t x02 = load32_aligned(cols), x13 = load32_aligned(cols + 2);
+    const int32_t y02 = load32_aligned(cols + 4), y13 = load32_aligned(cols + 6);
+    a0 = smlad(sxtb16(w0), x02, a0);
+    a1 = smlad(sxtb16(w0), y02, a1);
+    b0 = smlad(sxtb16_ror8(w0), x02, b0);
+    b1 = smlad(sxtb16_ror8(w0), y02, b1);
+    a0 = smlad(sxtb16(w1), x13, a0);
+    a1 = smlad(sxtb16(w1), y13, a1);
+    b0 = smlad(sxtb16_ror8(w1), x13, b0);
+    b1 = smlad(sxtb16_ror8(w1), y13, b1);
+  }
+}
+
+}  // namespace frugal::kernels::cortexm::detail
