@@ -72,17 +72,6 @@ class Emitter {
     source.constant_bytes = constant_bytes_;
     source.files["frugal_model.h"] = header();
     source.files["model.cc"] = model_cc(body);
-    source.kernel_files = {"kernels/params.h",
-                           "kernels/quantization.h",
-                           "kernels/reference/reference.h",
-                           "kernels/reference/fixed_point.h",
-                           "kernels/reference/index.h",
-                           "kernels/reference/conv.cpp",
-                           "kernels/reference/elementwise.cpp",
-                           "kernels/reference/mean.cpp",
-                           "kernels/reference/pooling.cpp",
-                           "kernels/reference/shape_ops.cpp",
-                           "kernels/reference/softmax.cpp"};
     return source;
   }
 

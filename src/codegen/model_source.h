@@ -19,9 +19,8 @@ enum class KernelFlavor : uint8_t { kReference, kCortexM };
 
 struct ModelSource {
   // File name (relative to the firmware directory) -> contents: frugal_model.h, model.cc.
+  // The kernels they call are kernel_source_files() (codegen/kernel_sources.h).
   std::map<std::string, std::string> files;
-  // Kernel files the model needs, relative to the project's src/ folder (copied as they are).
-  std::vector<std::string> kernel_files;
   size_t arena_bytes = 0;
   size_t constant_bytes = 0;  // weights, biases, multipliers and other tables in flash
   std::vector<std::string> layer_names;

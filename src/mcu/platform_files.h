@@ -3,14 +3,12 @@
 #pragma once
 
 #include <span>
-#include <string_view>
+
+#include "codegen/embedded_file.h"
 
 namespace frugal::mcu {
 
-struct EmbeddedFile {
-  std::string_view name;
-  std::string_view contents;
-};
+using codegen::EmbeddedFile;
 
 std::span<const EmbeddedFile> platform_files();
 

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <random>
 
+#include "codegen/kernel_sources.h"
 #include "import/tflite/tflite_importer.h"
 #include "runtime/interpreter.h"
 
@@ -69,15 +70,12 @@ TEST_P(GeneratedModel, CompiledOnHostMatchesInterpreter) {
   const fs::path dir = fs::temp_directory_path() / fmt::format("frugal_codegen_{}_{}", ::getpid(), graph.ops.size());
   fs::remove_all(dir);
   for (const auto& [name, text] : source.files) write_file(dir / name, text);
-  for (const std::string& file : source.kernel_files) {
-    fs::create_directories((dir / file).parent_path());
-    fs::copy_file(fs::path(FRUGAL_SOURCE_DIR) / "src" / file, dir / file);
-  }
+  for (const EmbeddedFile& file : kernel_source_files()) write_file(dir / file.name, std::string(file.contents));
   write_file(dir / "harness.cc", kHarness);
 
   std::string sources = fmt::format("{} {}", (dir / "model.cc").string(), (dir / "harness.cc").string());
-  for (const std::string& file : source.kernel_files) {
-    if (file.ends_with(".cpp")) sources += fmt::format(" {}", (dir / file).string());
+  for (const EmbeddedFile& file : kernel_source_files()) {
+    if (file.name.ends_with(".cpp")) sources += fmt::format(" {}", (dir / file.name).string());
   }
   // The firmware language level, with the firmware's restrictions.
   const std::string compile = fmt::format("{} -std=c++17 -O1 -fno-exceptions -fno-rtti -I{} {} -o {}", HOST_CXX,
