@@ -60,19 +60,19 @@ inline void gemm_two_columns(const Shape& s, int32_t k4, int32_t out_c, const in
   for (int32_t p = 0; p < full_pairs; ++p) {
     const ChannelQuant& qa = quant[2 * p];
     const ChannelQuant& qb = quant[2 * p + 1];
-    int32_t a0 = qa.bias, a1 = qa.bias, b0 = qb.bias, b1 = qb.bias;
-    mac_2x2_quads(weights + p * pair_bytes, cols, quads, a0, a1, b0, b1);
-    out[2 * p] = finish_output(s, Requant::apply(a0, qa));
-    out[2 * p + 1] = finish_output(s, Requant::apply(b0, qb));
-    out[out_c + 2 * p] = finish_output(s, Requant::apply(a1, qa));
-    out[out_c + 2 * p + 1] = finish_output(s, Requant::apply(b1, qb));
+    int32_t acc[4] = {qa.bias, qa.bias, qb.bias, qb.bias};
+    mac_2x2_quads(weights + p * pair_bytes, cols, quads, acc);
+    out[2 * p] = finish_output(s, Requant::apply(acc[0], qa));
+    out[2 * p + 1] = finish_output(s, Requant::apply(acc[2], qb));
+    out[out_c + 2 * p] = finish_output(s, Requant::apply(acc[1], qa));
+    out[out_c + 2 * p + 1] = finish_output(s, Requant::apply(acc[3], qb));
   }
   if (out_c & 1) {
     const ChannelQuant& qa = quant[out_c - 1];
-    int32_t a0 = qa.bias, a1 = qa.bias, b0 = 0, b1 = 0;
-    mac_2x2_quads(weights + full_pairs * pair_bytes, cols, quads, a0, a1, b0, b1);
-    out[out_c - 1] = finish_output(s, Requant::apply(a0, qa));
-    out[2 * out_c - 1] = finish_output(s, Requant::apply(a1, qa));
+    int32_t acc[4] = {qa.bias, qa.bias, 0, 0};
+    mac_2x2_quads(weights + full_pairs * pair_bytes, cols, quads, acc);
+    out[out_c - 1] = finish_output(s, Requant::apply(acc[0], qa));
+    out[2 * out_c - 1] = finish_output(s, Requant::apply(acc[1], qa));
   }
 }
 

@@ -1,6 +1,9 @@
 // Armv7E-M inner loop of the 2-channel x 2-column GEMM (gemm.h), in inline asm so that the
 // column quads of both columns arrive with one LDM and nothing spills: 14 registers are live.
-// Included only through gemm.h.
+// The function is kept out of line: inside it only its four arguments are live, so the
+// register allocator can always satisfy the asm (inlined into a busy caller it may not be
+// able to, and LDM needs its registers pinned in ascending order). The call costs about ten
+// instructions per channel pair and column pair. Included only through gemm.h.
 #pragma once
 
 #include <cstdint>
@@ -29,15 +32,16 @@ namespace frugal::kernels::cortexm::detail {
       [c] "+r"(cols), [w0] "=&r"(w0), [w1] "=&r"(w1), [t] "=&r"(t), [x02] "=&r"(x02),     \
       [x13] "=&r"(x13), [y02] "=&r"(y02), [y13] "=&r"(y13)
 
-inline void mac_2x2_quads(const int8_t* weights, const int16_t* cols, int32_t quads,
-                          int32_t& a0_ref, int32_t& a1_ref, int32_t& b0_ref, int32_t& b1_ref) {
+// acc = {a0, a1, b0, b1}: channel a / b of column 0 / 1.
+__attribute__((noinline)) inline void mac_2x2_quads(const int8_t* weights, const int16_t* cols,
+                                                    int32_t quads, int32_t* acc) {
   // LDM needs its registers in ascending order: pin the four column registers.
   register int32_t x02 __asm__("r2");
   register int32_t x13 __asm__("r3");
   register int32_t y02 __asm__("r4");
   register int32_t y13 __asm__("r5");
   int32_t w0, w1, t;
-  int32_t a0 = a0_ref, a1 = a1_ref, b0 = b0_ref, b1 = b1_ref;
+  int32_t a0 = acc[0], a1 = acc[1], b0 = acc[2], b1 = acc[3];
   int32_t pairs = quads >> 1;
   if (pairs > 0) {
     __asm__ volatile("1:\n\t" FRUGAL_CORTEXM_GEMM_QUAD FRUGAL_CORTEXM_GEMM_QUAD
@@ -53,7 +57,7 @@ inline void mac_2x2_quads(const int8_t* weights, const int16_t* cols, int32_t qu
                      :
                      : "memory");
   }
-  a0_ref = a0, a1_ref = a1, b0_ref = b0, b1_ref = b1;
+  acc[0] = a0, acc[1] = a1, acc[2] = b0, acc[3] = b1;
 }
 
 #undef FRUGAL_CORTEXM_GEMM_OPERANDS

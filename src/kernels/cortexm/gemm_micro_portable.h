@@ -8,8 +8,10 @@
 
 namespace frugal::kernels::cortexm::detail {
 
+// acc = {a0, a1, b0, b1}: channel a / b of column 0 / 1.
 inline void mac_2x2_quads(const int8_t* weights, const int16_t* cols, int32_t quads,
-                          int32_t& a0, int32_t& a1, int32_t& b0, int32_t& b1) {
+                          int32_t* acc) {
+  int32_t a0 = acc[0], a1 = acc[1], b0 = acc[2], b1 = acc[3];
   for (int32_t q = 0; q < quads; ++q, weights += 8, cols += 8) {
     const int32_t w0 = load32_aligned(weights), w1 = load32_aligned(weights + 4);
     const int32_t x02 = load32_aligned(cols), x13 = load32_aligned(cols + 2);
@@ -23,6 +25,7 @@ inline void mac_2x2_quads(const int8_t* weights, const int16_t* cols, int32_t qu
     b0 = smlad(sxtb16_ror8(w1), x13, b0);
     b1 = smlad(sxtb16_ror8(w1), y13, b1);
   }
+  acc[0] = a0, acc[1] = a1, acc[2] = b0, acc[3] = b1;
 }
 
 }  // namespace frugal::kernels::cortexm::detail

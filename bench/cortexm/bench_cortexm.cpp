@@ -1,0 +1,105 @@
+// Instructions per MAC of the Cortex-M kernels on the eight anchor layers of DESIGN.md
+// ("Measuring on the MCU"), next to CMSIS-NN's figures measured the same way. Builds one
+// firmware (arm-none-eabi-g++ -O2, Cortex-M4F), runs it under QEMU with frugal's counting
+// plugin, checks every output against the host reference, prints a Markdown table.
+//
+//   bench_cortexm_runner [work-directory]        (CMake target: bench_cortexm)
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "codegen/boards.h"
+#include "firmware_cases.h"
+#include "mcu/firmware.h"
+#include "mcu/qemu_runner.h"
+
+namespace {
+
+using namespace frugal::kernels::cortexm::testing;
+
+struct Anchor {
+  FirmwareCase c;
+  const char* label;
+  double cmsis_instr_per_mac;
+};
+
+std::vector<Anchor> anchors() {
+  std::vector<Anchor> a;
+  a.push_back({conv_case("stem", conv_shape(32, 32, 3, 16, 3, 1, 1, 1, -128), 1),
+               "conv 3x3, 32x32x3 -> 16, s1 (ResNet-8 stem)", 4.82});
+  a.push_back({conv_case("conv_32x32x16", conv_shape(32, 32, 16, 16, 3, 1, 1, 128, -128), 2),
+               "conv 3x3, 32x32x16 -> 16, s1", 2.33});
+  a.push_back({conv_case("conv_16x16x32", conv_shape(16, 16, 32, 32, 3, 1, 1, 128, -128), 3),
+               "conv 3x3, 16x16x32 -> 32, s1", 1.93});
+  a.push_back({conv_case("conv_8x8x64", conv_shape(8, 8, 64, 64, 3, 1, 1, 128, -128), 4),
+               "conv 3x3, 8x8x64 -> 64, s1", 1.76});
+  a.push_back({conv_case("conv_1x1_s2", conv_shape(32, 32, 16, 32, 1, 2, 0, 128, -128), 5),
+               "conv 1x1, 32x32x16 -> 16x16x32, s2", 4.29});
+  a.push_back({depthwise_case("depthwise", conv_shape(25, 5, 64, 64, 3, 1, 1, 128, -128), 6),
+               "depthwise 3x3, 25x5x64, s1 (DS-CNN)", 8.33});
+  a.push_back({conv_case("pointwise", conv_shape(25, 5, 64, 64, 1, 1, 0, 128, -128), 7),
+               "pointwise 1x1, 25x5x64 -> 64", 2.09});
+  a.push_back({fully_connected_case("fc", FcShape{1, 256, 10, 128, -3, -128, 127}, 8),
+               "fully connected 256 -> 10", 2.12});
+  return a;
+}
+
+int run(const std::filesystem::path& dir) {
+  if (!frugal::mcu::arm_toolchain_available() || !frugal::mcu::qemu_available()) {
+    std::fprintf(stderr, "error: arm-none-eabi-g++ and qemu-system-arm are needed\n");
+    return 1;
+  }
+  const std::vector<Anchor> list = anchors();
+  std::vector<FirmwareCase> cases;
+  for (const Anchor& a : list) cases.push_back(a.c);
+  std::filesystem::remove_all(dir);
+  const auto& board = frugal::codegen::find_board("nucleo-f446re");
+  frugal::mcu::ProjectOptions options;
+  options.include_directories = {"src"};
+  options.optimization = "-O2";
+  frugal::mcu::write_firmware_project(board, dir, firmware_sources(cases, FRUGAL_SOURCE_DIR),
+                                      options);
+  std::fprintf(stderr, "building %s\n", dir.c_str());
+  const auto elf = frugal::mcu::build_firmware(dir, frugal::mcu::FirmwareTarget::kQemu, 2);
+  frugal::mcu::RunOptions run_options;
+  run_options.working_directory = dir;
+  run_options.cycle_model = "m4";
+  const frugal::mcu::RunResult result = frugal::mcu::run_firmware(board, elf, run_options);
+  if (result.exit_code != 0 || result.regions.size() != list.size()) {
+    std::fprintf(stderr, "error: firmware exit %d, %zu regions\n%s\n", result.exit_code,
+                 result.regions.size(), result.guest_stderr.c_str());
+    return 1;
+  }
+  std::printf("| layer | MACs | instructions | instr/MAC | est. cycles/MAC | CMSIS-NN instr/MAC | "
+              "ratio | requant | bit-exact |\n|---|---|---|---|---|---|---|---|---|\n");
+  bool all_exact = true;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const FirmwareCase& c = list[i].c;
+    const bool exact = read_bytes(dir / (c.name + ".bin")) == c.expected;
+    all_exact = all_exact && exact;
+    const auto& r = result.regions[i];
+    const double ipm = static_cast<double>(r.instructions) / static_cast<double>(c.macs);
+    const double cpm = static_cast<double>(r.cycles_estimate) / static_cast<double>(c.macs);
+    std::printf("| %s | %lld | %llu | %.2f | %.2f | %.2f | %.2f | %s | %s |\n", list[i].label,
+                static_cast<long long>(c.macs), static_cast<unsigned long long>(r.instructions),
+                ipm, cpm, list[i].cmsis_instr_per_mac, ipm / list[i].cmsis_instr_per_mac,
+                c.requant.c_str(), exact ? "yes" : "NO");
+  }
+  std::printf("\nmarker cost subtracted: %llu instructions per region\n",
+              static_cast<unsigned long long>(result.empty_region.instructions));
+  return all_exact ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc > 1 ? std::filesystem::path(argv[1])
+                        : std::filesystem::path(FRUGAL_BINARY_DIR) / "bench_cortexm");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+}
