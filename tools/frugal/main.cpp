@@ -18,9 +18,13 @@ int main(int argc, char** argv) {
   InspectOptions inspect_options;
   RunOptions run_options;
   EvalOptions eval_options;
+  GenerateOptions generate_options;
+  BenchOptions bench_options;
   CLI::App* inspect = add_inspect(app, inspect_options);
   CLI::App* run = add_run(app, run_options);
   CLI::App* eval = add_eval(app, eval_options);
+  CLI::App* generate = add_generate(app, generate_options);
+  CLI::App* bench = add_bench(app, bench_options);
 
   try {
     app.parse(argc, argv);
@@ -33,6 +37,8 @@ int main(int argc, char** argv) {
     if (inspect->parsed()) return run_inspect(inspect_options);
     if (run->parsed()) return run_run(run_options);
     if (eval->parsed()) return run_eval(eval_options);
+    if (generate->parsed()) return run_generate(generate_options);
+    if (bench->parsed()) return run_bench(bench_options);
     return 2;
   } catch (const frugal::ir::Error& e) {
     fmt::print(stderr, "error: {}\n", e.what());

@@ -33,4 +33,19 @@ struct EvalOptions {
 CLI::App* add_eval(CLI::App& app, EvalOptions& options);
 int run_eval(const EvalOptions& options);
 
+struct GenerateOptions {
+  std::string model, board, output;
+  bool json = false;
+};
+CLI::App* add_generate(CLI::App& app, GenerateOptions& options);
+int run_generate(const GenerateOptions& options);
+
+struct BenchOptions {
+  std::string model, board, data, input, keep;
+  size_t count = 1;
+  bool json = false;
+};
+CLI::App* add_bench(CLI::App& app, BenchOptions& options);
+int run_bench(const BenchOptions& options);
+
 }  // namespace frugal::cli

@@ -1,0 +1,55 @@
+// `frugal generate`: a model becomes a self-contained firmware project for a board, after a
+// check that it fits the board's flash and RAM.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "codegen/boards.h"
+#include "codegen/model_source.h"
+#include "ir/graph.h"
+
+namespace frugal::codegen {
+
+// What the firmware needs against what the board has. Flash = constants (weights, biases,
+// multipliers) + an estimate of the code; RAM = arena + stack + the kernels' static scratch.
+// The estimate is checked before anything is written; bench reports the linked figures.
+struct FitReport {
+  uint64_t constant_bytes = 0;
+  uint64_t code_bytes_estimate = 0;
+  uint64_t flash_available = 0;
+  uint64_t arena_bytes = 0;
+  uint64_t stack_bytes = 0;
+  uint64_t ram_available = 0;
+
+  uint64_t flash_needed() const { return constant_bytes + code_bytes_estimate; }
+  uint64_t ram_needed() const { return arena_bytes + stack_bytes; }
+  bool fits() const { return flash_needed() <= flash_available && ram_needed() <= ram_available; }
+  // "flash: needs 612,000 B (weights 580,000 + code ~32,000) of 524,288 B; RAM: ..." for
+  // each section that does not fit.
+  std::string shortfall(const Board& board) const;
+};
+
+FitReport check_fit(const ModelSource& source, const Board& board, uint32_t stack_bytes);
+
+struct GenerateOptions {
+  KernelFlavor flavor = KernelFlavor::kReference;
+  uint32_t stack_bytes = 8 * 1024;
+};
+
+struct GeneratedFirmware {
+  ModelSource source;
+  FitReport fit;
+};
+
+// Refuses (ir::Error with the numbers, nothing written) when the model does not fit; otherwise
+// writes the project: model (frugal_model.h, model.cc), kernels, platform, linker scripts,
+// Makefile (`make` for the board, `make qemu` for its QEMU stand-in), a QEMU bench harness
+// (bench_main.cc: inputs from input.bin, outputs to output.bin via semihosting) and an example
+// board main (example_main.cc).
+GeneratedFirmware generate_firmware(const ir::Graph& graph, const Board& board,
+                                    const std::filesystem::path& directory,
+                                    const GenerateOptions& options = {});
+
+}  // namespace frugal::codegen

@@ -1,0 +1,227 @@
+// frugal bench MODEL --board B: generate and build the firmware, run it on the board's QEMU
+// stand-in with the counting plugin, check every output against the host engine bit for bit,
+// and report per layer: executed instructions (exact), estimated cycles and milliseconds at the
+// board's clock; flash and RAM from the linked ELF.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <random>
+
+#include "codegen/boards.h"
+#include "codegen/firmware_project.h"
+#include "common.h"
+#include "data/data_root.h"
+#include "data/eval_set.h"
+#include "mcu/firmware.h"
+#include "mcu/qemu_runner.h"
+#include "verbs.h"
+
+namespace frugal::cli {
+
+namespace fs = std::filesystem;
+
+CLI::App* add_bench(CLI::App& app, BenchOptions& options) {
+  CLI::App* command =
+      app.add_subcommand("bench", "Build the firmware, run it under QEMU, check it bit for bit, count per layer");
+  command->add_option("model", options.model, "Model file (.tflite)")->required();
+  std::vector<std::string> names;
+  for (const codegen::Board& board : codegen::boards()) names.emplace_back(board.name);
+  command->add_option("--board", options.board, "Target board")->required()->check(CLI::IsMember(names));
+  auto* data = command->add_option("--data", options.data, "Inputs from a data set (as frugal eval prepares them)")
+                   ->check(CLI::IsMember(data::dataset_names()));
+  command->add_option("--input", options.input, "Inputs from a raw file (as frugal run reads it)")->excludes(data);
+  command->add_option("-n,--count", options.count, "Number of inferences")->check(CLI::PositiveNumber)->capture_default_str();
+  command->add_option("--keep", options.keep, "Keep the firmware project in this directory");
+  command->add_flag("--json", options.json, "Print one JSON object instead of the table");
+  return command;
+}
+
+namespace {
+
+// `count` inputs for the model: from a data set, a raw file, or seeded random bytes (float
+// inputs: values in [0, 1)).
+std::vector<uint8_t> bench_inputs(const BenchOptions& options, const ir::Tensor& input, size_t count) {
+  const size_t record = input.num_bytes();
+  if (!options.data.empty()) {
+    const data::DataRoot root = data::find_data_root();
+    fmt::print(stderr, "{}\n", root.describe());
+    const data::EvalSet set = data::load_eval_set(*data::parse_dataset(options.data), root, input, count);
+    if (set.num_inferences() < count) {
+      throw ir::Error(fmt::format("--data {} has only {} records, asked for {}", options.data, set.num_inferences(), count));
+    }
+    return {set.inputs.begin(), set.inputs.begin() + static_cast<std::ptrdiff_t>(count * record)};
+  }
+  if (!options.input.empty()) {
+    std::vector<uint8_t> bytes = read_file(options.input, "input file");
+    if (bytes.size() < count * record) {
+      throw ir::Error(fmt::format("{} holds {} bytes, {} inputs of {} bytes need {}", options.input, bytes.size(),
+                                  count, record, count * record));
+    }
+    bytes.resize(count * record);
+    return bytes;
+  }
+  std::vector<uint8_t> bytes(count * record);
+  std::mt19937 rng(1);
+  if (input.type == ir::DataType::kFloat32) {
+    std::uniform_real_distribution<float> unit(0.0f, 1.0f);
+    for (size_t i = 0; i < bytes.size() / 4; ++i) {
+      const float v = unit(rng);
+      std::memcpy(bytes.data() + 4 * i, &v, 4);
+    }
+  } else {
+    for (uint8_t& b : bytes) b = static_cast<uint8_t>(rng());
+  }
+  return bytes;
+}
+
+struct LayerCost {
+  uint64_t instructions = 0;
+  uint64_t cycles = 0;
+};
+
+}  // namespace
+
+int run_bench(const BenchOptions& options) {
+  const codegen::Board& board = codegen::find_board(options.board);
+  const ir::Graph graph = load_model(options.model);
+  require_single_input_output(graph, "bench");
+  const size_t count = options.count;
+
+  const bool keep = !options.keep.empty();
+  const fs::path dir = keep ? fs::path(options.keep)
+                            : fs::temp_directory_path() / fmt::format("frugal-bench-{}", ::getpid());
+  struct Cleanup {
+    fs::path dir;
+    bool keep;
+    ~Cleanup() {
+      std::error_code ignored;
+      if (!keep) fs::remove_all(dir, ignored);
+    }
+  } cleanup{dir, keep};
+
+  fmt::print(stderr, "generating firmware for {} in {}\n", board.name, dir.string());
+  const codegen::GeneratedFirmware firmware = codegen::generate_firmware(graph, board, dir);
+  fmt::print(stderr, "building (arm-none-eabi-g++)\n");
+  const fs::path qemu_elf = mcu::build_firmware(dir, mcu::FirmwareTarget::kQemu);
+  const fs::path board_elf = mcu::build_firmware(dir, mcu::FirmwareTarget::kBoard);
+  const mcu::MemoryUsage memory = mcu::firmware_memory_usage(board_elf);
+
+  const ir::Tensor& input = graph.tensor(graph.inputs[0]);
+  const std::vector<uint8_t> inputs = bench_inputs(options, input, count);
+  write_file_atomically(dir / "input.bin", inputs);
+
+  fmt::print(stderr, "running {} inference(s) on QEMU {}\n", count, board.qemu_machine);
+  mcu::RunOptions run;
+  run.working_directory = dir;
+  run.timeout = std::chrono::seconds(60 + 10 * count);
+  const mcu::RunResult result = mcu::run_firmware(board, qemu_elf, run);
+  if (result.timed_out) throw ir::Error(fmt::format("firmware timed out under QEMU after {} s", run.timeout.count() / 1000));
+  if (result.exit_code != 0) {
+    throw ir::Error(fmt::format("firmware exited with code {} under QEMU: {}", result.exit_code, result.guest_stderr));
+  }
+
+  // Bit-exactness: every output against the host engine (reference kernels).
+  const runtime::CompiledModel host(graph, runtime::KernelSet::kReference);
+  runtime::Session session(host);
+  const std::vector<uint8_t> outputs = read_file(dir / "output.bin", "firmware output");
+  const size_t in_bytes = host.input_bytes(0), out_bytes = host.output_bytes(0);
+  size_t equal = 0;
+  for (size_t r = 0; r < count; ++r) {
+    std::memcpy(session.input(0), inputs.data() + r * in_bytes, in_bytes);
+    session.invoke();
+    if (outputs.size() >= (r + 1) * out_bytes &&
+        std::memcmp(session.output(0), outputs.data() + r * out_bytes, out_bytes) == 0) {
+      ++equal;
+    }
+  }
+  const bool bit_exact = equal == count;
+
+  // Regions: [setup], then per inference one per layer and one for the harness between
+  // inferences (the last one is the plugin's "after" region, not listed).
+  const size_t layers = firmware.source.layer_names.size();
+  if (result.regions.size() != count * (layers + 1)) {
+    throw ir::Error(fmt::format("expected {} measured regions, the plugin reported {}", count * (layers + 1),
+                                result.regions.size()));
+  }
+  std::vector<LayerCost> cost(layers);
+  for (size_t r = 0; r < count; ++r) {
+    for (size_t k = 0; k < layers; ++k) {
+      const mcu::Region& region = result.regions[1 + r * (layers + 1) + k];
+      cost[k].instructions += region.instructions;
+      cost[k].cycles += region.cycles_estimate;
+    }
+  }
+  // Per inference: the mean over the runs (kernels are data-independent but for clamps and
+  // pooling branches, so this is usually the exact count of every run).
+  uint64_t total_instructions = 0, total_cycles = 0;
+  int64_t total_macs = 0;
+  for (size_t k = 0; k < layers; ++k) {
+    cost[k].instructions = (cost[k].instructions + count / 2) / count;
+    cost[k].cycles = (cost[k].cycles + count / 2) / count;
+    total_instructions += cost[k].instructions;
+    total_cycles += cost[k].cycles;
+    total_macs += firmware.source.layer_macs[k];
+  }
+  const double mhz = board.clock_hz / 1e6;
+  auto ms = [&](uint64_t cycles) { return static_cast<double>(cycles) / (board.clock_hz / 1e3); };
+
+  if (options.json) {
+    Json layer_list = Json::array();
+    for (size_t k = 0; k < layers; ++k) {
+      layer_list.push_back({{"index", k},
+                            {"name", firmware.source.layer_names[k]},
+                            {"op", firmware.source.layer_ops[k]},
+                            {"macs", firmware.source.layer_macs[k]},
+                            {"instructions", cost[k].instructions},
+                            {"cycles_estimate", cost[k].cycles},
+                            {"ms_estimate", ms(cost[k].cycles)}});
+    }
+    Json json = {{"model", options.model},
+                 {"board", board.name},
+                 {"qemu_machine", board.qemu_machine},
+                 {"cycle_model", board.cycle_model},
+                 {"clock_hz", board.clock_hz},
+                 {"count", count},
+                 {"bit_exact", bit_exact},
+                 {"outputs_equal", equal},
+                 {"total_macs", total_macs},
+                 {"total_instructions", total_instructions},
+                 {"total_cycles_estimate", total_cycles},
+                 {"ms_estimate", ms(total_cycles)},
+                 {"flash_bytes", memory.flash_bytes},
+                 {"ram_bytes", memory.ram_bytes},
+                 {"stack_bytes", memory.stack_bytes},
+                 {"arena_bytes", firmware.fit.arena_bytes},
+                 {"layers", layer_list}};
+    fmt::print("{}\n", json.dump());
+    return bit_exact ? 0 : 1;
+  }
+
+  fmt::print("{} on {} ({}), QEMU {} with the {} cycle table, {} inference(s)\n", options.model, board.name,
+             board.description, board.qemu_machine, board.cycle_model, count);
+  fmt::print("bit-exact with the host engine: {} ({}/{} outputs equal)\n\n", bit_exact ? "yes" : "NO", equal, count);
+  fmt::print("{:>3}  {:<34} {:<16} {:>11} {:>13} {:>9} {:>13} {:>9}\n", "#", "layer", "op", "MACs", "instructions",
+             "instr/MAC", "est. cycles", "est. ms");
+  for (size_t k = 0; k < layers; ++k) {
+    const int64_t macs = firmware.source.layer_macs[k];
+    std::string name = firmware.source.layer_names[k];
+    if (name.size() > 34) name = name.substr(0, 31) + "...";
+    fmt::print("{:>3}  {:<34} {:<16} {:>11} {:>13} {:>9} {:>13} {:>9.3f}\n", k, name, firmware.source.layer_ops[k],
+               with_commas(static_cast<uint64_t>(macs)), with_commas(cost[k].instructions),
+               macs > 0 ? fmt::format("{:.2f}", static_cast<double>(cost[k].instructions) / static_cast<double>(macs))
+                        : std::string("-"),
+               with_commas(cost[k].cycles), ms(cost[k].cycles));
+  }
+  fmt::print("\ntotal: {} MACs, {} instructions ({:.2f}/MAC), ~{} cycles = ~{:.1f} ms at {:.0f} MHz\n",
+             with_commas(static_cast<uint64_t>(total_macs)), with_commas(total_instructions),
+             total_macs > 0 ? static_cast<double>(total_instructions) / static_cast<double>(total_macs) : 0.0,
+             with_commas(total_cycles), ms(total_cycles), mhz);
+  fmt::print("memory (linked board firmware): flash {} B of {}; RAM {} B static (arena {}) + {} B stack, of {}\n",
+             with_commas(memory.flash_bytes), with_commas(board.flash_bytes()), with_commas(memory.ram_bytes),
+             with_commas(firmware.fit.arena_bytes), with_commas(memory.stack_bytes), with_commas(board.ram_bytes()));
+  return bit_exact ? 0 : 1;
+}
+
+}  // namespace frugal::cli

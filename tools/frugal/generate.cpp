@@ -1,0 +1,59 @@
+// frugal generate MODEL --board B -o DIR: a firmware project for the board, refused with the
+// numbers when the model does not fit.
+#include <fmt/format.h>
+
+#include "codegen/boards.h"
+#include "codegen/firmware_project.h"
+#include "common.h"
+#include "verbs.h"
+
+namespace frugal::cli {
+
+namespace {
+std::vector<std::string> board_names() {
+  std::vector<std::string> names;
+  for (const codegen::Board& board : codegen::boards()) names.emplace_back(board.name);
+  return names;
+}
+}  // namespace
+
+CLI::App* add_generate(CLI::App& app, GenerateOptions& options) {
+  CLI::App* command = app.add_subcommand("generate", "Write a firmware project (arm-none-eabi-gcc) for a board");
+  command->add_option("model", options.model, "Model file (.tflite)")->required();
+  command->add_option("--board", options.board, "Target board")->required()->check(CLI::IsMember(board_names()));
+  command->add_option("-o,--output", options.output, "Directory of the firmware project")->required();
+  command->add_flag("--json", options.json, "Print one JSON object instead of the text summary");
+  return command;
+}
+
+int run_generate(const GenerateOptions& options) {
+  const codegen::Board& board = codegen::find_board(options.board);
+  const ir::Graph graph = load_model(options.model);
+  require_single_input_output(graph, "generate");
+  const codegen::GeneratedFirmware firmware = codegen::generate_firmware(graph, board, options.output);
+  const codegen::FitReport& fit = firmware.fit;
+  if (options.json) {
+    Json json = {{"model", options.model},
+                 {"board", board.name},
+                 {"output", options.output},
+                 {"layers", firmware.source.layer_names.size()},
+                 {"constant_bytes", fit.constant_bytes},
+                 {"code_bytes_estimate", fit.code_bytes_estimate},
+                 {"flash_available", fit.flash_available},
+                 {"arena_bytes", fit.arena_bytes},
+                 {"stack_bytes", fit.stack_bytes},
+                 {"ram_available", fit.ram_available}};
+    fmt::print("{}\n", json.dump());
+    return 0;
+  }
+  fmt::print("wrote {} for {} ({})\n", options.output, board.name, board.description);
+  fmt::print("  flash: {} B of constants + ~{} B of code, of {} B\n", with_commas(fit.constant_bytes),
+             with_commas(fit.code_bytes_estimate), with_commas(fit.flash_available));
+  fmt::print("  RAM:   {} B of arena + {} B of stack, of {} B\n", with_commas(fit.arena_bytes),
+             with_commas(fit.stack_bytes), with_commas(fit.ram_available));
+  fmt::print("build: make -C {} (board) or make -C {} qemu (QEMU {})\n", options.output, options.output,
+             board.qemu_machine);
+  return 0;
+}
+
+}  // namespace frugal::cli
