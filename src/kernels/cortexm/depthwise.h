@@ -36,20 +36,18 @@ constexpr size_t depthwise_conv2d_scratch_bytes() {
 
 namespace detail {
 
-struct Acc4 {
-  int32_t c0, c1, c2, c3;
-};
-
-inline void depthwise_tap(const int8_t* in, const int16_t* w, int32_t offset2, Acc4& acc) {
+// One tap of four channels: LDR, SXTAB16 x2, LDRD, SMLABB/SMLATT x2 each.
+inline void depthwise_tap(const int8_t* in, const int16_t* w, int32_t offset2, int32_t& c0,
+                          int32_t& c1, int32_t& c2, int32_t& c3) {
   const int32_t x = load32(in);
   const int32_t x02 = sxtab16(offset2, x);
   const int32_t x13 = sxtab16_ror8(offset2, x);
   const int32_t w02 = load32_aligned(w);
   const int32_t w13 = load32_aligned(w + 2);
-  acc.c0 = smlabb(x02, w02, acc.c0);
-  acc.c2 = smlatt(x02, w02, acc.c2);
-  acc.c1 = smlabb(x13, w13, acc.c1);
-  acc.c3 = smlatt(x13, w13, acc.c3);
+  c0 = smlabb(x02, w02, c0);
+  c2 = smlatt(x02, w02, c2);
+  c1 = smlabb(x13, w13, c1);
+  c3 = smlatt(x13, w13, c3);
 }
 
 // Weight of output channel oc at tap t in the packed layout.
@@ -94,35 +92,52 @@ void depthwise_conv2d(const Shape& s, const int8_t* input, const int16_t* weight
       const int32_t x0 = ox * s.stride_w - s.pad_w;
       const bool inside = rows_inside && x0 >= 0 && x0 + (s.kw - 1) * s.dilation_w < s.in_w;
       int8_t* out = output + (oy * s.out_w + ox) * channels;
-      for (int32_t g = 0; g < quads; ++g) {
-        const ChannelQuant* q = quant + 4 * g;
-        const int16_t* wg = weights + g * taps * 4;
-        detail::Acc4 acc{q[0].bias, q[1].bias, q[2].bias, q[3].bias};
-        if (inside) {
-          const int8_t* in = input + (y0 * s.in_w + x0) * s.in_c + 4 * g;
+      if (inside) {
+        // All taps inside the input: fixed offsets, fully unrolled for constant shapes.
+        const int8_t* in = input + (y0 * s.in_w + x0) * s.in_c;
+        for (int32_t g = 0; g < quads; ++g, in += 4) {
+          const ChannelQuant* q = quant + 4 * g;
+          const int16_t* wg = weights + g * taps * 4;
+          int32_t c0 = q[0].bias, c1 = q[1].bias, c2 = q[2].bias, c3 = q[3].bias;
+#pragma GCC unroll 16
           for (int32_t fy = 0; fy < s.kh; ++fy) {
+#pragma GCC unroll 16
             for (int32_t fx = 0; fx < s.kw; ++fx) {
               detail::depthwise_tap(
                   in + (fy * s.dilation_h * s.in_w + fx * s.dilation_w) * s.in_c,
-                  wg + (fy * s.kw + fx) * 4, offset2, acc);
+                  wg + (fy * s.kw + fx) * 4, offset2, c0, c1, c2, c3);
             }
           }
-        } else {
-          for (int32_t fy = 0; fy < s.kh; ++fy) {
-            const int32_t iy = y0 + fy * s.dilation_h;
-            if (iy < 0 || iy >= s.in_h) continue;
-            for (int32_t fx = 0; fx < s.kw; ++fx) {
-              const int32_t ix = x0 + fx * s.dilation_w;
-              if (ix < 0 || ix >= s.in_w) continue;
-              detail::depthwise_tap(input + (iy * s.in_w + ix) * s.in_c + 4 * g,
-                                    wg + (fy * s.kw + fx) * 4, offset2, acc);
-            }
-          }
+          out[4 * g] = finish_output(s, Requant::apply(c0, q[0]));
+          out[4 * g + 1] = finish_output(s, Requant::apply(c1, q[1]));
+          out[4 * g + 2] = finish_output(s, Requant::apply(c2, q[2]));
+          out[4 * g + 3] = finish_output(s, Requant::apply(c3, q[3]));
         }
-        out[4 * g] = finish_output(s, Requant::apply(acc.c0, q[0]));
-        out[4 * g + 1] = finish_output(s, Requant::apply(acc.c1, q[1]));
-        out[4 * g + 2] = finish_output(s, Requant::apply(acc.c2, q[2]));
-        out[4 * g + 3] = finish_output(s, Requant::apply(acc.c3, q[3]));
+      } else {
+        // Border: the taps in the padding contribute nothing; the window is clipped once per
+        // pixel so the tap loops need no checks.
+        const int32_t fy_begin = y0 < 0 ? (-y0 + s.dilation_h - 1) / s.dilation_h : 0;
+        const int32_t fx_begin = x0 < 0 ? (-x0 + s.dilation_w - 1) / s.dilation_w : 0;
+        const int32_t fy_limit = (s.in_h - y0 + s.dilation_h - 1) / s.dilation_h;
+        const int32_t fx_limit = (s.in_w - x0 + s.dilation_w - 1) / s.dilation_w;
+        const int32_t fy_end = fy_limit < s.kh ? fy_limit : s.kh;
+        const int32_t fx_end = fx_limit < s.kw ? fx_limit : s.kw;
+        for (int32_t g = 0; g < quads; ++g) {
+          const ChannelQuant* q = quant + 4 * g;
+          const int16_t* wg = weights + g * taps * 4;
+          int32_t c0 = q[0].bias, c1 = q[1].bias, c2 = q[2].bias, c3 = q[3].bias;
+          for (int32_t fy = fy_begin; fy < fy_end; ++fy) {
+            const int8_t* row = input + ((y0 + fy * s.dilation_h) * s.in_w + x0) * s.in_c + 4 * g;
+            for (int32_t fx = fx_begin; fx < fx_end; ++fx) {
+              detail::depthwise_tap(row + fx * s.dilation_w * s.in_c, wg + (fy * s.kw + fx) * 4,
+                                    offset2, c0, c1, c2, c3);
+            }
+          }
+          out[4 * g] = finish_output(s, Requant::apply(c0, q[0]));
+          out[4 * g + 1] = finish_output(s, Requant::apply(c1, q[1]));
+          out[4 * g + 2] = finish_output(s, Requant::apply(c2, q[2]));
+          out[4 * g + 3] = finish_output(s, Requant::apply(c3, q[3]));
+        }
       }
       for (int32_t oc = 4 * quads; oc < channels; ++oc) {
         out[oc] = detail::depthwise_one_channel<Requant>(s, input, weights, quant[oc], y0, x0, oc);

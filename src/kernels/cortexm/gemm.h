@@ -34,21 +34,6 @@ constexpr int32_t quad_position(int32_t k) {
   return ((k & ~3) << 1) | ((k & 1) << 1) | ((k >> 1) & 1);
 }
 
-// Columns are interleaved (see above); stride 8 int16 per quad.
-inline void mac_2x1(const int8_t* weights, const int16_t* col0, int32_t quads, int32_t& a0,
-                    int32_t& b0) {
-#pragma GCC unroll 2
-  for (int32_t q = 0; q < quads; ++q) {
-    const int32_t w0 = load32_aligned(weights + 8 * q);
-    const int32_t w1 = load32_aligned(weights + 8 * q + 4);
-    const int32_t x02 = load32_aligned(col0 + 8 * q), x13 = load32_aligned(col0 + 8 * q + 2);
-    a0 = smlad(sxtb16(w0), x02, a0);
-    b0 = smlad(sxtb16_ror8(w0), x02, b0);
-    a0 = smlad(sxtb16(w1), x13, a0);
-    b0 = smlad(sxtb16_ror8(w1), x13, b0);
-  }
-}
-
 // All output channels of the two interleaved columns in `cols`; their outputs are
 // out[0, out_c) and out[out_c, 2 out_c).
 template <class Requant, class Shape>
@@ -86,11 +71,10 @@ inline void gemm_one_column(const Shape& s, int32_t k4, int32_t out_c, const int
   for (int32_t p = 0; p < pairs; ++p) {
     const ChannelQuant& qa = quant[2 * p];
     const bool has_b = 2 * p + 1 < out_c;
-    int32_t a0 = qa.bias;
-    int32_t b0 = has_b ? quant[2 * p + 1].bias : 0;
-    mac_2x1(weights + p * pair_bytes, col, quads, a0, b0);
-    out[2 * p] = finish_output(s, Requant::apply(a0, qa));
-    if (has_b) out[2 * p + 1] = finish_output(s, Requant::apply(b0, quant[2 * p + 1]));
+    int32_t acc[2] = {qa.bias, has_b ? quant[2 * p + 1].bias : 0};
+    mac_2x1_quads(weights + p * pair_bytes, col, quads, acc);
+    out[2 * p] = finish_output(s, Requant::apply(acc[0], qa));
+    if (has_b) out[2 * p + 1] = finish_output(s, Requant::apply(acc[1], quant[2 * p + 1]));
   }
 }
 

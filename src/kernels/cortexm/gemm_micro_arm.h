@@ -60,6 +60,45 @@ __attribute__((noinline)) inline void mac_2x2_quads(const int8_t* weights, const
   acc[0] = a0, acc[1] = a1, acc[2] = b0, acc[3] = b1;
 }
 
+// One quad of the 2-channel x 1-column loop: LDRD weights, LDRD column, 4 SXTB16, 4 SMLAD.
+#define FRUGAL_CORTEXM_GEMM_QUAD_1                 \
+  "ldrd %[w0], %[w1], [%[w]], #8\n\t"             \
+  "ldrd %[x02], %[x13], [%[c]], #16\n\t"          \
+  "sxtb16 %[t], %[w0]\n\t"                        \
+  "smlad %[a0], %[t], %[x02], %[a0]\n\t"          \
+  "sxtb16 %[t], %[w0], ror #8\n\t"                \
+  "smlad %[b0], %[t], %[x02], %[b0]\n\t"          \
+  "sxtb16 %[t], %[w1]\n\t"                        \
+  "smlad %[a0], %[t], %[x13], %[a0]\n\t"          \
+  "sxtb16 %[t], %[w1], ror #8\n\t"                \
+  "smlad %[b0], %[t], %[x13], %[b0]\n\t"
+
+#define FRUGAL_CORTEXM_GEMM_OPERANDS_1                                                  \
+  [a0] "+r"(a0), [b0] "+r"(b0), [w] "+r"(weights), [c] "+r"(col), [w0] "=&r"(w0),     \
+      [w1] "=&r"(w1), [t] "=&r"(t), [x02] "=&r"(x02), [x13] "=&r"(x13)
+
+// acc = {a, b}: channels a and b of the column in the first slot of an interleaved scratch.
+__attribute__((noinline)) inline void mac_2x1_quads(const int8_t* weights, const int16_t* col,
+                                                    int32_t quads, int32_t* acc) {
+  int32_t w0, w1, t, x02, x13;
+  int32_t a0 = acc[0], b0 = acc[1];
+  int32_t pairs = quads >> 1;
+  if (pairs > 0) {
+    __asm__ volatile("1:\n\t" FRUGAL_CORTEXM_GEMM_QUAD_1 FRUGAL_CORTEXM_GEMM_QUAD_1
+                     "subs %[n], %[n], #1\n\t"
+                     "bne 1b\n\t"
+                     : FRUGAL_CORTEXM_GEMM_OPERANDS_1, [n] "+r"(pairs)
+                     :
+                     : "cc", "memory");
+  }
+  if (quads & 1) {
+    __asm__ volatile(FRUGAL_CORTEXM_GEMM_QUAD_1 : FRUGAL_CORTEXM_GEMM_OPERANDS_1 : : "memory");
+  }
+  acc[0] = a0, acc[1] = b0;
+}
+
+#undef FRUGAL_CORTEXM_GEMM_OPERANDS_1
+#undef FRUGAL_CORTEXM_GEMM_QUAD_1
 #undef FRUGAL_CORTEXM_GEMM_OPERANDS
 #undef FRUGAL_CORTEXM_GEMM_QUAD
 

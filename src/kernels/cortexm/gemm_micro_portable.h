@@ -28,4 +28,19 @@ inline void mac_2x2_quads(const int8_t* weights, const int16_t* cols, int32_t qu
   acc[0] = a0, acc[1] = a1, acc[2] = b0, acc[3] = b1;
 }
 
+// acc = {a, b}: channels a and b of the column in the first slot of an interleaved scratch.
+inline void mac_2x1_quads(const int8_t* weights, const int16_t* col, int32_t quads,
+                          int32_t* acc) {
+  int32_t a0 = acc[0], b0 = acc[1];
+  for (int32_t q = 0; q < quads; ++q, weights += 8, col += 8) {
+    const int32_t w0 = load32_aligned(weights), w1 = load32_aligned(weights + 4);
+    const int32_t x02 = load32_aligned(col), x13 = load32_aligned(col + 2);
+    a0 = smlad(sxtb16(w0), x02, a0);
+    b0 = smlad(sxtb16_ror8(w0), x02, b0);
+    a0 = smlad(sxtb16(w1), x13, a0);
+    b0 = smlad(sxtb16_ror8(w1), x13, b0);
+  }
+  acc[0] = a0, acc[1] = b0;
+}
+
 }  // namespace frugal::kernels::cortexm::detail
