@@ -27,6 +27,11 @@ constexpr std::array kBoards = {
     Board{"nucleo-f446re", "STM32F446RE, Cortex-M4F 180 MHz, 512 KB flash, 128 KB SRAM",
           "cortex-m4", 180'000'000u, {0x08000000u, 512 * kKiB}, {0x20000000u, 128 * kKiB},
           "mps2-an386", kMps2Code, kMps2Ram, kM4Flags, "m4", false},
+    // A small board: SRAM1 (16 KB) and SRAM2 (6 KB) are contiguous at 0x20000000; the 10 KB
+    // CCM SRAM at 0x10000000 stays unused. Most MLPerf Tiny models do not fit it.
+    Board{"nucleo-g431rb", "STM32G431RB, Cortex-M4F 170 MHz, 128 KB flash, 32 KB SRAM (22 KB contiguous used)",
+          "cortex-m4", 170'000'000u, {0x08000000u, 128 * kKiB}, {0x20000000u, 22 * kKiB},
+          "mps2-an386", kMps2Code, kMps2Ram, kM4Flags, "m4", false},
     // SRAM1 (192 KB), SRAM2 (64 KB, also mapped at 0x20030000) and SRAM3 (384 KB) form one
     // contiguous 640 KB window at 0x20000000.
     Board{"nucleo-l4r5zi", "STM32L4R5ZI, Cortex-M4F 120 MHz, 2 MB flash, 640 KB SRAM",

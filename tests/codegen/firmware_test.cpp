@@ -1,0 +1,140 @@
+// `frugal generate` and `frugal bench` through the CLI: refusal of models that do not fit, and
+// whole models built with arm-none-eabi-g++ and run under QEMU, bit-exact with the host.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "mcu/firmware.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Outcome {
+  int exit_code;
+  std::string out, err;
+};
+
+Outcome frugal(const std::string& args) {
+  const fs::path dir = fs::temp_directory_path() / ("frugal_fw_test_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string command = std::string(FRUGAL_BINARY_DIR) + "/frugal " + args + " >" + (dir / "out").string() +
+                              " 2>" + (dir / "err").string();
+  const int status = std::system(command.c_str());
+  auto slurp = [](const fs::path& p) {
+    std::FILE* f = std::fopen(p.c_str(), "rb");
+    std::string text;
+    if (!f) return text;
+    char buffer[4096];
+    size_t n;
+    while ((n = std::fread(buffer, 1, sizeof buffer, f)) > 0) text.append(buffer, n);
+    std::fclose(f);
+    return text;
+  };
+  Outcome outcome{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir / "out"), slurp(dir / "err")};
+  fs::remove_all(dir);
+  return outcome;
+}
+
+// `--json` prints one object as the last line of stdout.
+nlohmann::json last_line_json(const std::string& out) {
+  const size_t end = out.find_last_not_of('\n');
+  const size_t start = out.rfind('\n', end);
+  return nlohmann::json::parse(out.substr(start == std::string::npos ? 0 : start + 1));
+}
+
+std::string model(const std::string& relative) {
+  const fs::path shared = fs::path(FRUGAL_SOURCE_DIR) / ".." / "shared" / "data" / relative;
+  return (fs::exists(shared) ? shared : fs::path(FRUGAL_SOURCE_DIR) / "fixtures" / "data" / relative).string();
+}
+
+const std::string kResnet = model("mlperf_tiny/image_classification/pretrainedResnet_quant.tflite");
+const std::string kKws = model("mlperf_tiny/keyword_spotting/kws_ref_model_int8.tflite");
+const std::string kVww = model("mlperf_tiny/visual_wake_words/vww_96_int8.tflite");
+
+TEST(Generate, RefusesModelTooBigForFlash) {
+  const fs::path out = fs::temp_directory_path() / ("frugal_fw_vww_" + std::to_string(::getpid()));
+  // VWW: 219 KB of weights against the 128 KB of flash of a Nucleo-G431RB.
+  const Outcome o = frugal("generate " + kVww + " --board nucleo-g431rb -o " + out.string());
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_NE(o.err.find("error: model"), std::string::npos) << o.err;
+  EXPECT_NE(o.err.find("does not fit nucleo-g431rb: flash needs"), std::string::npos) << o.err;
+  EXPECT_NE(o.err.find("131,072 B"), std::string::npos) << o.err;
+  EXPECT_EQ(std::count(o.err.begin(), o.err.end(), '\n'), 1) << o.err;
+  EXPECT_FALSE(fs::exists(out)) << "nothing may be written on failure";
+}
+
+TEST(Generate, RefusesModelTooBigForRam) {
+  const fs::path out = fs::temp_directory_path() / ("frugal_fw_resnet_" + std::to_string(::getpid()));
+  // ResNet-8: 49,152 B of arena + 8 KB of stack against 22 KB of contiguous SRAM.
+  const Outcome o = frugal("generate " + kResnet + " --board nucleo-g431rb -o " + out.string());
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_NE(o.err.find("RAM needs 57,344 B (arena 49,152 B + stack 8,192 B) but nucleo-g431rb has 22,528 B"),
+            std::string::npos)
+      << o.err;
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST(Generate, UnknownBoard) {
+  const Outcome o = frugal("generate " + kResnet + " --board nucleo-x -o /tmp/never");
+  EXPECT_EQ(o.exit_code, 2);
+  EXPECT_NE(o.err.find("nucleo-f446re"), std::string::npos) << o.err;
+}
+
+TEST(Generate, WritesProject) {
+  const fs::path out = fs::temp_directory_path() / ("frugal_fw_gen_" + std::to_string(::getpid()));
+  const Outcome o = frugal("generate " + kKws + " --board nucleo-f746zg -o " + out.string() + " --json");
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  const auto json = last_line_json(o.out);
+  EXPECT_EQ(json["board"], "nucleo-f746zg");
+  EXPECT_EQ(json["arena_bytes"], 16000);
+  for (const char* file : {"Makefile", "frugal_model.h", "model.cc", "bench_main.cc", "platform/board.ld",
+                           "kernels/reference/conv.cpp"}) {
+    EXPECT_TRUE(fs::exists(out / file)) << file;
+  }
+  fs::remove_all(out);
+}
+
+class Bench : public testing::TestWithParam<std::tuple<const char*, const char*, const char*>> {};
+
+TEST_P(Bench, WholeModelUnderQemuIsBitExact) {
+  if (!frugal::mcu::arm_toolchain_available() || !frugal::mcu::qemu_available()) {
+    GTEST_SKIP() << "arm-none-eabi-g++ or qemu-system-arm missing";
+  }
+  const auto [relative, data, board] = GetParam();
+  const Outcome o = frugal("bench " + model(relative) + " --board " + board + " --data " + data + " -n 2 --json");
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  const auto json = last_line_json(o.out);
+  EXPECT_TRUE(json["bit_exact"].get<bool>());
+  EXPECT_EQ(json["count"], 2);
+  uint64_t instructions = 0, cycles = 0;
+  for (const auto& layer : json["layers"]) {
+    EXPECT_TRUE(layer.contains("name") && layer.contains("op") && layer.contains("macs"));
+    instructions += layer["instructions"].get<uint64_t>();
+    cycles += layer["cycles_estimate"].get<uint64_t>();
+  }
+  EXPECT_EQ(instructions, json["total_instructions"].get<uint64_t>());
+  EXPECT_EQ(cycles, json["total_cycles_estimate"].get<uint64_t>());
+  EXPECT_GT(instructions, json["total_macs"].get<uint64_t>() / 4) << "fewer instructions than MACs/4 is impossible";
+  EXPECT_GT(json["flash_bytes"].get<uint64_t>(), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Models, Bench,
+    testing::Values(std::make_tuple("mlperf_tiny/image_classification/pretrainedResnet_quant.tflite", "cifar10",
+                                    "nucleo-f446re"),
+                    std::make_tuple("mlperf_tiny/keyword_spotting/kws_ref_model_int8.tflite", "kws01",
+                                    "nucleo-f746zg")),
+    [](const auto& param) {
+      std::string name = std::string(std::get<2>(param.param)) + "_" + std::get<1>(param.param);
+      std::replace(name.begin(), name.end(), '-', '_');
+      return name;
+    });
+
+}  // namespace
