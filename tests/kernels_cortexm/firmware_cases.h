@@ -50,7 +50,7 @@ inline std::string quant_array(const std::string& name, const std::vector<Channe
   std::ostringstream out;
   out << "const frugal::kernels::cortexm::ChannelQuant " << name << "[] = {\n";
   for (const ChannelQuant& q : quant) {
-    out << "  {" << q.bias << "," << q.multiplier << "," << q.shift << "," << q.pre_shift << ","
+    out << "  {" << q.bias << "," << q.multiplier << "," << q.shift << "," << q.doubled_multiplier << ","
         << q.right_shift << "," << q.nudge << "},\n";
   }
   return out.str() + "};\n";

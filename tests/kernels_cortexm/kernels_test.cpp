@@ -306,21 +306,36 @@ TEST(CortexmAdd, RandomQuantizationMatchesReference) {
 // quantization.h, including the rounding ties of both rounding steps.
 TEST(CortexmRequant, FastEqualsMultiplyByQuantizedMultiplier) {
   Rng rng(3);
-  for (int iter = 0; iter < 200000; ++iter) {
-    const QuantizedMultiplier m{rng.uniform(1 << 30, INT32_MAX), rng.uniform(-31, 4)};
-    if (m.shift > 0 ? false : -m.shift < 1) continue;
-    const int32_t shift_bits = (m.shift > 0 ? m.shift : 0) + 1;
-    const int32_t limit = static_cast<int32_t>((int64_t{1} << (31 - shift_bits)) - 1);
-    if (m.shift > 0) continue;  // RequantFast needs right_shift >= 1
+  const int32_t limit = (1 << 29) - 1;  // the packer's accumulator bound for RequantFast
+  for (int iter = 0; iter < 300000; ++iter) {
+    const QuantizedMultiplier m{rng.uniform(1 << 30, INT32_MAX), rng.uniform(-31, -1)};
     int32_t acc = rng.uniform(-limit, limit);
-    if (rng.chance(30)) {
-      // Aim at exact ties of the final rounding: y = (2k + 1) * 2^(e-1).
-      acc = static_cast<int32_t>(rng.uniform(-1000, 1000));
+    if (rng.chance(30)) acc = rng.uniform(-1000, 1000);
+    if (rng.chance(5)) acc = rng.chance(50) ? limit : -limit;
+    if (rng.chance(5)) {
+      // An exact tie of the final rounding: acc * m = (2k + 1) * 2^(30 + e) needs m a power of
+      // two; take m = 2^30 so y = acc / 2 (rounded) and pick acc = (2k + 1) * 2^e.
+      const QuantizedMultiplier half{1 << 30, rng.uniform(-12, -1)};
+      const int32_t tie = (2 * rng.uniform(-1000, 1000) + 1) << -half.shift;
+      const auto qh = pack_channel_quant(1, nullptr, &half)[0];
+      ASSERT_EQ(RequantFast::apply(tie, qh), multiply_by_quantized_multiplier(tie, half)) << tie;
     }
     const auto q = pack_channel_quant(1, nullptr, &m)[0];
     ASSERT_EQ(RequantFast::apply(acc, q), multiply_by_quantized_multiplier(acc, m))
         << acc << " " << m.multiplier << " " << m.shift;
   }
+}
+
+TEST(CortexmRequant, PackerChoosesExactWhenFastIsNotProvablyExact) {
+  const int8_t w[4] = {127, -128, 5, 0};
+  const QuantizedMultiplier ok{1 << 30, -8};
+  EXPECT_EQ(pack_fully_connected(w, 1, 4, nullptr, &ok, 128).requant, RequantKind::kFast);
+  const QuantizedMultiplier left{1 << 30, 1}, no_shift{1 << 30, 0}, small{1 << 29, -3};
+  EXPECT_EQ(pack_fully_connected(w, 1, 4, nullptr, &left, 128).requant, RequantKind::kExact);
+  EXPECT_EQ(pack_fully_connected(w, 1, 4, nullptr, &no_shift, 128).requant, RequantKind::kExact);
+  EXPECT_EQ(pack_fully_connected(w, 1, 4, nullptr, &small, 128).requant, RequantKind::kExact);
+  const int32_t huge_bias = 1 << 29;
+  EXPECT_EQ(pack_fully_connected(w, 1, 4, &huge_bias, &ok, 128).requant, RequantKind::kExact);
 }
 
 // The anchor layers of DESIGN.md with `static constexpr` shapes, as the generator writes them.

@@ -106,6 +106,7 @@ void depthwise_conv2d(const Shape& s, const int8_t* input, const int16_t* weight
               detail::depthwise_tap(
                   in + (fy * s.dilation_h * s.in_w + fx * s.dilation_w) * s.in_c,
                   wg + (fy * s.kw + fx) * 4, offset2, c0, c1, c2, c3);
+              schedule_barrier();
             }
           }
           out[4 * g] = finish_output(s, Requant::apply(c0, q[0]));

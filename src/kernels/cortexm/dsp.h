@@ -15,7 +15,9 @@
 //   sxtab16_ror8(a, x)     a + sxtb16_ror8(x)   per 16-bit half, wrapping
 //   pkhbt(a, b)            a.lo | b.lo << 16     pkhtb(a, b)  a.hi << 16 | b.hi
 //   smmulr(a, b)           (int32)((int64 a*b + 2^31) >> 32)
+//   smmlar(a, b, acc)      acc + smmulr(a, b)   (wrapping)
 //   ssat8(x)               x clamped to [-128, 127]
+//   schedule_barrier()     compiler-only memory barrier (no instruction)
 //   max_s8x4 / min_s8x4    per-byte signed maximum / minimum (SSUB8 + SEL)
 //   sadd16(a, b)           per-half wrapping add
 //   load32 / load32_aligned / store32   4-byte access through memcpy (compiles to LDR/STR)

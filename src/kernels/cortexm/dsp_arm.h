@@ -42,6 +42,14 @@ inline int32_t smmulr(int32_t a, int32_t b) {
   __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
   return r;
 }
+// Keeps the compiler from hoisting the loads of later taps above earlier ones (which only
+// lengthens live ranges and spills on a 14-register core).
+inline void schedule_barrier() { __asm__ volatile("" ::: "memory"); }
+inline int32_t smmlar(int32_t a, int32_t b, int32_t acc) {
+  int32_t r;
+  __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+  return r;
+}
 inline int32_t ssat8(int32_t x) { return __ssat(x, 8); }
 // SSUB8 sets the GE bits where a >= b; SEL then takes those bytes from its first operand. One
 // asm block keeps the two together (the compiler knows nothing about the GE bits).

@@ -61,6 +61,11 @@ constexpr int32_t smmulr(int32_t a, int32_t b) {
                                  : -((-rounded + (int64_t{1} << 32) - 1) / (int64_t{1} << 32));
   return static_cast<int32_t>(q);
 }
+// The accumulator lands in the high word of the 64-bit sum, so it adds modulo 2^32.
+constexpr int32_t smmlar(int32_t a, int32_t b, int32_t acc) {
+  return static_cast<int32_t>(static_cast<uint32_t>(acc) + static_cast<uint32_t>(smmulr(a, b)));
+}
+inline void schedule_barrier() {}
 constexpr int32_t ssat8(int32_t x) { return x < -128 ? -128 : (x > 127 ? 127 : x); }
 constexpr int32_t max_s8x4(int32_t a, int32_t b) {
   uint32_t r = 0;

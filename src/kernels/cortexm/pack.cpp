@@ -44,7 +44,8 @@ std::vector<ChannelQuant> pack_channel_quant(int32_t channels, const int32_t* bi
     q.bias = bias != nullptr ? bias[c] : 0;
     q.multiplier = multipliers[c].multiplier;
     q.shift = multipliers[c].shift;
-    q.pre_shift = (q.shift > 0 ? q.shift : 0) + 1;
+    q.doubled_multiplier =
+        static_cast<int32_t>(static_cast<uint32_t>(q.multiplier) << 1);  // 2m - 2^32 for m >= 2^30
     q.right_shift = q.shift > 0 ? 0 : -q.shift;
     q.nudge = q.right_shift >= 1 ? static_cast<int32_t>(int64_t{1} << (q.right_shift - 1)) : 0;
   }
@@ -56,9 +57,10 @@ RequantKind choose_requant(const std::vector<ChannelQuant>& quant,
   const int64_t x_max = max_abs_input(input_offset);
   for (size_t c = 0; c < quant.size(); ++c) {
     const ChannelQuant& q = quant[c];
-    if (q.right_shift < 1 || q.right_shift > 31 || q.pre_shift > 30) return RequantKind::kExact;
+    if (q.shift > -1 || q.shift < -31) return RequantKind::kExact;
+    if (q.multiplier < (int32_t{1} << 30)) return RequantKind::kExact;
     const int64_t bound = std::llabs(int64_t{q.bias}) + abs_weight_sums[c] * x_max;
-    if (bound >= (int64_t{1} << (31 - q.pre_shift))) return RequantKind::kExact;
+    if (bound >= (int64_t{1} << 29)) return RequantKind::kExact;
   }
   return RequantKind::kFast;
 }

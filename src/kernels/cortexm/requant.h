@@ -14,29 +14,31 @@ namespace frugal::kernels::cortexm {
 
 // One output channel's constants, 24 bytes, written by the packers (pack.h).
 struct ChannelQuant {
-  int32_t bias;         // the layer's int32 bias (0 when the layer has none)
-  int32_t multiplier;   // TFLite's quantized multiplier
-  int32_t shift;        // TFLite's signed shift (positive = left)
-  int32_t pre_shift;    // RequantFast: max(shift, 0) + 1
-  int32_t right_shift;  // RequantFast: max(-shift, 0), >= 1 whenever RequantFast is chosen
-  int32_t nudge;        // RequantFast: 2^(right_shift - 1)
+  int32_t bias;                // the layer's int32 bias (0 when the layer has none)
+  int32_t multiplier;          // TFLite's quantized multiplier
+  int32_t shift;               // TFLite's signed shift (positive = left)
+  int32_t doubled_multiplier;  // RequantFast: 2 * multiplier - 2^32 (as int32)
+  int32_t right_shift;         // RequantFast: -shift (>= 1 whenever RequantFast is chosen)
+  int32_t nudge;               // RequantFast: 2^(right_shift - 1)
 };
 
 // Which requantization a packed layer may use; the packers return it and the generator names
 // the matching type (RequantFast / RequantExact) as the kernel's template argument.
 enum class RequantKind : int32_t { kFast = 0, kExact = 1 };
 
-// SMMULR + three ALU ops. Valid when, for every channel, |acc| * 2^pre_shift < 2^31 for every
-// accumulator the layer can produce (the packer bounds it from the actual weights, bias and
-// input offset) and right_shift >= 1. Then acc << pre_shift is exact, so
-// SMMULR(acc << (shift + 1), m) = floor((acc * 2^shift * m + 2^30) / 2^31), which is TFLite's
-// saturating rounding doubling high multiply (its saturation case needs acc * 2^shift =
-// INT32_MIN, excluded by the bound). Its rounding divide, round-half-away-from-zero of
-// y / 2^e, equals floor((y + 2^(e-1) - [y < 0]) / 2^e) for e >= 1.
+// SMMLAR + three ALU ops. Chosen by the packer when every channel has a right shift
+// (shift in [-31, -1]), a multiplier in [2^30, 2^31) (what TFLite's QuantizeMultiplier gives for
+// any non-zero scale) and |acc| < 2^29 for every accumulator the layer can produce (bounded from
+// the actual weights, bias and input offset).
+// TFLite's saturating rounding doubling high multiply is floor((acc * m + 2^30) / 2^31) (its
+// saturation needs acc = m = INT32_MIN). With m2 = 2m - 2^32, which fits int32 for m in
+// [2^30, 2^31), SMMLAR(acc, m2, acc) = acc + floor((acc * m2 + 2^31) / 2^32)
+// = floor((2 acc m + 2^31) / 2^32) = that very value, in one instruction and without any
+// left shift. The rounding divide, round-half-away-from-zero of y / 2^e, equals
+// floor((y + 2^(e-1) - [y < 0]) / 2^e) for e >= 1; the bound on acc keeps y + 2^(e-1) in int32.
 struct RequantFast {
   static inline int32_t apply(int32_t acc, const ChannelQuant& q) {
-    const int32_t y =
-        smmulr(static_cast<int32_t>(static_cast<uint32_t>(acc) << q.pre_shift), q.multiplier);
+    const int32_t y = smmlar(acc, q.doubled_multiplier, acc);
     return (y + q.nudge - static_cast<int32_t>(static_cast<uint32_t>(y) >> 31)) >> q.right_shift;
   }
 };
