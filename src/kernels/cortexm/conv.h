@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "kernels/cortexm/gemm.h"
 
@@ -27,10 +28,11 @@ constexpr int32_t conv2d_k4(const Shape& s) {
   return round_up4(s.kh * s.kw * s.in_c);
 }
 
-// Two interleaved int16 im2col columns.
+// Two interleaved int16 im2col columns, plus (channel counts that are not multiples of 4) an
+// int8 staging column of K4 bytes.
 template <class Shape>
 constexpr size_t conv2d_scratch_bytes(const Shape& s) {
-  return static_cast<size_t>(conv2d_k4(s)) * 2 * sizeof(int16_t);
+  return static_cast<size_t>(conv2d_k4(s)) * (2 * sizeof(int16_t) + (s.in_c % 4 == 0 ? 0 : 1));
 }
 template <class Shape>
 constexpr size_t conv2d_scratch_bytes() {
@@ -42,7 +44,7 @@ namespace detail {
 // im2col of output pixel (oy, ox) into one column slot of the interleaved scratch (gemm.h).
 template <class Shape>
 inline void im2col_column(const Shape& s, const int8_t* input, int32_t oy, int32_t ox,
-                          int16_t* col) {
+                          int16_t* scratch_base, int16_t* col) {
   const int32_t offset = s.input_offset;
   const int32_t offset2 = offset_pair(offset);
   const int32_t y0 = oy * s.stride_h - s.pad_h;
@@ -72,23 +74,35 @@ inline void im2col_column(const Shape& s, const int8_t* input, int32_t oy, int32
     }
     return;
   }
-  // Channel counts that are not multiples of 4 (the RGB stem): element by element into the
-  // permuted positions, then the zero tail of the last quad.
-  int32_t k = 0;
+  // Channel counts that are not multiples of 4 (the RGB stem): gather the int8 column in K
+  // order into the staging bytes after the two int16 columns (padding and the tail of the last
+  // quad hold the input zero point, which expands to 0), then expand whole quads.
+  const int32_t k4 = conv2d_k4(s);
+  int8_t* stage = reinterpret_cast<int8_t*>(scratch_base + 2 * k4);
+  const int8_t zero_point = static_cast<int8_t>(-offset);
+  int8_t* dst = stage;
+  const bool whole_rows = s.dilation_w == 1 && x0 >= 0 && x0 + s.kw <= s.in_w;
   for (int32_t fy = 0; fy < s.kh; ++fy) {
     const int32_t iy = y0 + fy * s.dilation_h;
-    const bool row_inside = iy >= 0 && iy < s.in_h;
-    for (int32_t fx = 0; fx < s.kw; ++fx) {
-      const int32_t ix = x0 + fx * s.dilation_w;
-      if (row_inside && ix >= 0 && ix < s.in_w) {
-        expand_elements(input + (iy * s.in_w + ix) * s.in_c, s.in_c, offset, k, col);
-      } else {
-        zero_elements(s.in_c, k, col);
+    if (iy < 0 || iy >= s.in_h) {
+      std::memset(dst, zero_point, static_cast<size_t>(s.kw * s.in_c));
+    } else if (whole_rows) {
+      std::memcpy(dst, input + (iy * s.in_w + x0) * s.in_c, static_cast<size_t>(s.kw * s.in_c));
+    } else {
+      for (int32_t fx = 0; fx < s.kw; ++fx) {
+        const int32_t ix = x0 + fx * s.dilation_w;
+        int8_t* pixel = dst + fx * s.in_c;
+        if (ix >= 0 && ix < s.in_w) {
+          std::memcpy(pixel, input + (iy * s.in_w + ix) * s.in_c, static_cast<size_t>(s.in_c));
+        } else {
+          std::memset(pixel, zero_point, static_cast<size_t>(s.in_c));
+        }
       }
-      k += s.in_c;
     }
+    dst += s.kw * s.in_c;
   }
-  zero_elements(conv2d_k4(s) - k, k, col);
+  std::memset(dst, zero_point, static_cast<size_t>(k4 - s.kh * s.kw * s.in_c));
+  expand_quads(stage, k4, offset2, col);
 }
 
 }  // namespace detail
@@ -103,15 +117,15 @@ void conv2d(const Shape& s, const int8_t* input, const int8_t* weights, const Ch
   int32_t oy = 0, ox = 0;
   int32_t p = 0;
   for (; p + 1 < pixels; p += 2) {
-    detail::im2col_column(s, input, oy, ox, col0);
+    detail::im2col_column(s, input, oy, ox, scratch, col0);
     if (++ox == s.out_w) ox = 0, ++oy;
-    detail::im2col_column(s, input, oy, ox, col1);
+    detail::im2col_column(s, input, oy, ox, scratch, col1);
     if (++ox == s.out_w) ox = 0, ++oy;
     detail::gemm_two_columns<Requant>(s, k4, s.out_c, weights, quant, col0,
                                       output + p * s.out_c);
   }
   if (p < pixels) {
-    detail::im2col_column(s, input, oy, ox, col0);
+    detail::im2col_column(s, input, oy, ox, scratch, col0);
     detail::gemm_one_column<Requant>(s, k4, s.out_c, weights, quant, col0, output + p * s.out_c);
   }
 }
