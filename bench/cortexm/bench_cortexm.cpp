@@ -43,6 +43,13 @@ std::vector<Anchor> anchors() {
                "pointwise 1x1, 25x5x64 -> 64", 2.09});
   a.push_back({fully_connected_case("fc", FcShape{1, 256, 10, 128, -3, -128, 127}, 8),
                "fully connected 256 -> 10", 2.12});
+  // Not anchors (no CMSIS-NN figure per MAC): per output element instead.
+  a.push_back({add_case("add", 16 * 16 * 32, frugal::kernels::make_add_params(0.05f, -3, 0.04f, 7, 0.07f, -1, 1), 9),
+               "add 16x16x32 (ResNet-8), per element", 0});
+  a.push_back({pool_case("max_pool", PoolShape{32, 32, 32, 16, 16, 2, 2, 2, 2, 0, 0, -128, 127}, true, 10),
+               "max pool 2x2 s2, 32x32x32, per element", 0});
+  a.push_back({pool_case("average_pool", PoolShape{8, 8, 64, 1, 1, 8, 8, 1, 1, 0, 0, -128, 127}, false, 11),
+               "average pool 8x8 (global), 8x8x64, per input element", 0});
   return a;
 }
 
@@ -80,6 +87,17 @@ int run(const std::filesystem::path& dir) {
     const bool exact = read_bytes(dir / (c.name + ".bin")) == c.expected;
     all_exact = all_exact && exact;
     const auto& r = result.regions[i];
+    if (list[i].cmsis_instr_per_mac == 0) {
+      const int64_t elements = c.name == "average_pool" ? 8 * 8 * 64
+                                                         : static_cast<int64_t>(c.expected.size());
+      std::printf("| %s | (%lld elements) | %llu | %.2f / element | %.2f / element | - | - | %s | %s |\n",
+                  list[i].label, static_cast<long long>(elements),
+                  static_cast<unsigned long long>(r.instructions),
+                  static_cast<double>(r.instructions) / static_cast<double>(elements),
+                  static_cast<double>(r.cycles_estimate) / static_cast<double>(elements),
+                  c.requant.empty() ? "-" : c.requant.c_str(), exact ? "yes" : "NO");
+      continue;
+    }
     const double ipm = static_cast<double>(r.instructions) / static_cast<double>(c.macs);
     const double cpm = static_cast<double>(r.cycles_estimate) / static_cast<double>(c.macs);
     std::printf("| %s | %lld | %llu | %.2f | %.2f | %.2f | %.2f | %s | %s |\n", list[i].label,

@@ -59,7 +59,10 @@ void max_pool(const Shape& s, const int8_t* input, int8_t* output) {
             m = max_s8x4(m, load32(input + (y * s.in_w + x) * s.channels + c));
           }
         }
-        store32(out + c, min_s8x4(max_s8x4(m, lo4), hi4));
+        // The clamp costs nothing when the activation range is the whole int8 range.
+        if (s.act_min > -128) m = max_s8x4(m, lo4);
+        if (s.act_max < 127) m = min_s8x4(m, hi4);
+        store32(out + c, m);
       }
       for (int32_t c = c4; c < s.channels; ++c) {
         int32_t m = -128;
