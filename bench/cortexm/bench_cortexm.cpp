@@ -43,6 +43,22 @@ std::vector<Anchor> anchors() {
                "pointwise 1x1, 25x5x64 -> 64", 2.09});
   a.push_back({fully_connected_case("fc", FcShape{1, 256, 10, 128, -3, -128, 127}, 8),
                "fully connected 256 -> 10", 2.12});
+  // The GEMM anchors again with pre-expanded int16 weights (twice the weight flash).
+  const auto wide = frugal::kernels::cortexm::WeightFormat::kInt16;
+  a.push_back({conv_case("stem16", conv_shape(32, 32, 3, 16, 3, 1, 1, 1, -128), 1, false, wide),
+               "stem, int16 weights", 4.82});
+  a.push_back({conv_case("conv16_32x32x16", conv_shape(32, 32, 16, 16, 3, 1, 1, 128, -128), 2, false, wide),
+               "conv 3x3 32x32x16 -> 16, int16 weights", 2.33});
+  a.push_back({conv_case("conv16_16x16x32", conv_shape(16, 16, 32, 32, 3, 1, 1, 128, -128), 3, false, wide),
+               "conv 3x3 16x16x32 -> 32, int16 weights", 1.93});
+  a.push_back({conv_case("conv16_8x8x64", conv_shape(8, 8, 64, 64, 3, 1, 1, 128, -128), 4, false, wide),
+               "conv 3x3 8x8x64 -> 64, int16 weights", 1.76});
+  a.push_back({conv_case("conv16_1x1_s2", conv_shape(32, 32, 16, 32, 1, 2, 0, 128, -128), 5, false, wide),
+               "conv 1x1 s2, int16 weights", 4.29});
+  a.push_back({conv_case("pointwise16", conv_shape(25, 5, 64, 64, 1, 1, 0, 128, -128), 7, false, wide),
+               "pointwise 25x5x64 -> 64, int16 weights", 2.09});
+  a.push_back({fully_connected_case("fc16", FcShape{1, 256, 10, 128, -3, -128, 127}, 8, wide),
+               "fully connected 256 -> 10, int16 weights", 2.12});
   // Not anchors (no CMSIS-NN figure per MAC): per output element instead.
   a.push_back({add_case("add", 16 * 16 * 32, frugal::kernels::make_add_params(0.05f, -3, 0.04f, 7, 0.07f, -1, 1), 9),
                "add 16x16x32 (ResNet-8), per element", 0});

@@ -139,7 +139,8 @@ inline ConvShape conv_shape(int32_t in_h, int32_t in_w, int32_t in_c, int32_t ou
 }
 
 inline FirmwareCase conv_case(const std::string& name, const ConvShape& s, uint32_t seed,
-                              bool force_exact = false) {
+                              bool force_exact = false,
+                              WeightFormat format = WeightFormat::kInt8) {
   using namespace detail_fw;
   std::mt19937 gen(seed);
   const auto input = random_bytes(gen, static_cast<size_t>(s.in_h) * s.in_w * s.in_c);
@@ -152,15 +153,17 @@ inline FirmwareCase conv_case(const std::string& name, const ConvShape& s, uint3
   reference::conv2d(conv_params(s), mult.data(), Dims4{1, s.in_h, s.in_w, s.in_c}, input.data(),
                     Dims4{s.out_c, s.kh, s.kw, s.in_c}, filter.data(), bias.data(),
                     Dims4{1, s.out_h, s.out_w, s.out_c}, c.expected.data());
-  const PackedConv packed =
-      pack_conv(filter.data(), s.out_c, s.kh, s.kw, s.in_c, bias.data(), mult.data(), s.input_offset);
+  const PackedConv packed = pack_conv(filter.data(), s.out_c, s.kh, s.kw, s.in_c, bias.data(),
+                                      mult.data(), s.input_offset, format);
   const RequantKind kind = force_exact ? RequantKind::kExact : packed.requant;
   c.requant = kind == RequantKind::kFast ? "fast" : "exact";
   c.macs = int64_t{s.out_h} * s.out_w * s.out_c * s.kh * s.kw * s.in_c;
   c.output_symbol = name + "_output";
   c.declarations = "struct " + name + "_shape {\n" + members(conv_fields(s)) + "};\n" +
                    array("int8_t", name + "_input", input) +
-                   array("int8_t", name + "_weights", packed.weights) +
+                   (format == WeightFormat::kInt16
+                        ? array("int16_t", name + "_weights", packed.weights16)
+                        : array("int8_t", name + "_weights", packed.weights)) +
                    quant_array(name + "_quant", packed.quant) + "alignas(4) int8_t " +
                    c.output_symbol + "[" + std::to_string(c.expected.size()) + "];\n" +
                    "alignas(4) int16_t " + name + "_scratch[frugal::kernels::cortexm::conv2d_scratch_bytes<" +
@@ -201,7 +204,8 @@ inline FirmwareCase depthwise_case(const std::string& name, const ConvShape& s, 
 }
 
 inline FirmwareCase fully_connected_case(const std::string& name, const FcShape& s,
-                                         uint32_t seed) {
+                                         uint32_t seed,
+                                         WeightFormat format = WeightFormat::kInt8) {
   using namespace detail_fw;
   std::mt19937 gen(seed);
   const auto input = random_bytes(gen, static_cast<size_t>(s.batches) * s.depth);
@@ -215,7 +219,7 @@ inline FirmwareCase fully_connected_case(const std::string& name, const FcShape&
                              mult.data(), s.batches, s.depth, input.data(), s.out_depth,
                              weights.data(), bias.data(), c.expected.data());
   const PackedConv packed = pack_fully_connected(weights.data(), s.out_depth, s.depth, bias.data(),
-                                                 mult.data(), s.input_offset);
+                                                 mult.data(), s.input_offset, format);
   c.requant = packed.requant == RequantKind::kFast ? "fast" : "exact";
   c.macs = int64_t{s.batches} * s.depth * s.out_depth;
   c.output_symbol = name + "_output";
@@ -225,7 +229,9 @@ inline FirmwareCase fully_connected_case(const std::string& name, const FcShape&
                {"input_offset", s.input_offset}, {"output_offset", s.output_offset},
                {"act_min", s.act_min}, {"act_max", s.act_max}}) +
       "};\n" + array("int8_t", name + "_input", input) +
-      array("int8_t", name + "_weights", packed.weights) + quant_array(name + "_quant", packed.quant) +
+      (format == WeightFormat::kInt16 ? array("int16_t", name + "_weights", packed.weights16)
+                                      : array("int8_t", name + "_weights", packed.weights)) +
+      quant_array(name + "_quant", packed.quant) +
       "alignas(4) int8_t " + c.output_symbol + "[" + std::to_string(c.expected.size()) + "];\n" +
       "alignas(4) int16_t " + name + "_scratch[frugal::kernels::cortexm::fully_connected_scratch_bytes<" +
       name + "_shape>() / 2];\n";

@@ -129,11 +129,23 @@ bool check_conv(const Shape& s, const ConvShape& dims, Rng& rng, const std::vect
   conv2d<RequantExact>(s, input.data(), packed.weights.data(), packed.quant.data(), actual.data(),
                        scratch.data());
   EXPECT_EQ(actual, expected) << what << " (exact requantization)";
+  // Pre-expanded int16 weights: the same outputs.
+  const PackedConv packed16 =
+      pack_conv(filter.data(), dims.out_c, dims.kh, dims.kw, dims.in_c, bias_ptr, mult.data(),
+                dims.input_offset, WeightFormat::kInt16);
+  std::fill(actual.begin(), actual.end(), int8_t{0x55});
+  conv2d<RequantExact>(s, input.data(), packed16.weights16.data(), packed16.quant.data(),
+                       actual.data(), scratch.data());
+  EXPECT_EQ(actual, expected) << what << " (int16 weights, exact requantization)";
   if (packed.requant == RequantKind::kFast) {
     std::fill(actual.begin(), actual.end(), int8_t{0x55});
     conv2d<RequantFast>(s, input.data(), packed.weights.data(), packed.quant.data(),
                         actual.data(), scratch.data());
     EXPECT_EQ(actual, expected) << what << " (fast requantization)";
+    std::fill(actual.begin(), actual.end(), int8_t{0x55});
+    conv2d<RequantFast>(s, input.data(), packed16.weights16.data(), packed16.quant.data(),
+                        actual.data(), scratch.data());
+    EXPECT_EQ(actual, expected) << what << " (int16 weights, fast requantization)";
     return true;
   }
   return false;
@@ -239,6 +251,13 @@ TEST(CortexmFullyConnected, RandomShapesMatchReference) {
                                    actual.data(), scratch.data());
       ASSERT_EQ(actual, expected) << "fast, depth " << s.depth << " out " << s.out_depth;
     }
+    const PackedConv packed16 =
+        pack_fully_connected(weights.data(), s.out_depth, s.depth, bias.data(), mult.data(),
+                             s.input_offset, WeightFormat::kInt16);
+    std::fill(actual.begin(), actual.end(), int8_t{0x55});
+    fully_connected<RequantExact>(s, input.data(), packed16.weights16.data(),
+                                  packed16.quant.data(), actual.data(), scratch.data());
+    ASSERT_EQ(actual, expected) << "int16 weights, depth " << s.depth << " out " << s.out_depth;
   }
 }
 
@@ -432,6 +451,15 @@ TEST(CortexmPack, GemmWeightLayout) {
   const std::vector<int8_t> expected = {
       1, 11, 3, 13, 2, 12, 4, 14,  5, 15, 0, 0, 0, 0, 0, 0,   // rows 0, 1
       21, 0, 23, 0, 22, 0, 24, 0,  25, 0, 0, 0, 0, 0, 0, 0};  // row 2 and a zero row
+  EXPECT_EQ(packed, expected);
+}
+
+TEST(CortexmPack, GemmInt16WeightLayout) {
+  const int8_t m[15] = {1, 2, 3, 4, 5, 11, 12, 13, 14, 15, 21, 22, 23, 24, 25};
+  const auto packed = pack_gemm_weights_int16(m, 3, 5);
+  const std::vector<int16_t> expected = {
+      1, 3, 2, 4, 11, 13, 12, 14,  5, 0, 0, 0, 15, 0, 0, 0,   // rows 0, 1
+      21, 23, 22, 24, 0, 0, 0, 0,  25, 0, 0, 0, 0, 0, 0, 0};  // row 2 and a zero row
   EXPECT_EQ(packed, expected);
 }
 

@@ -42,6 +42,15 @@ std::vector<FirmwareCase> all_cases() {
   }
   cases.push_back(fully_connected_case("fc", FcShape{3, 37, 11, 9, -4, -128, 127}, 11));
   cases.push_back(fully_connected_case("fc_256", FcShape{1, 256, 10, -1, 2, -128, 127}, 12));
+  // Pre-expanded int16 weights.
+  cases.push_back(conv_case("conv_3x3_int16", conv_shape(7, 6, 32, 16, 3, 1, 1, 128, -128), 16,
+                            false, WeightFormat::kInt16));
+  cases.push_back(conv_case("conv_general_int16", conv_shape(9, 7, 5, 7, 3, 2, 1, -20, 4), 17,
+                            false, WeightFormat::kInt16));
+  cases.push_back(conv_case("conv_exact_int16", conv_shape(5, 5, 8, 9, 3, 1, 1, 11, 3), 18, true,
+                            WeightFormat::kInt16));
+  cases.push_back(fully_connected_case("fc_int16", FcShape{3, 37, 11, 9, -4, -128, 127}, 19,
+                                       WeightFormat::kInt16));
   cases.push_back(pool_case("max_pool", PoolShape{9, 8, 12, 5, 4, 3, 3, 2, 2, 1, 1, -100, 100},
                             true, 13));
   cases.push_back(pool_case("average_pool", PoolShape{9, 8, 13, 5, 4, 3, 3, 2, 2, 1, 1, -128, 127},
@@ -103,6 +112,12 @@ TEST_F(CortexmQemu, Conv3x3) {
   check("conv_3x3_exact");
 }
 TEST_F(CortexmQemu, Stem) { check("stem"); }
+TEST_F(CortexmQemu, Int16Weights) {
+  check("conv_3x3_int16");
+  check("conv_general_int16");
+  check("conv_exact_int16");
+  check("fc_int16");
+}
 TEST_F(CortexmQemu, Depthwise) {
   check("depthwise_3x3");
   check("depthwise_s2_tail");

@@ -107,8 +107,9 @@ inline void im2col_column(const Shape& s, const int8_t* input, int32_t oy, int32
 
 }  // namespace detail
 
-template <class Requant, class Shape>
-void conv2d(const Shape& s, const int8_t* input, const int8_t* weights, const ChannelQuant* quant,
+// Weight is int8_t (the packed int8 layout) or int16_t (WeightFormat::kInt16), see gemm.h.
+template <class Requant, class Shape, class Weight>
+void conv2d(const Shape& s, const int8_t* input, const Weight* weights, const ChannelQuant* quant,
             int8_t* output, int16_t* scratch) {
   const int32_t k4 = conv2d_k4(s);
   const int32_t pixels = s.out_h * s.out_w;

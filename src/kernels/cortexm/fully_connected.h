@@ -40,8 +40,9 @@ inline void expand_row(const Shape& s, const int8_t* row, int16_t* dst) {
 
 }  // namespace detail
 
-template <class Requant, class Shape>
-void fully_connected(const Shape& s, const int8_t* input, const int8_t* weights,
+// Weight is int8_t (the packed int8 layout) or int16_t (WeightFormat::kInt16), see gemm.h.
+template <class Requant, class Shape, class Weight>
+void fully_connected(const Shape& s, const int8_t* input, const Weight* weights,
                      const ChannelQuant* quant, int8_t* output, int16_t* scratch) {
   const int32_t k4 = round_up4(s.depth);
   int32_t b = 0;

@@ -36,17 +36,17 @@ constexpr int32_t quad_position(int32_t k) {
 
 // All output channels of the two interleaved columns in `cols`; their outputs are
 // out[0, out_c) and out[out_c, 2 out_c).
-template <class Requant, class Shape>
-inline void gemm_two_columns(const Shape& s, int32_t k4, int32_t out_c, const int8_t* weights,
+template <class Requant, class Shape, class Weight>
+inline void gemm_two_columns(const Shape& s, int32_t k4, int32_t out_c, const Weight* weights,
                              const ChannelQuant* quant, const int16_t* cols, int8_t* out) {
   const int32_t quads = k4 >> 2;
-  const int32_t pair_bytes = 2 * k4;
+  const int32_t pair_stride = 2 * k4;  // elements of either weight type
   const int32_t full_pairs = out_c >> 1;
   for (int32_t p = 0; p < full_pairs; ++p) {
     const ChannelQuant& qa = quant[2 * p];
     const ChannelQuant& qb = quant[2 * p + 1];
     int32_t acc[4] = {qa.bias, qa.bias, qb.bias, qb.bias};
-    mac_2x2_quads(weights + p * pair_bytes, cols, quads, acc);
+    mac_2x2_quads(weights + p * pair_stride, cols, quads, acc);
     out[2 * p] = finish_output(s, Requant::apply(acc[0], qa));
     out[2 * p + 1] = finish_output(s, Requant::apply(acc[2], qb));
     out[out_c + 2 * p] = finish_output(s, Requant::apply(acc[1], qa));
@@ -55,24 +55,24 @@ inline void gemm_two_columns(const Shape& s, int32_t k4, int32_t out_c, const in
   if (out_c & 1) {
     const ChannelQuant& qa = quant[out_c - 1];
     int32_t acc[4] = {qa.bias, qa.bias, 0, 0};
-    mac_2x2_quads(weights + full_pairs * pair_bytes, cols, quads, acc);
+    mac_2x2_quads(weights + full_pairs * pair_stride, cols, quads, acc);
     out[out_c - 1] = finish_output(s, Requant::apply(acc[0], qa));
     out[2 * out_c - 1] = finish_output(s, Requant::apply(acc[1], qa));
   }
 }
 
 // All output channels of one column (the first slot of an interleaved scratch).
-template <class Requant, class Shape>
-inline void gemm_one_column(const Shape& s, int32_t k4, int32_t out_c, const int8_t* weights,
+template <class Requant, class Shape, class Weight>
+inline void gemm_one_column(const Shape& s, int32_t k4, int32_t out_c, const Weight* weights,
                             const ChannelQuant* quant, const int16_t* col, int8_t* out) {
   const int32_t quads = k4 >> 2;
-  const int32_t pair_bytes = 2 * k4;
+  const int32_t pair_stride = 2 * k4;  // elements of either weight type
   const int32_t pairs = (out_c + 1) >> 1;
   for (int32_t p = 0; p < pairs; ++p) {
     const ChannelQuant& qa = quant[2 * p];
     const bool has_b = 2 * p + 1 < out_c;
     int32_t acc[2] = {qa.bias, has_b ? quant[2 * p + 1].bias : 0};
-    mac_2x1_quads(weights + p * pair_bytes, col, quads, acc);
+    mac_2x1_quads(weights + p * pair_stride, col, quads, acc);
     out[2 * p] = finish_output(s, Requant::apply(acc[0], qa));
     if (has_b) out[2 * p + 1] = finish_output(s, Requant::apply(acc[1], quant[2 * p + 1]));
   }

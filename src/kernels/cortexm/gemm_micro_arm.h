@@ -99,6 +99,77 @@ __attribute__((noinline)) inline void mac_2x1_quads(const int8_t* weights, const
 
 #undef FRUGAL_CORTEXM_GEMM_OPERANDS_1
 #undef FRUGAL_CORTEXM_GEMM_QUAD_1
+
+// Pre-expanded int16 weights (gemm.h, "int16 weights"): one LDM brings (a02, a13, b02, b13),
+// each column quad one LDRD; 11 instructions per 16 MACs.
+#define FRUGAL_CORTEXM_GEMM16_QUAD                          \
+  "ldm %[w]!, {%[a02], %[a13], %[b02], %[b13]}\n\t"       \
+  "ldrd %[x02], %[x13], [%[c]], #8\n\t"                   \
+  "smlad %[a0], %[a02], %[x02], %[a0]\n\t"                \
+  "smlad %[b0], %[b02], %[x02], %[b0]\n\t"                \
+  "smlad %[a0], %[a13], %[x13], %[a0]\n\t"                \
+  "smlad %[b0], %[b13], %[x13], %[b0]\n\t"                \
+  "ldrd %[x02], %[x13], [%[c]], #8\n\t"                   \
+  "smlad %[a1], %[a02], %[x02], %[a1]\n\t"                \
+  "smlad %[b1], %[b02], %[x02], %[b1]\n\t"                \
+  "smlad %[a1], %[a13], %[x13], %[a1]\n\t"                \
+  "smlad %[b1], %[b13], %[x13], %[b1]\n\t"
+
+#define FRUGAL_CORTEXM_GEMM16_OPERANDS                                                    \
+  [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1), [w] "+r"(weights),          \
+      [c] "+r"(cols), [a02] "=&r"(a02), [a13] "=&r"(a13), [b02] "=&r"(b02),               \
+      [b13] "=&r"(b13), [x02] "=&r"(x02), [x13] "=&r"(x13)
+
+__attribute__((noinline)) inline void mac_2x2_quads(const int16_t* weights, const int16_t* cols,
+                                                    int32_t quads, int32_t* acc) {
+  register int32_t a02 __asm__("r4");
+  register int32_t a13 __asm__("r5");
+  register int32_t b02 __asm__("r6");
+  register int32_t b13 __asm__("r8");
+  int32_t x02, x13;
+  int32_t a0 = acc[0], a1 = acc[1], b0 = acc[2], b1 = acc[3];
+  int32_t pairs = quads >> 1;
+  if (pairs > 0) {
+    __asm__ volatile("1:\n\t" FRUGAL_CORTEXM_GEMM16_QUAD FRUGAL_CORTEXM_GEMM16_QUAD
+                     "subs %[n], %[n], #1\n\t"
+                     "bne 1b\n\t"
+                     : FRUGAL_CORTEXM_GEMM16_OPERANDS, [n] "+r"(pairs)
+                     :
+                     : "cc", "memory");
+  }
+  if (quads & 1) {
+    __asm__ volatile(FRUGAL_CORTEXM_GEMM16_QUAD : FRUGAL_CORTEXM_GEMM16_OPERANDS : : "memory");
+  }
+  acc[0] = a0, acc[1] = a1, acc[2] = b0, acc[3] = b1;
+}
+
+__attribute__((noinline)) inline void mac_2x1_quads(const int16_t* weights, const int16_t* col,
+                                                    int32_t quads, int32_t* acc) {
+  register int32_t a02 __asm__("r4");
+  register int32_t a13 __asm__("r5");
+  register int32_t b02 __asm__("r6");
+  register int32_t b13 __asm__("r8");
+  int32_t x02, x13;
+  int32_t a0 = acc[0], b0 = acc[1];
+  for (int32_t q = 0; q < quads; ++q) {
+    __asm__ volatile(
+        "ldm %[w]!, {%[a02], %[a13], %[b02], %[b13]}\n\t"
+        "ldrd %[x02], %[x13], [%[c]], #16\n\t"
+        "smlad %[a0], %[a02], %[x02], %[a0]\n\t"
+        "smlad %[b0], %[b02], %[x02], %[b0]\n\t"
+        "smlad %[a0], %[a13], %[x13], %[a0]\n\t"
+        "smlad %[b0], %[b13], %[x13], %[b0]\n\t"
+        : [a0] "+r"(a0), [b0] "+r"(b0), [w] "+r"(weights), [c] "+r"(col), [a02] "=&r"(a02),
+          [a13] "=&r"(a13), [b02] "=&r"(b02), [b13] "=&r"(b13), [x02] "=&r"(x02),
+          [x13] "=&r"(x13)
+        :
+        : "memory");
+  }
+  acc[0] = a0, acc[1] = b0;
+}
+
+#undef FRUGAL_CORTEXM_GEMM16_OPERANDS
+#undef FRUGAL_CORTEXM_GEMM16_QUAD
 #undef FRUGAL_CORTEXM_GEMM_OPERANDS
 #undef FRUGAL_CORTEXM_GEMM_QUAD
 

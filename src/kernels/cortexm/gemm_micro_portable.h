@@ -43,4 +43,28 @@ inline void mac_2x1_quads(const int8_t* weights, const int16_t* col, int32_t qua
   acc[0] = a0, acc[1] = b0;
 }
 
+// Pre-expanded int16 weights: per quad a02 a13 b02 b13 (4 words).
+inline void mac_2x2_quads(const int16_t* weights, const int16_t* cols, int32_t quads,
+                          int32_t* acc) {
+  for (int32_t q = 0; q < quads; ++q, weights += 8, cols += 8) {
+    const int32_t a02 = load32_aligned(weights), a13 = load32_aligned(weights + 2);
+    const int32_t b02 = load32_aligned(weights + 4), b13 = load32_aligned(weights + 6);
+    for (int32_t j = 0; j < 2; ++j) {
+      const int32_t x02 = load32_aligned(cols + 4 * j), x13 = load32_aligned(cols + 4 * j + 2);
+      acc[j] = smlad(a13, x13, smlad(a02, x02, acc[j]));
+      acc[2 + j] = smlad(b13, x13, smlad(b02, x02, acc[2 + j]));
+    }
+  }
+}
+
+inline void mac_2x1_quads(const int16_t* weights, const int16_t* col, int32_t quads,
+                          int32_t* acc) {
+  for (int32_t q = 0; q < quads; ++q, weights += 8, col += 8) {
+    const int32_t x02 = load32_aligned(col), x13 = load32_aligned(col + 2);
+    acc[0] = smlad(load32_aligned(weights + 2), x13, smlad(load32_aligned(weights), x02, acc[0]));
+    acc[1] = smlad(load32_aligned(weights + 6), x13,
+                   smlad(load32_aligned(weights + 4), x02, acc[1]));
+  }
+}
+
 }  // namespace frugal::kernels::cortexm::detail

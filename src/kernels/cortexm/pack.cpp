@@ -36,6 +36,27 @@ std::vector<int8_t> pack_gemm_weights(const int8_t* matrix, int32_t rows, int32_
   return out;
 }
 
+std::vector<int16_t> pack_gemm_weights_int16(const int8_t* matrix, int32_t rows, int32_t k) {
+  const int32_t k4 = round_up4(k);
+  const int32_t pairs = (rows + 1) / 2;
+  std::vector<int16_t> out(static_cast<size_t>(pairs) * k4 * 2, 0);
+  const auto at = [&](int32_t row, int32_t col) -> int16_t {
+    return row < rows && col < k ? matrix[int64_t{row} * k + col] : int16_t{0};
+  };
+  for (int32_t p = 0; p < pairs; ++p) {
+    for (int32_t q = 0; q < k4 / 4; ++q) {
+      int16_t* dst = out.data() + (static_cast<size_t>(p) * k4 / 4 + q) * 8;
+      const int32_t k0 = 4 * q;
+      const int32_t order[4] = {0, 2, 1, 3};  // (k, k+2) then (k+1, k+3)
+      for (int32_t i = 0; i < 4; ++i) {
+        dst[i] = at(2 * p, k0 + order[i]);
+        dst[4 + i] = at(2 * p + 1, k0 + order[i]);
+      }
+    }
+  }
+  return out;
+}
+
 std::vector<ChannelQuant> pack_channel_quant(int32_t channels, const int32_t* bias,
                                              const QuantizedMultiplier* multipliers) {
   std::vector<ChannelQuant> out(static_cast<size_t>(channels));
@@ -76,9 +97,14 @@ std::vector<int64_t> abs_row_sums(const int8_t* matrix, int32_t rows, int32_t k)
 }
 
 PackedConv pack_matrix(const int8_t* matrix, int32_t rows, int32_t k, const int32_t* bias,
-                       const QuantizedMultiplier* multipliers, int32_t input_offset) {
+                       const QuantizedMultiplier* multipliers, int32_t input_offset,
+                       WeightFormat format) {
   PackedConv out;
-  out.weights = pack_gemm_weights(matrix, rows, k);
+  if (format == WeightFormat::kInt16) {
+    out.weights16 = pack_gemm_weights_int16(matrix, rows, k);
+  } else {
+    out.weights = pack_gemm_weights(matrix, rows, k);
+  }
   out.quant = pack_channel_quant(rows, bias, multipliers);
   out.requant = choose_requant(out.quant, abs_row_sums(matrix, rows, k), input_offset);
   return out;
@@ -88,15 +114,15 @@ PackedConv pack_matrix(const int8_t* matrix, int32_t rows, int32_t k, const int3
 
 PackedConv pack_conv(const int8_t* filter, int32_t out_c, int32_t kh, int32_t kw, int32_t in_c,
                      const int32_t* bias, const QuantizedMultiplier* multipliers,
-                     int32_t input_offset) {
+                     int32_t input_offset, WeightFormat format) {
   // OHWI is already [out_c][K] with K in im2col order (fy, fx, ic).
-  return pack_matrix(filter, out_c, kh * kw * in_c, bias, multipliers, input_offset);
+  return pack_matrix(filter, out_c, kh * kw * in_c, bias, multipliers, input_offset, format);
 }
 
 PackedConv pack_fully_connected(const int8_t* weights, int32_t out_depth, int32_t depth,
                                 const int32_t* bias, const QuantizedMultiplier* multipliers,
-                                int32_t input_offset) {
-  return pack_matrix(weights, out_depth, depth, bias, multipliers, input_offset);
+                                int32_t input_offset, WeightFormat format) {
+  return pack_matrix(weights, out_depth, depth, bias, multipliers, input_offset, format);
 }
 
 PackedDepthwise pack_depthwise(const int8_t* filter, int32_t kh, int32_t kw, int32_t out_c,
