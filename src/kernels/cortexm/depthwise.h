@@ -127,11 +127,18 @@ void depthwise_conv2d(const Shape& s, const int8_t* input, const int16_t* weight
           const ChannelQuant* q = quant + 4 * g;
           const int16_t* wg = weights + g * taps * 4;
           int32_t c0 = q[0].bias, c1 = q[1].bias, c2 = q[2].bias, c3 = q[3].bias;
-          for (int32_t fy = fy_begin; fy < fy_end; ++fy) {
-            const int8_t* row = input + ((y0 + fy * s.dilation_h) * s.in_w + x0) * s.in_c + 4 * g;
-            for (int32_t fx = fx_begin; fx < fx_end; ++fx) {
-              detail::depthwise_tap(row + fx * s.dilation_w * s.in_c, wg + (fy * s.kw + fx) * 4,
-                                    offset2, c0, c1, c2, c3);
+#pragma GCC unroll 16
+          for (int32_t fy = 0; fy < s.kh; ++fy) {
+            if (fy < fy_begin || fy >= fy_end) continue;
+            // Integer offset: the row's origin may lie left of the input (x0 < 0).
+            const int32_t row = ((y0 + fy * s.dilation_h) * s.in_w + x0) * s.in_c + 4 * g;
+#pragma GCC unroll 16
+            for (int32_t fx = 0; fx < s.kw; ++fx) {
+              if (fx >= fx_begin && fx < fx_end) {
+                detail::depthwise_tap(input + row + fx * s.dilation_w * s.in_c,
+                                      wg + (fy * s.kw + fx) * 4, offset2, c0, c1, c2, c3);
+              }
+              schedule_barrier();
             }
           }
           out[4 * g] = finish_output(s, Requant::apply(c0, q[0]));
