@@ -1,7 +1,8 @@
-// The Cortex-M kernels cross-compiled for a Cortex-M4F (arm-none-eabi-g++ -O2, the real DSP
-// instructions and the asm GEMM loop) and run under QEMU (mps2-an386): every op's output must
-// equal the reference computed on the host, bit for bit. One firmware holds all cases (one
-// build, one QEMU run); each test checks its own cases. Skipped without the toolchain or QEMU.
+// The Cortex-M kernels cross-compiled (arm-none-eabi-g++ -O2, the real DSP instructions and the
+// asm GEMM loops) for a Cortex-M4F and a Cortex-M7 board and run on their QEMU stand-ins
+// (mps2-an386, mps2-an500): every op's output must equal the reference computed on the host,
+// bit for bit. One firmware per core holds all cases; each test checks its own cases on both.
+// Skipped without the toolchain or QEMU.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -67,35 +68,47 @@ class CortexmQemu : public ::testing::Test {
       return;
     }
     cases_ = all_cases();
-    const auto dir = std::filesystem::path(FRUGAL_BINARY_DIR) / "cortexm_qemu_test";
-    std::filesystem::remove_all(dir);
-    const auto& board = codegen::find_board("nucleo-f446re");
-    mcu::ProjectOptions options;
-    options.include_directories = {"src"};
-    options.optimization = "-O2";
-    options.extra_compile_flags = "-Wextra -Wshadow -Wconversion -Wno-sign-conversion -Werror";
-    mcu::write_firmware_project(board, dir, firmware_sources(cases_, FRUGAL_SOURCE_DIR), options);
-    const auto elf = mcu::build_firmware(dir, mcu::FirmwareTarget::kQemu, 2);
-    mcu::RunOptions run;
-    run.working_directory = dir;
-    run_ = mcu::run_firmware(board, elf, run);
-    for (const FirmwareCase& c : cases_) outputs_[c.name] = read_bytes(dir / (c.name + ".bin"));
+    for (const char* board_name : kBoards) {
+      const auto dir =
+          std::filesystem::path(FRUGAL_BINARY_DIR) / "cortexm_qemu_test" / board_name;
+      std::filesystem::remove_all(dir);
+      const auto& board = codegen::find_board(board_name);
+      mcu::ProjectOptions options;
+      options.include_directories = {"src"};
+      options.optimization = "-O2";
+      options.extra_compile_flags = "-Wextra -Wshadow -Wconversion -Wno-sign-conversion -Werror";
+      mcu::write_firmware_project(board, dir, firmware_sources(cases_, FRUGAL_SOURCE_DIR),
+                                  options);
+      const auto elf = mcu::build_firmware(dir, mcu::FirmwareTarget::kQemu, 2);
+      mcu::RunOptions run;
+      run.working_directory = dir;
+      run.count = false;
+      runs_[board_name] = mcu::run_firmware(board, elf, run);
+      for (const FirmwareCase& c : cases_) {
+        outputs_[std::string(board_name) + "/" + c.name] = read_bytes(dir / (c.name + ".bin"));
+      }
+    }
   }
 
   void check(const std::string& name) {
     if (!skip_reason_.empty()) GTEST_SKIP() << skip_reason_;
-    ASSERT_EQ(run_.exit_code, 0) << run_.guest_stderr;
-    for (const FirmwareCase& c : cases_) {
-      if (c.name != name) continue;
-      EXPECT_EQ(outputs_[name], c.expected) << name << " (" << c.requant << " requantization)";
-      return;
+    for (const char* board : kBoards) {
+      ASSERT_EQ(runs_[board].exit_code, 0) << board << ": " << runs_[board].guest_stderr;
+      bool found = false;
+      for (const FirmwareCase& c : cases_) {
+        if (c.name != name) continue;
+        found = true;
+        EXPECT_EQ(outputs_[std::string(board) + "/" + name], c.expected)
+            << name << " on " << board << " (" << c.requant << " requantization)";
+      }
+      ASSERT_TRUE(found) << "no case " << name;
     }
-    FAIL() << "no case " << name;
   }
 
+  static constexpr const char* kBoards[] = {"nucleo-f446re", "nucleo-f746zg"};  // M4F, M7
   static inline std::string skip_reason_;
   static inline std::vector<FirmwareCase> cases_;
-  static inline mcu::RunResult run_;
+  static inline std::map<std::string, mcu::RunResult> runs_;
   static inline std::map<std::string, std::vector<int8_t>> outputs_;
 };
 
