@@ -5,6 +5,8 @@
 // Skipped without the toolchain or QEMU.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <map>
 #include <string>
@@ -69,8 +71,10 @@ class CortexmQemu : public ::testing::Test {
     }
     cases_ = all_cases();
     for (const char* board_name : kBoards) {
-      const auto dir =
-          std::filesystem::path(FRUGAL_BINARY_DIR) / "cortexm_qemu_test" / board_name;
+      // One directory per process: ctest runs each test in its own process, possibly in
+      // parallel.
+      const auto dir = std::filesystem::path(FRUGAL_BINARY_DIR) / "cortexm_qemu_test" /
+                       std::to_string(getpid()) / board_name;
       std::filesystem::remove_all(dir);
       const auto& board = codegen::find_board(board_name);
       mcu::ProjectOptions options;
@@ -88,6 +92,13 @@ class CortexmQemu : public ::testing::Test {
         outputs_[std::string(board_name) + "/" + c.name] = read_bytes(dir / (c.name + ".bin"));
       }
     }
+  }
+
+  static void TearDownTestSuite() {
+    std::error_code ignored;
+    std::filesystem::remove_all(
+        std::filesystem::path(FRUGAL_BINARY_DIR) / "cortexm_qemu_test" / std::to_string(getpid()),
+        ignored);
   }
 
   void check(const std::string& name) {
