@@ -61,20 +61,37 @@ inline void gemm_two_columns(const Shape& s, int32_t k4, int32_t out_c, const We
   }
 }
 
+// Four channels of one column at a time where the weight format has a 4-channel loop (int8);
+// int16 weights take the pairs one by one.
+inline bool mac_4x1(const int8_t* weights_p, const int8_t* weights_q, const int16_t* col,
+                    int32_t quads, int32_t* acc) {
+  mac_4x1_quads(weights_p, weights_q, col, quads, acc);
+  return true;
+}
+inline bool mac_4x1(const int16_t*, const int16_t*, const int16_t*, int32_t, int32_t*) {
+  return false;
+}
+
 // All output channels of one column (the first slot of an interleaved scratch).
 template <class Requant, class Shape, class Weight>
 inline void gemm_one_column(const Shape& s, int32_t k4, int32_t out_c, const Weight* weights,
                             const ChannelQuant* quant, const int16_t* col, int8_t* out) {
   const int32_t quads = k4 >> 2;
   const int32_t pair_stride = 2 * k4;  // elements of either weight type
-  const int32_t pairs = (out_c + 1) >> 1;
-  for (int32_t p = 0; p < pairs; ++p) {
-    const ChannelQuant& qa = quant[2 * p];
-    const bool has_b = 2 * p + 1 < out_c;
-    int32_t acc[2] = {qa.bias, has_b ? quant[2 * p + 1].bias : 0};
-    mac_2x1_quads(weights + p * pair_stride, col, quads, acc);
-    out[2 * p] = finish_output(s, Requant::apply(acc[0], qa));
-    if (has_b) out[2 * p + 1] = finish_output(s, Requant::apply(acc[1], quant[2 * p + 1]));
+  int32_t c = 0;
+  for (; c + 4 <= out_c; c += 4) {
+    int32_t acc[4] = {quant[c].bias, quant[c + 1].bias, quant[c + 2].bias, quant[c + 3].bias};
+    const Weight* wp = weights + (c / 2) * pair_stride;
+    if (!mac_4x1(wp, wp + pair_stride, col, quads, acc)) break;
+    for (int32_t i = 0; i < 4; ++i) out[c + i] = finish_output(s, Requant::apply(acc[i], quant[c + i]));
+  }
+  for (; c < out_c; c += 2) {
+    const ChannelQuant& qa = quant[c];
+    const bool has_b = c + 1 < out_c;
+    int32_t acc[2] = {qa.bias, has_b ? quant[c + 1].bias : 0};
+    mac_2x1_quads(weights + (c / 2) * pair_stride, col, quads, acc);
+    out[c] = finish_output(s, Requant::apply(acc[0], qa));
+    if (has_b) out[c + 1] = finish_output(s, Requant::apply(acc[1], quant[c + 1]));
   }
 }
 

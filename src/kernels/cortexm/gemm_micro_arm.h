@@ -97,6 +97,57 @@ __attribute__((noinline)) inline void mac_2x1_quads(const int8_t* weights, const
   acc[0] = a0, acc[1] = b0;
 }
 
+// Two channel pairs (weights p and q) x one column: the column quad is loaded once for four
+// channels; 19 instructions per 16 MACs.
+#define FRUGAL_CORTEXM_GEMM_QUAD_4X1                 \
+  "ldrd %[x02], %[x13], [%[c]], #16\n\t"            \
+  "ldrd %[w0], %[w1], [%[p]], #8\n\t"               \
+  "sxtb16 %[t], %[w0]\n\t"                          \
+  "smlad %[a0], %[t], %[x02], %[a0]\n\t"            \
+  "sxtb16 %[t], %[w0], ror #8\n\t"                  \
+  "smlad %[b0], %[t], %[x02], %[b0]\n\t"            \
+  "sxtb16 %[t], %[w1]\n\t"                          \
+  "smlad %[a0], %[t], %[x13], %[a0]\n\t"            \
+  "sxtb16 %[t], %[w1], ror #8\n\t"                  \
+  "smlad %[b0], %[t], %[x13], %[b0]\n\t"            \
+  "ldrd %[w0], %[w1], [%[q]], #8\n\t"               \
+  "sxtb16 %[t], %[w0]\n\t"                          \
+  "smlad %[c0], %[t], %[x02], %[c0]\n\t"            \
+  "sxtb16 %[t], %[w0], ror #8\n\t"                  \
+  "smlad %[d0], %[t], %[x02], %[d0]\n\t"            \
+  "sxtb16 %[t], %[w1]\n\t"                          \
+  "smlad %[c0], %[t], %[x13], %[c0]\n\t"            \
+  "sxtb16 %[t], %[w1], ror #8\n\t"                  \
+  "smlad %[d0], %[t], %[x13], %[d0]\n\t"
+
+#define FRUGAL_CORTEXM_GEMM_OPERANDS_4X1                                                 \
+  [a0] "+r"(a0), [b0] "+r"(b0), [c0] "+r"(c0), [d0] "+r"(d0), [p] "+r"(weights_p),       \
+      [q] "+r"(weights_q), [c] "+r"(col), [w0] "=&r"(w0), [w1] "=&r"(w1), [t] "=&r"(t),  \
+      [x02] "=&r"(x02), [x13] "=&r"(x13)
+
+// acc = {a, b, c, d}: the channels of pair p (a, b) and pair q (c, d).
+__attribute__((noinline)) inline void mac_4x1_quads(const int8_t* weights_p,
+                                                    const int8_t* weights_q, const int16_t* col,
+                                                    int32_t quads, int32_t* acc) {
+  int32_t w0, w1, t, x02, x13;
+  int32_t a0 = acc[0], b0 = acc[1], c0 = acc[2], d0 = acc[3];
+  int32_t pairs = quads >> 1;
+  if (pairs > 0) {
+    __asm__ volatile("1:\n\t" FRUGAL_CORTEXM_GEMM_QUAD_4X1 FRUGAL_CORTEXM_GEMM_QUAD_4X1
+                     "subs %[n], %[n], #1\n\t"
+                     "bne 1b\n\t"
+                     : FRUGAL_CORTEXM_GEMM_OPERANDS_4X1, [n] "+r"(pairs)
+                     :
+                     : "cc", "memory");
+  }
+  if (quads & 1) {
+    __asm__ volatile(FRUGAL_CORTEXM_GEMM_QUAD_4X1 : FRUGAL_CORTEXM_GEMM_OPERANDS_4X1 : : "memory");
+  }
+  acc[0] = a0, acc[1] = b0, acc[2] = c0, acc[3] = d0;
+}
+
+#undef FRUGAL_CORTEXM_GEMM_OPERANDS_4X1
+#undef FRUGAL_CORTEXM_GEMM_QUAD_4X1
 #undef FRUGAL_CORTEXM_GEMM_OPERANDS_1
 #undef FRUGAL_CORTEXM_GEMM_QUAD_1
 

@@ -43,6 +43,13 @@ inline void mac_2x1_quads(const int8_t* weights, const int16_t* col, int32_t qua
   acc[0] = a0, acc[1] = b0;
 }
 
+// acc = {a, b, c, d}: the channels of pair p (a, b) and pair q (c, d).
+inline void mac_4x1_quads(const int8_t* weights_p, const int8_t* weights_q, const int16_t* col,
+                          int32_t quads, int32_t* acc) {
+  mac_2x1_quads(weights_p, col, quads, acc);
+  mac_2x1_quads(weights_q, col, quads, acc + 2);
+}
+
 // Pre-expanded int16 weights: per quad a02 a13 b02 b13 (4 words).
 inline void mac_2x2_quads(const int16_t* weights, const int16_t* cols, int32_t quads,
                           int32_t* acc) {
