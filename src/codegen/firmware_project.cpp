@@ -77,8 +77,9 @@ std::string FitReport::shortfall(const Board& board) const {
                                 bytes(flash_available)));
   }
   if (ram_needed() > ram_available) {
-    parts.push_back(fmt::format("RAM needs {} (arena {} + stack {}) but {} has {}", bytes(ram_needed()),
-                                bytes(arena_bytes), bytes(stack_bytes), board.name, bytes(ram_available)));
+    parts.push_back(fmt::format("RAM needs {} (arena {} + kernel scratch {} + stack {}) but {} has {}",
+                                bytes(ram_needed()), bytes(arena_bytes), bytes(scratch_bytes), bytes(stack_bytes),
+                                board.name, bytes(ram_available)));
   }
   std::string text;
   for (const std::string& part : parts) text += (text.empty() ? "" : "; ") + part;
@@ -91,6 +92,7 @@ FitReport check_fit(const ModelSource& source, const Board& board, uint32_t stac
   fit.code_bytes_estimate = kCodeBaseBytes + kCodeBytesPerLayer * source.layer_names.size();
   fit.flash_available = board.flash_bytes();
   fit.arena_bytes = source.arena_bytes;
+  fit.scratch_bytes = source.scratch_bytes;
   fit.stack_bytes = stack_bytes;
   fit.ram_available = board.ram_bytes();
   return fit;

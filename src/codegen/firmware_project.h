@@ -20,11 +20,12 @@ struct FitReport {
   uint64_t code_bytes_estimate = 0;
   uint64_t flash_available = 0;
   uint64_t arena_bytes = 0;
+  uint64_t scratch_bytes = 0;
   uint64_t stack_bytes = 0;
   uint64_t ram_available = 0;
 
   uint64_t flash_needed() const { return constant_bytes + code_bytes_estimate; }
-  uint64_t ram_needed() const { return arena_bytes + stack_bytes; }
+  uint64_t ram_needed() const { return arena_bytes + scratch_bytes + stack_bytes; }
   bool fits() const { return flash_needed() <= flash_available && ram_needed() <= ram_available; }
   // "flash: needs 612,000 B (weights 580,000 + code ~32,000) of 524,288 B; RAM: ..." for
   // each section that does not fit.
@@ -34,7 +35,7 @@ struct FitReport {
 FitReport check_fit(const ModelSource& source, const Board& board, uint32_t stack_bytes);
 
 struct GenerateOptions {
-  KernelFlavor flavor = KernelFlavor::kReference;
+  KernelFlavor flavor = KernelFlavor::kCortexM;
   uint32_t stack_bytes = 8 * 1024;
 };
 

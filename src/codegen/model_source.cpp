@@ -5,6 +5,9 @@
 #include <set>
 #include <variant>
 
+#include "kernels/cortexm/conv.h"
+#include "kernels/cortexm/fully_connected.h"
+#include "kernels/cortexm/pack.h"
 #include "runtime/interpreter.h"
 #include "runtime/lowering.h"
 
@@ -21,6 +24,19 @@ std::string float_literal(float value) { return fmt::format("{:a}f", value); }
 std::string dims(const Dims4& d) { return fmt::format("k::Dims4{{{}, {}, {}, {}}}", d.n, d.h, d.w, d.c); }
 
 std::string multiplier(const QuantizedMultiplier& m) { return fmt::format("{{{}, {}}}", m.multiplier, m.shift); }
+
+// Host-side shapes with the member names the Cortex-M kernels read, to size their scratch
+// buffers at generation time (the firmware instantiates them with static constexpr members).
+struct ConvShape {
+  int32_t kh, kw, in_c;
+};
+struct FcShape {
+  int32_t depth;
+};
+
+std::string requant_type(kernels::cortexm::RequantKind kind) {
+  return kind == kernels::cortexm::RequantKind::kFast ? "kc::RequantFast" : "kc::RequantExact";
+}
 
 // Comma-separated values, a fixed number per line, so large weight arrays stay diffable.
 template <typename T>
@@ -70,6 +86,7 @@ class Emitter {
       source.layer_macs.push_back(ir::macs(graph_, op));
     }
     source.constant_bytes = constant_bytes_;
+    source.scratch_bytes = scratch_bytes_;
     source.files["frugal_model.h"] = header();
     source.files["model.cc"] = model_cc(body);
     return source;
@@ -114,6 +131,38 @@ class Emitter {
     return name;
   }
 
+  template <typename T>
+  std::string packed_array(size_t layer, const char* what, const char* type, const std::vector<T>& values) {
+    const std::string name = fmt::format("l{}_{}", layer, what);
+    constants_ += fmt::format("alignas(4) const {} {}[{}] = {{{}\n}};\n\n", type, name, values.size(),
+                              value_list(values.data(), values.size()));
+    constant_bytes_ += values.size() * sizeof(T);
+    return name;
+  }
+
+  std::string channel_quant(size_t layer, const std::vector<kernels::cortexm::ChannelQuant>& quant) {
+    const std::string name = fmt::format("l{}_quant", layer);
+    std::string list;
+    for (const kernels::cortexm::ChannelQuant& q : quant) {
+      list += fmt::format("\n    {{{}, {}, {}, {}, {}, {}}},", q.bias, q.multiplier, q.shift, q.doubled_multiplier,
+                          q.right_shift, q.nudge);
+    }
+    constants_ += fmt::format("const kc::ChannelQuant {}[{}] = {{{}\n}};\n\n", name, quant.size(), list);
+    constant_bytes_ += quant.size() * sizeof(kernels::cortexm::ChannelQuant);
+    return name;
+  }
+
+  // A struct of static constexpr members: the kernel is specialised on this layer's shape.
+  std::string shape_struct(size_t layer, const std::vector<std::pair<const char*, int64_t>>& members) {
+    const std::string name = fmt::format("L{}Shape", layer);
+    std::string body;
+    for (const auto& [member, value] : members) body += fmt::format("  static constexpr int32_t {} = {};\n", member, value);
+    constants_ += fmt::format("struct {} {{\n{}}};\n\n", name, body);
+    return name;
+  }
+
+  void need_scratch(size_t bytes) { scratch_bytes_ = std::max(scratch_bytes_, bytes); }
+
   std::string multipliers(size_t layer, const std::vector<QuantizedMultiplier>& values) {
     const std::string name = fmt::format("l{}_multipliers", layer);
     std::string list;
@@ -128,6 +177,96 @@ class Emitter {
   }
 
   std::string emit_layer(size_t layer, const ir::Op& op, const LoweredOp& lowered) {
+    if (flavor_ == KernelFlavor::kCortexM) {
+      std::string code = emit_cortexm_layer(layer, lowered);
+      if (!code.empty()) return code;
+    }
+    return emit_reference_layer(layer, op, lowered);
+  }
+
+  // The Cortex-M kernel call for ops and shapes it covers (batch 1 conv/depthwise/pools,
+  // ungrouped conv, same-shape ADD, any FULLY_CONNECTED); "" for the rest, which fall back to
+  // the reference kernels.
+  std::string emit_cortexm_layer(size_t layer, const LoweredOp& lowered) {
+    namespace kc = kernels::cortexm;
+    const int32_t out = lowered.output;
+    const auto& in = lowered.inputs;
+    if (const auto* conv = std::get_if<runtime::LoweredConv>(&lowered.params)) {
+      const auto& p = conv->params;
+      if (conv->input.n != 1) return "";
+      std::vector<std::pair<const char*, int64_t>> members = {
+          {"in_h", conv->input.h},       {"in_w", conv->input.w},       {"in_c", conv->input.c},
+          {"out_h", conv->output.h},     {"out_w", conv->output.w},     {"out_c", conv->output.c},
+          {"kh", conv->filter.h},        {"kw", conv->filter.w},        {"stride_h", p.stride_h},
+          {"stride_w", p.stride_w},      {"pad_h", p.pad_h},            {"pad_w", p.pad_w},
+          {"dilation_h", p.dilation_h},  {"dilation_w", p.dilation_w},  {"input_offset", p.input_offset},
+          {"output_offset", p.output_offset}, {"act_min", p.act_min},   {"act_max", p.act_max}};
+      if (conv->depthwise) {
+        members.push_back({"depth_multiplier", p.depth_multiplier});
+        const kc::PackedDepthwise packed = kc::pack_depthwise(conv->filter_data, conv->filter.h, conv->filter.w,
+                                                              conv->output.c, conv->bias, conv->multipliers.data(),
+                                                              p.input_offset);
+        return fmt::format("    kc::depthwise_conv2d<{}>({}{{}}, {}, {}, {}, {});\n", requant_type(packed.requant),
+                           shape_struct(layer, members), input_pointer(in[0], "int8_t"),
+                           packed_array(layer, "weights", "int16_t", packed.weights), channel_quant(layer, packed.quant),
+                           output_pointer(out, "int8_t"));
+      }
+      if (conv->filter.c != conv->input.c) return "";  // grouped convolution
+      const kc::PackedConv packed = kc::pack_conv(conv->filter_data, conv->output.c, conv->filter.h, conv->filter.w,
+                                                  conv->input.c, conv->bias, conv->multipliers.data(), p.input_offset);
+      need_scratch(kc::conv2d_scratch_bytes(ConvShape{conv->filter.h, conv->filter.w, conv->input.c}));
+      return fmt::format("    kc::conv2d<{}>({}{{}}, {}, {}, {}, {}, scratch);\n", requant_type(packed.requant),
+                         shape_struct(layer, members), input_pointer(in[0], "int8_t"),
+                         packed_array(layer, "weights", "int8_t", packed.weights), channel_quant(layer, packed.quant),
+                         output_pointer(out, "int8_t"));
+    }
+    if (const auto* fc = std::get_if<runtime::LoweredFullyConnected>(&lowered.params)) {
+      const auto& p = fc->params;
+      const kc::PackedConv packed = kc::pack_fully_connected(fc->weights, fc->out_depth, fc->depth, fc->bias,
+                                                             fc->multipliers.data(), p.input_offset);
+      need_scratch(kc::fully_connected_scratch_bytes(FcShape{fc->depth}));
+      const std::string shape =
+          shape_struct(layer, {{"batches", fc->batches}, {"depth", fc->depth}, {"out_depth", fc->out_depth},
+                               {"input_offset", p.input_offset}, {"output_offset", p.output_offset},
+                               {"act_min", p.act_min}, {"act_max", p.act_max}});
+      return fmt::format("    kc::fully_connected<{}>({}{{}}, {}, {}, {}, {}, scratch);\n", requant_type(packed.requant),
+                         shape, input_pointer(in[0], "int8_t"), packed_array(layer, "weights", "int8_t", packed.weights),
+                         channel_quant(layer, packed.quant), output_pointer(out, "int8_t"));
+    }
+    if (const auto* pool = std::get_if<runtime::LoweredPool>(&lowered.params)) {
+      const auto& p = pool->params;
+      if (pool->input.n != 1) return "";
+      const std::string shape = shape_struct(
+          layer, {{"in_h", pool->input.h}, {"in_w", pool->input.w}, {"channels", pool->input.c},
+                  {"out_h", pool->output.h}, {"out_w", pool->output.w}, {"filter_h", p.filter_h},
+                  {"filter_w", p.filter_w}, {"stride_h", p.stride_h}, {"stride_w", p.stride_w},
+                  {"pad_h", p.pad_h}, {"pad_w", p.pad_w}, {"act_min", p.act_min}, {"act_max", p.act_max}});
+      return fmt::format("    kc::{}({}{{}}, {}, {});\n", pool->average ? "average_pool" : "max_pool", shape,
+                         input_pointer(in[0], "int8_t"), output_pointer(out, "int8_t"));
+    }
+    if (const auto* add = std::get_if<runtime::LoweredAdd>(&lowered.params)) {
+      const auto same = [](const Dims4& a, const Dims4& b) { return a.n == b.n && a.h == b.h && a.w == b.w && a.c == b.c; };
+      if (!same(add->input1, add->output) || !same(add->input2, add->output)) return "";
+      const kc::AddQuant q = kc::pack_add(add->params);
+      const auto& p = q.params;
+      auto scale = [](const kc::AddScale& a) {
+        return fmt::format("{{{}, {}, {}, {}}}", a.multiplier, a.right_shift, a.nudge, a.sign_mask);
+      };
+      const std::string quant = fmt::format("l{}_add", layer);
+      constants_ += fmt::format(
+          "const kc::AddQuant {} = {{{{{}, {}, {}, {}, {}, {}, {}, {}, {}}}, {}, {}, {}, {}, {}}};\n\n", quant,
+          p.input1_offset, p.input2_offset, p.output_offset, p.left_shift, multiplier(p.input1), multiplier(p.input2),
+          multiplier(p.output), p.act_min, p.act_max, q.fast, q.pre_shift, scale(q.input1), scale(q.input2),
+          scale(q.output));
+      constant_bytes_ += sizeof(kc::AddQuant);
+      const std::string shape = shape_struct(layer, {{"elements", add->output.elements()}});
+      return fmt::format("    kc::add({}{{}}, {}, {}, {}, {});\n", shape, quant, input_pointer(in[0], "int8_t"),
+                         input_pointer(in[1], "int8_t"), output_pointer(out, "int8_t"));
+    }
+    return "";
+  }
+
+  std::string emit_reference_layer(size_t layer, const ir::Op& op, const LoweredOp& lowered) {
     const int32_t out = lowered.output;
     const auto& in = lowered.inputs;
     return std::visit(
@@ -267,22 +406,29 @@ class Emitter {
     }
     return fmt::format(
         "// Generated by frugal from '{}': weights in flash, one static arena, a straight-line invoke.\n"
-        "#include \"frugal_model.h\"\n\n#include <stddef.h>\n\n#include \"kernels/reference/reference.h\"\n\n"
-        "namespace {{\n\nnamespace k = frugal::kernels;\n\n"
-        "alignas(16) uint8_t arena[FRUGAL_ARENA_BYTES];\n\n{}}}  // namespace\n\n"
+        "#include \"frugal_model.h\"\n\n#include <stddef.h>\n\n{}#include \"kernels/reference/reference.h\"\n\n"
+        "namespace {{\n\nnamespace k = frugal::kernels;\n{}\n"
+        "alignas(16) uint8_t arena[FRUGAL_ARENA_BYTES];\n{}\n{}}}  // namespace\n\n"
         "extern \"C\" int frugal_init(void) {{ return 0; }}\n\n"
         "extern \"C\" void* frugal_input(int index) {{\n  switch (index) {{\n{}    default: return NULL;\n  }}\n}}\n\n"
         "extern \"C\" const void* frugal_output(int index) {{\n  switch (index) {{\n{}    default: return NULL;\n  }}\n}}\n\n"
         "extern \"C\" int frugal_invoke(void) {{\n  frugal_mark();\n{}  return 0;\n}}\n",
-        escape_comment(graph_.name), constants_, input_cases, output_cases, body);
+        escape_comment(graph_.name),
+        flavor_ == KernelFlavor::kCortexM ? "#include \"kernels/cortexm/kernels.h\"\n" : "",
+        flavor_ == KernelFlavor::kCortexM ? "namespace kc = frugal::kernels::cortexm;\n" : "",
+        scratch_bytes_ > 0 ? fmt::format("// im2col columns of the Cortex-M conv / FC kernels\n"
+                                         "alignas(4) int16_t scratch[{}];\n", (scratch_bytes_ + 1) / 2)
+                           : std::string(),
+        constants_, input_cases, output_cases, body);
   }
 
   const ir::Graph& graph_;
-  [[maybe_unused]] KernelFlavor flavor_;  // kCortexM lands with the Cortex-M kernels
+  KernelFlavor flavor_;
   runtime::CompiledModel model_;
   std::set<int32_t> emitted_;
   std::string constants_;
   size_t constant_bytes_ = 0;
+  size_t scratch_bytes_ = 0;
 };
 
 }  // namespace

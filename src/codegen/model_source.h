@@ -23,6 +23,7 @@ struct ModelSource {
   std::map<std::string, std::string> files;
   size_t arena_bytes = 0;
   size_t constant_bytes = 0;  // weights, biases, multipliers and other tables in flash
+  size_t scratch_bytes = 0;   // static RAM of the kernels besides the arena (im2col columns)
   std::vector<std::string> layer_names;
   std::vector<std::string> layer_ops;
   std::vector<int64_t> layer_macs;

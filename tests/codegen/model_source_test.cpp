@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <tuple>
 
 #include "codegen/kernel_sources.h"
 #include "import/tflite/tflite_importer.h"
@@ -59,15 +60,17 @@ int main(int argc, char** argv) {
 }
 )";
 
-class GeneratedModel : public testing::TestWithParam<const char*> {};
+class GeneratedModel : public testing::TestWithParam<std::tuple<const char*, KernelFlavor>> {};
 
 TEST_P(GeneratedModel, CompiledOnHostMatchesInterpreter) {
-  const fs::path path = model_path(GetParam());
+  const auto [relative, flavor] = GetParam();
+  const fs::path path = model_path(relative);
   if (!fs::exists(path)) GTEST_SKIP() << path << " not found";
   const ir::Graph graph = import::import_tflite_file(path);
-  const ModelSource source = generate_model_source(graph, KernelFlavor::kReference);
+  const ModelSource source = generate_model_source(graph, flavor);
 
-  const fs::path dir = fs::temp_directory_path() / fmt::format("frugal_codegen_{}_{}", ::getpid(), graph.ops.size());
+  const fs::path dir = fs::temp_directory_path() /
+                       fmt::format("frugal_codegen_{}_{}_{}", ::getpid(), graph.ops.size(), static_cast<int>(flavor));
   fs::remove_all(dir);
   for (const auto& [name, text] : source.files) write_file(dir / name, text);
   for (const EmbeddedFile& file : kernel_source_files()) write_file(dir / file.name, std::string(file.contents));
@@ -117,13 +120,18 @@ TEST_P(GeneratedModel, CompiledOnHostMatchesInterpreter) {
   fs::remove_all(dir);
 }
 
+// The Cortex-M flavor compiles its kernels with the emulated DSP instructions on the host.
 INSTANTIATE_TEST_SUITE_P(Models, GeneratedModel,
-                         testing::Values("mlperf_tiny/image_classification/pretrainedResnet_quant.tflite",
-                                         "mlperf_tiny/keyword_spotting/kws_ref_model_int8.tflite",
-                                         "mlperf_tiny/anomaly_detection/ad01_int8.tflite",
-                                         "seed_ataman/LeNet_Cifar10_INT8.tflite"),
-                         [](const testing::TestParamInfo<const char*>& param) {
-                           std::string name = fs::path(param.param).stem().string();
+                         testing::Combine(testing::Values("mlperf_tiny/image_classification/pretrainedResnet_quant.tflite",
+                                                          "mlperf_tiny/keyword_spotting/kws_ref_model_int8.tflite",
+                                                          "mlperf_tiny/visual_wake_words/vww_96_int8.tflite",
+                                                          "mlperf_tiny/anomaly_detection/ad01_int8.tflite",
+                                                          "seed_ataman/LeNet_Cifar10_INT8.tflite"),
+                                          testing::Values(KernelFlavor::kReference, KernelFlavor::kCortexM)),
+                         [](const testing::TestParamInfo<std::tuple<const char*, KernelFlavor>>& param) {
+                           std::string name = fs::path(std::get<0>(param.param)).stem().string() +
+                                              (std::get<1>(param.param) == KernelFlavor::kCortexM ? "_cortexm"
+                                                                                                   : "_reference");
                            for (char& c : name)
                              if (!isalnum(static_cast<unsigned char>(c))) c = '_';
                            return name;

@@ -34,6 +34,10 @@ CLI::App* add_bench(CLI::App& app, BenchOptions& options) {
   command->add_option("--input", options.input, "Inputs from a raw file (as frugal run reads it)")->excludes(data);
   command->add_option("-n,--count", options.count, "Number of inferences")->check(CLI::PositiveNumber)->capture_default_str();
   command->add_option("--keep", options.keep, "Keep the firmware project in this directory");
+  command->add_option("--kernels", options.kernels,
+                      "Kernels of the firmware: cortexm (DSP-optimised, reference where not covered) or reference")
+      ->check(CLI::IsMember({"cortexm", "reference"}))
+      ->capture_default_str();
   command->add_flag("--json", options.json, "Print one JSON object instead of the table");
   return command;
 }
@@ -102,7 +106,7 @@ int run_bench(const BenchOptions& options) {
   } cleanup{dir, keep};
 
   fmt::print(stderr, "generating firmware for {} in {}\n", board.name, dir.string());
-  const codegen::GeneratedFirmware firmware = codegen::generate_firmware(graph, board, dir);
+  const codegen::GeneratedFirmware firmware = codegen::generate_firmware(graph, board, dir, generate_options(options.kernels));
   fmt::print(stderr, "building (arm-none-eabi-g++)\n");
   const fs::path qemu_elf = mcu::build_firmware(dir, mcu::FirmwareTarget::kQemu);
   const fs::path board_elf = mcu::build_firmware(dir, mcu::FirmwareTarget::kBoard);

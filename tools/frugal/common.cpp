@@ -119,4 +119,10 @@ Json tensor_json(const ir::Tensor& tensor) {
   return json;
 }
 
+codegen::GenerateOptions generate_options(std::string_view kernels) {
+  codegen::GenerateOptions options;
+  options.flavor = kernels == "reference" ? codegen::KernelFlavor::kReference : codegen::KernelFlavor::kCortexM;
+  return options;
+}
+
 }  // namespace frugal::cli

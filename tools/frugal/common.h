@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "codegen/firmware_project.h"
 #include "ir/graph.h"
 #include "runtime/interpreter.h"
 
@@ -25,6 +26,8 @@ ir::Graph load_model(const std::filesystem::path& path);
 void require_single_input_output(const ir::Graph& graph, std::string_view verb);
 
 runtime::KernelSet parse_kernels(std::string_view name);
+// Firmware generation options for --kernels cortexm|reference.
+codegen::GenerateOptions generate_options(std::string_view kernels);
 std::string_view kernels_name(runtime::KernelSet kernels);
 
 std::vector<uint8_t> read_file(const std::filesystem::path& path, std::string_view what);

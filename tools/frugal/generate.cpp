@@ -22,6 +22,10 @@ CLI::App* add_generate(CLI::App& app, GenerateOptions& options) {
   command->add_option("model", options.model, "Model file (.tflite)")->required();
   command->add_option("--board", options.board, "Target board")->required()->check(CLI::IsMember(board_names()));
   command->add_option("-o,--output", options.output, "Directory of the firmware project")->required();
+  command->add_option("--kernels", options.kernels,
+                      "Kernels of the firmware: cortexm (DSP-optimised, reference where not covered) or reference")
+      ->check(CLI::IsMember({"cortexm", "reference"}))
+      ->capture_default_str();
   command->add_flag("--json", options.json, "Print one JSON object instead of the text summary");
   return command;
 }
@@ -30,7 +34,7 @@ int run_generate(const GenerateOptions& options) {
   const codegen::Board& board = codegen::find_board(options.board);
   const ir::Graph graph = load_model(options.model);
   require_single_input_output(graph, "generate");
-  const codegen::GeneratedFirmware firmware = codegen::generate_firmware(graph, board, options.output);
+  const codegen::GeneratedFirmware firmware = codegen::generate_firmware(graph, board, options.output, generate_options(options.kernels));
   const codegen::FitReport& fit = firmware.fit;
   if (options.json) {
     Json json = {{"model", options.model},

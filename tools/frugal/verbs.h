@@ -35,6 +35,7 @@ int run_eval(const EvalOptions& options);
 
 struct GenerateOptions {
   std::string model, board, output;
+  std::string kernels = "cortexm";
   bool json = false;
 };
 CLI::App* add_generate(CLI::App& app, GenerateOptions& options);
@@ -42,6 +43,7 @@ int run_generate(const GenerateOptions& options);
 
 struct BenchOptions {
   std::string model, board, data, input, keep;
+  std::string kernels = "cortexm";
   size_t count = 1;
   bool json = false;
 };
