@@ -10,7 +10,7 @@ DEBIAN_PACKAGES := build-essential cmake ninja-build pkg-config flatbuffers-comp
   gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm
 FUZZ_PACKAGES := clang libclang-rt-14-dev
 
-.PHONY: all deps build test demo bench fuzz clean
+.PHONY: all deps build test demo bench bench-mcu fuzz clean
 
 all: build
 
@@ -29,6 +29,10 @@ demo: build
 
 bench: build
 	@./tools/bench_host.sh $(BUILD)
+
+# Every shared model under QEMU (BOARD=nucleo-f446re, COUNT=100 inputs), Markdown tables.
+bench-mcu: build
+	@./tools/bench_mcu.sh $(BUILD)
 
 # libFuzzer + AddressSanitizer/UBSan build of the parsers, each target run for FUZZ_SECONDS.
 fuzz:
