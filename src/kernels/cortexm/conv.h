@@ -122,8 +122,7 @@ void conv2d(const Shape& s, const int8_t* input, const Weight* weights, const Ch
     if (++ox == s.out_w) ox = 0, ++oy;
     detail::im2col_column(s, input, oy, ox, scratch, col1);
     if (++ox == s.out_w) ox = 0, ++oy;
-    detail::gemm_two_columns<Requant>(s, k4, s.out_c, weights, quant, col0,
-                                      output + p * s.out_c);
+    detail::gemm_two_columns<Requant>(s, weights, quant, col0, output + p * s.out_c);
   }
   if (p < pixels) {
     detail::im2col_column(s, input, oy, ox, scratch, col0);

@@ -49,8 +49,7 @@ void fully_connected(const Shape& s, const int8_t* input, const Weight* weights,
   for (; b + 1 < s.batches; b += 2) {
     detail::expand_row(s, input + b * s.depth, scratch);
     detail::expand_row(s, input + (b + 1) * s.depth, scratch + 4);
-    detail::gemm_two_columns<Requant>(s, k4, s.out_depth, weights, quant, scratch,
-                                      output + b * s.out_depth);
+    detail::gemm_two_columns<Requant>(s, weights, quant, scratch, output + b * s.out_depth);
   }
   if (b < s.batches) {
     detail::expand_row(s, input + b * s.depth, scratch);

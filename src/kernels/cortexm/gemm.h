@@ -20,7 +20,10 @@
 #include "kernels/cortexm/dsp.h"
 #include "kernels/cortexm/requant.h"
 
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+// The asm loops need an optimising build (at -O0 GCC cannot find them 14 registers); an
+// unoptimised firmware build gets the portable loops, which compile to the same instructions
+// less tightly.
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && defined(__OPTIMIZE__)
 #include "kernels/cortexm/gemm_micro_arm.h"
 #else
 #include "kernels/cortexm/gemm_micro_portable.h"
@@ -34,11 +37,34 @@ constexpr int32_t quad_position(int32_t k) {
   return ((k & ~3) << 1) | ((k & 1) << 1) | ((k >> 1) & 1);
 }
 
+// K4 and the number of output channels of a conv (in_c, out_c) or FC (depth, out_depth)
+// shape, constants for the generator's static shapes.
+template <class Shape>
+constexpr auto gemm_k4(const Shape& s) -> decltype(s.in_c, int32_t{}) {
+  return round_up4(s.kh * s.kw * s.in_c);
+}
+template <class Shape>
+constexpr auto gemm_k4(const Shape& s) -> decltype(s.depth, int32_t{}) {
+  return round_up4(s.depth);
+}
+template <class Shape>
+constexpr auto gemm_out_c(const Shape& s) -> decltype(s.out_c, int32_t{}) {
+  return s.out_c;
+}
+template <class Shape>
+constexpr auto gemm_out_c(const Shape& s) -> decltype(s.out_depth, int32_t{}) {
+  return s.out_depth;
+}
+
 // All output channels of the two interleaved columns in `cols`; their outputs are
-// out[0, out_c) and out[out_c, 2 out_c).
+// out[0, out_c) and out[out_c, 2 out_c). Out of line: one call per column pair, and the asm
+// loop inlined into it sees a small, fixed register context.
 template <class Requant, class Shape, class Weight>
-inline void gemm_two_columns(const Shape& s, int32_t k4, int32_t out_c, const Weight* weights,
-                             const ChannelQuant* quant, const int16_t* cols, int8_t* out) {
+__attribute__((noinline)) void gemm_two_columns(const Shape& s, const Weight* weights,
+                                                const ChannelQuant* quant, const int16_t* cols,
+                                                int8_t* out) {
+  const int32_t k4 = gemm_k4(s);
+  const int32_t out_c = gemm_out_c(s);
   const int32_t quads = k4 >> 2;
   const int32_t pair_stride = 2 * k4;  // elements of either weight type
   const int32_t full_pairs = out_c >> 1;
