@@ -10,7 +10,7 @@ DEBIAN_PACKAGES := build-essential cmake ninja-build pkg-config flatbuffers-comp
   gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm
 FUZZ_PACKAGES := clang libclang-rt-14-dev
 
-.PHONY: all deps build test demo bench bench-mcu fuzz clean
+.PHONY: all deps build test demo bench bench-mcu bench-kernels fuzz clean
 
 all: build
 
@@ -33,6 +33,10 @@ bench: build
 # Every shared model under QEMU (BOARD=nucleo-f446re, COUNT=100 inputs), Markdown tables.
 bench-mcu: build
 	@./tools/bench_mcu.sh $(BUILD)
+
+# The eight CMSIS-NN anchor layers of ../shared/DESIGN.md with our Cortex-M kernels under QEMU.
+bench-kernels: build
+	@cmake --build $(BUILD) --target bench_cortexm
 
 # libFuzzer + AddressSanitizer/UBSan build of the parsers, each target run for FUZZ_SECONDS.
 fuzz:
