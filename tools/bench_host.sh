@@ -5,12 +5,7 @@
 set -euo pipefail
 build=${1:-build}
 frugal="$build/frugal"
-root=$(cd "$(dirname "$0")/.." && pwd)
-data=""
-for candidate in "${FRUGAL_DATA:-}" "$PWD/../shared/data" "$root/../shared/data" "$root/fixtures/data"; do
-  if [ -n "$candidate" ] && [ -d "$candidate/cifar10" ]; then data=$(cd "$candidate" && pwd); break; fi
-done
-export FRUGAL_DATA="$data"
+source "$(dirname "$0")/data_root.sh"
 model="$data/mlperf_tiny/image_classification/pretrainedResnet_quant.tflite"
 fast=$("$frugal" eval "$model" --data cifar10 --threads 2 --kernels fast --json | tail -n 1)
 ref=$("$frugal" eval "$model" --data cifar10 --threads 1 --kernels reference --limit 300 --json | tail -n 1)

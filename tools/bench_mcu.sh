@@ -7,12 +7,7 @@ build=${1:-build}
 board=${BOARD:-nucleo-f446re}
 count=${COUNT:-100}
 frugal="$build/frugal"
-root=$(cd "$(dirname "$0")/.." && pwd)
-data=""
-for candidate in "${FRUGAL_DATA:-}" "$PWD/../shared/data" "$root/../shared/data" "$root/fixtures/data"; do
-  if [ -n "$candidate" ] && [ -d "$candidate/cifar10" ]; then data=$(cd "$candidate" && pwd); break; fi
-done
-export FRUGAL_DATA="$data"
+source "$(dirname "$0")/data_root.sh"
 
 # model | data set | CMSIS-NN instructions | CMSIS-NN estimated cycles (DESIGN.md; - if none)
 rows=(

@@ -3,19 +3,7 @@
 # set and print one table (ours next to TFLite's reference-kernel Top-1).
 set -euo pipefail
 frugal=${1:-build/frugal}
-root=$(cd "$(dirname "$0")/.." && pwd)
-
-data=""
-for candidate in "${FRUGAL_DATA:-}" "$PWD/../shared/data" "$root/../shared/data"; do
-  if [ -n "$candidate" ] && [ -d "$candidate/cifar10" ]; then data=$(cd "$candidate" && pwd); break; fi
-done
-fixtures=false
-if [ -z "$data" ]; then
-  data="$root/fixtures/data"
-  fixtures=true
-  echo "shared data not found (../shared/data or \$FRUGAL_DATA): using the bundled fixtures" >&2
-fi
-export FRUGAL_DATA="$data"
+source "$(dirname "$0")/data_root.sh"
 
 resnet="$data/mlperf_tiny/image_classification/pretrainedResnet_quant.tflite"
 echo "== frugal inspect $(basename "$resnet")"
