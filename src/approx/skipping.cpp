@@ -1,0 +1,209 @@
+#include "approx/skipping.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <numeric>
+#include <unordered_map>
+
+namespace frugal::approx {
+
+using ir::Error;
+
+std::string_view to_string(Measure measure) {
+  switch (measure) {
+    case Measure::kContributionRatio: return "ratio";
+    case Measure::kErrorMeasure: return "error";
+    case Measure::kResidualError: return "residual";
+  }
+  return "?";
+}
+
+std::optional<Measure> parse_measure(std::string_view name) {
+  for (Measure m : {Measure::kContributionRatio, Measure::kErrorMeasure, Measure::kResidualError}) {
+    if (name == to_string(m)) return m;
+  }
+  return std::nullopt;
+}
+
+SkipConfig uniform_skip(const SignificanceReport& report, double fraction, Measure measure) {
+  SkipConfig config;
+  for (const LayerSignificance& l : report.layers) {
+    if (l.approximable) config.layers.push_back(LayerSkip{l.name, fraction, std::nullopt, measure});
+  }
+  return config;
+}
+
+namespace {
+
+// Report layer index of every configured layer; checks everything validate_config promises.
+std::vector<size_t> resolve(const ir::Graph& graph, const SignificanceReport& report, const SkipConfig& config) {
+  check_report_matches(report, graph);
+  std::unordered_map<std::string, size_t> by_name;
+  for (size_t l = 0; l < report.layers.size(); ++l) by_name.emplace(report.layers[l].name, l);
+  std::vector<size_t> resolved;
+  std::vector<bool> seen(report.layers.size(), false);
+  for (const LayerSkip& s : config.layers) {
+    const auto it = by_name.find(s.layer);
+    if (it == by_name.end()) {
+      throw Error(fmt::format("skip config: '{}' is not a conv/depthwise/FC layer of model '{}'", s.layer, graph.name));
+    }
+    const LayerSignificance& l = report.layers[it->second];
+    if (!l.approximable) throw Error(fmt::format("skip config: layer '{}' is not approximable", s.layer));
+    if (seen[it->second]) throw Error(fmt::format("skip config: layer '{}' is listed twice", s.layer));
+    seen[it->second] = true;
+    if (s.fraction.has_value() == s.count.has_value()) {
+      throw Error(fmt::format("skip config: layer '{}' needs exactly one of a fraction and a count", s.layer));
+    }
+    if (s.fraction && !(*s.fraction >= 0.0 && *s.fraction <= 1.0)) {
+      throw Error(fmt::format("skip config: layer '{}' has fraction {} outside [0, 1]", s.layer, *s.fraction));
+    }
+    if (s.count && (*s.count < 0 || static_cast<uint64_t>(*s.count) > l.operands())) {
+      throw Error(fmt::format("skip config: layer '{}' has count {} outside [0, {}]", s.layer, *s.count, l.operands()));
+    }
+    resolved.push_back(it->second);
+  }
+  return resolved;
+}
+
+std::vector<double> ranking_values(const LayerSignificance& l, Measure measure) {
+  std::vector<double> v(l.operands());
+  const size_t n = static_cast<size_t>(l.operands_per_channel);
+  for (size_t i = 0; i < v.size(); ++i) {
+    switch (measure) {
+      case Measure::kContributionRatio: v[i] = l.contribution_ratio[i]; break;
+      case Measure::kErrorMeasure: v[i] = l.error_measure[i]; break;
+      case Measure::kResidualError: {
+        const double mean_lsb = l.output_multiplier[i / n] * static_cast<double>(l.mean_contribution[i]);
+        v[i] = std::max(0.0, static_cast<double>(l.error_measure[i]) - mean_lsb * mean_lsb);
+        break;
+      }
+    }
+  }
+  return v;
+}
+
+int64_t skip_count(const LayerSkip& s, const LayerSignificance& l) {
+  if (s.count) return *s.count;
+  return static_cast<int64_t>(std::llround(*s.fraction * static_cast<double>(l.operands())));
+}
+
+// Index of weight (channel, operand) in the op's constant tensor.
+size_t weight_index(ir::OpType type, const LayerSignificance& l, int64_t operand) {
+  const size_t n = static_cast<size_t>(l.operands_per_channel);
+  const size_t c = static_cast<size_t>(operand) / n, k = static_cast<size_t>(operand) % n;
+  return type == ir::OpType::kDepthwiseConv2D ? k * static_cast<size_t>(l.channels) + c : c * n + k;
+}
+
+// Makes input `slot` of op `op_index` a tensor that no other op reads, copying it if needed.
+ir::Tensor& own_input(ir::Graph& graph, int32_t op_index, size_t slot) {
+  const int32_t t = graph.ops[static_cast<size_t>(op_index)].inputs.at(slot);
+  int readers = 0;
+  for (const ir::Op& op : graph.ops) readers += static_cast<int>(std::count(op.inputs.begin(), op.inputs.end(), t));
+  if (readers > 1) {
+    ir::Tensor copy = graph.tensor(t);
+    copy.name += "/skipped";
+    graph.tensors.push_back(std::move(copy));
+    graph.ops[static_cast<size_t>(op_index)].inputs[slot] = static_cast<int32_t>(graph.tensors.size() - 1);
+  }
+  return graph.tensor(graph.ops[static_cast<size_t>(op_index)].inputs[slot]);
+}
+
+// Adds an all-zero int32 bias with the scales validate expects (input scale x weight scale).
+void add_zero_bias(ir::Graph& graph, int32_t op_index, int32_t channels) {
+  ir::Op& op = graph.ops[static_cast<size_t>(op_index)];
+  const ir::Tensor& input = graph.tensor(op.inputs.at(0));
+  const ir::Tensor& weights = graph.tensor(op.inputs.at(1));
+  ir::Tensor bias;
+  bias.name = op.name + "/compensation_bias";
+  bias.type = ir::DataType::kInt32;
+  bias.shape = {channels};
+  bias.is_constant = true;
+  bias.data.assign(static_cast<size_t>(channels) * sizeof(int32_t), 0);
+  for (float ws : weights.quant.scale) bias.quant.scale.push_back(input.quant.scale.at(0) * ws);
+  bias.quant.zero_point.assign(bias.quant.scale.size(), 0);
+  graph.tensors.push_back(std::move(bias));
+  const int32_t index = static_cast<int32_t>(graph.tensors.size() - 1);
+  if (op.inputs.size() < 3) op.inputs.resize(3, -1);
+  op.inputs[2] = index;
+}
+
+}  // namespace
+
+void validate_config(const ir::Graph& graph, const SignificanceReport& report, const SkipConfig& config) {
+  resolve(graph, report, config);
+}
+
+std::vector<LayerSelection> select_skipped(const ir::Graph& graph, const SignificanceReport& report,
+                                           const SkipConfig& config) {
+  const std::vector<size_t> resolved = resolve(graph, report, config);
+  std::vector<LayerSelection> selections;
+  for (size_t i = 0; i < resolved.size(); ++i) {
+    const LayerSignificance& l = report.layers[resolved[i]];
+    const std::vector<double> value = ranking_values(l, config.layers[i].measure);
+    std::vector<int64_t> order(l.operands());
+    std::iota(order.begin(), order.end(), int64_t{0});
+    const size_t count = static_cast<size_t>(skip_count(config.layers[i], l));
+    std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(count), order.end(),
+                      [&](int64_t a, int64_t b) {
+                        const double va = value[static_cast<size_t>(a)], vb = value[static_cast<size_t>(b)];
+                        return va != vb ? va < vb : a < b;
+                      });
+    LayerSelection s;
+    s.report_layer = resolved[i];
+    s.op_index = l.op_index;
+    s.operands.assign(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(count));
+    std::sort(s.operands.begin(), s.operands.end());
+    selections.push_back(std::move(s));
+  }
+  return selections;
+}
+
+ir::Graph apply_skipping(const ir::Graph& graph, const SignificanceReport& report, const SkipConfig& config,
+                         bool compensate_bias) {
+  const std::vector<LayerSelection> selections = select_skipped(graph, report, config);
+  ir::Graph out = graph;
+  for (const LayerSelection& s : selections) {
+    if (s.operands.empty()) continue;
+    const LayerSignificance& l = report.layers[s.report_layer];
+    const ir::OpType type = out.ops[static_cast<size_t>(s.op_index)].type;
+    ir::Tensor& weights = own_input(out, s.op_index, 1);
+    auto* w = reinterpret_cast<int8_t*>(weights.data.data());
+    std::vector<double> compensation(static_cast<size_t>(l.channels), 0.0);
+    for (int64_t operand : s.operands) {
+      w[weight_index(type, l, operand)] = 0;
+      compensation[static_cast<size_t>(operand / l.operands_per_channel)] +=
+          l.mean_contribution[static_cast<size_t>(operand)];
+    }
+    if (!compensate_bias) continue;
+    if (out.input(out.ops[static_cast<size_t>(s.op_index)], 2) == nullptr) add_zero_bias(out, s.op_index, l.channels);
+    ir::Tensor& bias = own_input(out, s.op_index, 2);
+    for (size_t c = 0; c < compensation.size(); ++c) {
+      int32_t b = 0;
+      std::memcpy(&b, bias.data.data() + c * sizeof(int32_t), sizeof b);
+      const double moved = static_cast<double>(b) + std::round(compensation[c]);
+      const double clamped = std::clamp(moved, static_cast<double>(std::numeric_limits<int32_t>::min()),
+                                        static_cast<double>(std::numeric_limits<int32_t>::max()));
+      b = static_cast<int32_t>(clamped);
+      std::memcpy(bias.data.data() + c * sizeof(int32_t), &b, sizeof b);
+    }
+  }
+  return out;
+}
+
+int64_t skipped_macs(const ir::Graph& graph, const SignificanceReport& report, const SkipConfig& config) {
+  const std::vector<size_t> resolved = resolve(graph, report, config);
+  int64_t total = 0;
+  for (size_t i = 0; i < resolved.size(); ++i) {
+    const LayerSignificance& l = report.layers[resolved[i]];
+    const int64_t per_operand =
+        ir::macs(graph, graph.ops[static_cast<size_t>(l.op_index)]) / static_cast<int64_t>(l.operands());
+    total += skip_count(config.layers[i], l) * per_operand;
+  }
+  return total;
+}
+
+}  // namespace frugal::approx

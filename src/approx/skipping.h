@@ -1,0 +1,72 @@
+// Skip configurations and the host-side transform that realises them: skipping an operand's
+// multiply-accumulate equals zeroing its weight, so an approximate model is the original graph
+// with the skipped weights set to 0 (and, optionally, each channel's bias raised by the skipped
+// terms' expected value). Its accuracy is then measured with the ordinary interpreter.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "approx/significance.h"
+#include "ir/graph.h"
+
+namespace frugal::approx {
+
+// Which statistic ranks a layer's operands (the least significant are skipped first).
+enum class Measure : uint8_t {
+  kContributionRatio,  // (a) the paper's mean |contribution / accumulator|
+  kErrorMeasure,       // (b) mean squared contribution in output LSBs
+  kResidualError,      // (b) minus the squared mean: the error left after bias compensation
+};
+
+std::string_view to_string(Measure measure);
+std::optional<Measure> parse_measure(std::string_view name);
+
+struct LayerSkip {
+  std::string layer;  // op name, as in the report
+  // Exactly one of the two: a fraction of the layer's operands (rounded to the nearest count)
+  // or a count.
+  std::optional<double> fraction;
+  std::optional<int64_t> count;
+  Measure measure = Measure::kErrorMeasure;
+};
+
+// Layers not listed are exact.
+struct SkipConfig {
+  std::vector<LayerSkip> layers;
+};
+
+// The same fraction for every approximable layer of the report.
+SkipConfig uniform_skip(const SignificanceReport& report, double fraction, Measure measure);
+
+// Skipped operands of one layer: indices [channel * operands_per_channel + operand], ascending.
+struct LayerSelection {
+  size_t report_layer = 0;  // index into SignificanceReport::layers
+  int32_t op_index = -1;
+  std::vector<int64_t> operands;
+};
+
+// Throws ir::Error (one line naming the layer and the problem) for a report that does not match
+// the graph, unknown or repeated layer names, non-approximable layers, fractions outside [0, 1],
+// counts outside [0, operands], and entries with neither or both of fraction and count.
+void validate_config(const ir::Graph& graph, const SignificanceReport& report, const SkipConfig& config);
+
+// Per configured layer, its least significant operands by the layer's measure; ties go to the
+// lower index, so the choice is deterministic.
+std::vector<LayerSelection> select_skipped(const ir::Graph& graph, const SignificanceReport& report,
+                                           const SkipConfig& config);
+
+// A copy of `graph` with the selected weights set to 0. With `compensate_bias`, each output
+// channel's int32 bias also grows by round(sum of its skipped operands' mean contributions)
+// (saturating; a zero bias tensor is added to ops without one). Weight or bias tensors that
+// another op also reads are duplicated first, so only the configured ops change.
+ir::Graph apply_skipping(const ir::Graph& graph, const SignificanceReport& report, const SkipConfig& config,
+                         bool compensate_bias);
+
+// Multiply-accumulates the configuration removes: each skipped operand once per output pixel
+// (as ir::macs counts, padded taps included).
+int64_t skipped_macs(const ir::Graph& graph, const SignificanceReport& report, const SkipConfig& config);
+
+}  // namespace frugal::approx
