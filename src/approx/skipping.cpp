@@ -5,8 +5,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <fstream>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <numeric>
+#include <sstream>
 #include <unordered_map>
 
 namespace frugal::approx {
@@ -27,6 +30,72 @@ std::optional<Measure> parse_measure(std::string_view name) {
     if (name == to_string(m)) return m;
   }
   return std::nullopt;
+}
+
+std::string config_to_json(const SkipConfig& config) {
+  nlohmann::json layers = nlohmann::json::array();
+  for (const LayerSkip& s : config.layers) {
+    nlohmann::json j = {{"layer", s.layer}, {"measure", std::string(to_string(s.measure))}};
+    if (s.fraction) j["fraction"] = *s.fraction;
+    if (s.count) j["count"] = *s.count;
+    layers.push_back(std::move(j));
+  }
+  return nlohmann::json{{"format", "frugal-skip-config"}, {"version", 1}, {"layers", std::move(layers)}}.dump(1);
+}
+
+SkipConfig config_from_json(const std::string& text) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(fmt::format("skip config is not valid JSON: {}", e.what()));
+  }
+  if (!j.is_object() || j.value("format", std::string()) != "frugal-skip-config") {
+    throw Error("not a skip config (no \"format\": \"frugal-skip-config\")");
+  }
+  SkipConfig config;
+  size_t entry = 0;
+  try {
+    if (j.at("version").get<int>() != 1) {
+      throw Error(fmt::format("skip config version {} is not supported (expected 1)", j.at("version").get<int>()));
+    }
+    for (const nlohmann::json& jl : j.at("layers")) {
+      LayerSkip s;
+      s.layer = jl.at("layer").get<std::string>();
+      if (jl.contains("fraction")) s.fraction = jl.at("fraction").get<double>();
+      if (jl.contains("count")) s.count = jl.at("count").get<int64_t>();
+      const std::string measure = jl.value("measure", std::string("error"));
+      const std::optional<Measure> m = parse_measure(measure);
+      if (!m) {
+        throw Error(fmt::format("skip config entry {} ('{}'): unknown measure '{}' (ratio, error, residual)", entry,
+                                s.layer, measure));
+      }
+      s.measure = *m;
+      config.layers.push_back(std::move(s));
+      ++entry;
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(fmt::format("skip config entry {}: missing or mistyped field ({})", entry, e.what()));
+  }
+  return config;
+}
+
+void save_config(const SkipConfig& config, const std::filesystem::path& file) {
+  std::ofstream out(file, std::ios::binary);
+  out << config_to_json(config);
+  if (!out) throw Error(fmt::format("cannot write skip config '{}'", file.string()));
+}
+
+SkipConfig load_config(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw Error(fmt::format("cannot read skip config '{}'", file.string()));
+  std::ostringstream text;
+  text << in.rdbuf();
+  try {
+    return config_from_json(text.str());
+  } catch (const Error& e) {
+    throw Error(fmt::format("{}: {}", file.string(), e.what()));
+  }
 }
 
 SkipConfig uniform_skip(const SignificanceReport& report, double fraction, Measure measure) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,6 +38,15 @@ struct LayerSkip {
 struct SkipConfig {
   std::vector<LayerSkip> layers;
 };
+
+// {"format": "frugal-skip-config", "version": 1, "layers": [{"layer": "conv_2", "fraction": 0.3,
+// "measure": "error"}, {"layer": "fc", "count": 12, "measure": "ratio"}]}; "measure" defaults to
+// "error". Parsing checks the JSON's shape (ir::Error naming the entry); validate_config checks it
+// against a model.
+std::string config_to_json(const SkipConfig& config);
+SkipConfig config_from_json(const std::string& text);
+void save_config(const SkipConfig& config, const std::filesystem::path& file);
+SkipConfig load_config(const std::filesystem::path& file);
 
 // The same fraction for every approximable layer of the report.
 SkipConfig uniform_skip(const SignificanceReport& report, double fraction, Measure measure);

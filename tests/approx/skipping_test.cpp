@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <functional>
 
 #include "test_graphs.h"
@@ -189,6 +190,46 @@ TEST(SkipConfig, UniformCoversApproximableLayersAndMeasuresParse) {
     EXPECT_EQ(parse_measure(to_string(m)), m);
   }
   EXPECT_FALSE(parse_measure("bogus").has_value());
+}
+
+}  // namespace
+}  // namespace frugal::approx
+
+namespace frugal::approx {
+namespace {
+
+TEST(SkipConfigJson, RoundTripAndErrors) {
+  const SkipConfig config{{LayerSkip{"conv_2", 0.3, std::nullopt, Measure::kResidualError},
+                           LayerSkip{"fc", std::nullopt, 12, Measure::kContributionRatio}}};
+  const std::filesystem::path file = std::filesystem::temp_directory_path() / "frugal_approx_config_test.json";
+  save_config(config, file);
+  const SkipConfig back = load_config(file);
+  std::filesystem::remove(file);
+  ASSERT_EQ(back.layers.size(), 2u);
+  EXPECT_EQ(back.layers[0].layer, "conv_2");
+  EXPECT_EQ(back.layers[0].fraction, 0.3);
+  EXPECT_FALSE(back.layers[0].count.has_value());
+  EXPECT_EQ(back.layers[0].measure, Measure::kResidualError);
+  EXPECT_EQ(back.layers[1].count, 12);
+  EXPECT_FALSE(back.layers[1].fraction.has_value());
+  EXPECT_EQ(back.layers[1].measure, Measure::kContributionRatio);
+
+  // "measure" defaults to the error measure.
+  const SkipConfig defaulted = config_from_json(
+      R"({"format": "frugal-skip-config", "version": 1, "layers": [{"layer": "a", "fraction": 0.1}]})");
+  EXPECT_EQ(defaulted.layers.at(0).measure, Measure::kErrorMeasure);
+  EXPECT_EQ(error_of([] { config_from_json("[1, 2"); }).rfind("skip config is not valid JSON", 0), 0u);
+  EXPECT_EQ(error_of([] { config_from_json(R"({"layers": []})"); }),
+            "not a skip config (no \"format\": \"frugal-skip-config\")");
+  EXPECT_EQ(error_of([] {
+              config_from_json(
+                  R"({"format": "frugal-skip-config", "version": 1, "layers": [{"layer": "a", "count": 1, "measure": "x"}]})");
+            }),
+            "skip config entry 0 ('a'): unknown measure 'x' (ratio, error, residual)");
+  EXPECT_EQ(error_of([] {
+              config_from_json(R"({"format": "frugal-skip-config", "version": 1, "layers": [{"fraction": 0.1}]})");
+            }).rfind("skip config entry 0: missing or mistyped field", 0),
+            0u);
 }
 
 }  // namespace
