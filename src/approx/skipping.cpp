@@ -8,7 +8,6 @@
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
-#include <numeric>
 #include <sstream>
 #include <unordered_map>
 
@@ -38,6 +37,7 @@ std::string config_to_json(const SkipConfig& config) {
     nlohmann::json j = {{"layer", s.layer}, {"measure", std::string(to_string(s.measure))}};
     if (s.fraction) j["fraction"] = *s.fraction;
     if (s.count) j["count"] = *s.count;
+    if (s.group != 1) j["group"] = s.group;
     layers.push_back(std::move(j));
   }
   return nlohmann::json{{"format", "frugal-skip-config"}, {"version", 1}, {"layers", std::move(layers)}}.dump(1);
@@ -64,6 +64,7 @@ SkipConfig config_from_json(const std::string& text) {
       s.layer = jl.at("layer").get<std::string>();
       if (jl.contains("fraction")) s.fraction = jl.at("fraction").get<double>();
       if (jl.contains("count")) s.count = jl.at("count").get<int64_t>();
+      s.group = jl.value("group", 1);
       const std::string measure = jl.value("measure", std::string("error"));
       const std::optional<Measure> m = parse_measure(measure);
       if (!m) {
@@ -98,10 +99,10 @@ SkipConfig load_config(const std::filesystem::path& file) {
   }
 }
 
-SkipConfig uniform_skip(const SignificanceReport& report, double fraction, Measure measure) {
+SkipConfig uniform_skip(const SignificanceReport& report, double fraction, Measure measure, int32_t group) {
   SkipConfig config;
   for (const LayerSignificance& l : report.layers) {
-    if (l.approximable) config.layers.push_back(LayerSkip{l.name, fraction, std::nullopt, measure});
+    if (l.approximable) config.layers.push_back(LayerSkip{l.name, fraction, std::nullopt, measure, group});
   }
   return config;
 }
@@ -133,6 +134,7 @@ std::vector<size_t> resolve(const ir::Graph& graph, const SignificanceReport& re
     if (s.count && (*s.count < 0 || static_cast<uint64_t>(*s.count) > l.operands())) {
       throw Error(fmt::format("skip config: layer '{}' has count {} outside [0, {}]", s.layer, *s.count, l.operands()));
     }
+    if (s.group < 1) throw Error(fmt::format("skip config: layer '{}' has group {} (must be >= 1)", s.layer, s.group));
     resolved.push_back(it->second);
   }
   return resolved;
@@ -212,19 +214,37 @@ std::vector<LayerSelection> select_skipped(const ir::Graph& graph, const Signifi
   std::vector<LayerSelection> selections;
   for (size_t i = 0; i < resolved.size(); ++i) {
     const LayerSignificance& l = report.layers[resolved[i]];
-    const std::vector<double> value = ranking_values(l, config.layers[i].measure);
-    std::vector<int64_t> order(l.operands());
-    std::iota(order.begin(), order.end(), int64_t{0});
-    const size_t count = static_cast<size_t>(skip_count(config.layers[i], l));
-    std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(count), order.end(),
-                      [&](int64_t a, int64_t b) {
-                        const double va = value[static_cast<size_t>(a)], vb = value[static_cast<size_t>(b)];
-                        return va != vb ? va < vb : a < b;
-                      });
+    const LayerSkip& skip = config.layers[i];
+    const std::vector<double> value = ranking_values(l, skip.measure);
+    const int64_t n = l.operands_per_channel, g = skip.group;
+    // Groups as (first operand, size), never crossing a channel.
+    struct Group {
+      int64_t first, size;
+      double value;
+    };
+    std::vector<Group> groups;
+    groups.reserve(static_cast<size_t>(l.channels * ((n + g - 1) / g)));
+    for (int64_t c = 0; c < l.channels; ++c) {
+      for (int64_t k = 0; k < n; k += g) {
+        Group group{c * n + k, std::min(g, n - k), 0.0};
+        for (int64_t m = 0; m < group.size; ++m) group.value += value[static_cast<size_t>(group.first + m)];
+        groups.push_back(group);
+      }
+    }
+    std::sort(groups.begin(), groups.end(), [](const Group& a, const Group& b) {
+      return a.value != b.value ? a.value < b.value : a.first < b.first;
+    });
+    const int64_t count = skip_count(skip, l);
+    std::vector<int64_t> chosen;
+    for (const Group& group : groups) {
+      if (static_cast<int64_t>(chosen.size()) == count) break;
+      if (static_cast<int64_t>(chosen.size()) + group.size > count) continue;
+      for (int64_t m = 0; m < group.size; ++m) chosen.push_back(group.first + m);
+    }
     LayerSelection s;
     s.report_layer = resolved[i];
     s.op_index = l.op_index;
-    s.operands.assign(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(count));
+    s.operands = std::move(chosen);
     std::sort(s.operands.begin(), s.operands.end());
     selections.push_back(std::move(s));
   }
@@ -264,13 +284,12 @@ ir::Graph apply_skipping(const ir::Graph& graph, const SignificanceReport& repor
 }
 
 int64_t skipped_macs(const ir::Graph& graph, const SignificanceReport& report, const SkipConfig& config) {
-  const std::vector<size_t> resolved = resolve(graph, report, config);
   int64_t total = 0;
-  for (size_t i = 0; i < resolved.size(); ++i) {
-    const LayerSignificance& l = report.layers[resolved[i]];
+  for (const LayerSelection& s : select_skipped(graph, report, config)) {
+    const LayerSignificance& l = report.layers[s.report_layer];
     const int64_t per_operand =
         ir::macs(graph, graph.ops[static_cast<size_t>(l.op_index)]) / static_cast<int64_t>(l.operands());
-    total += skip_count(config.layers[i], l) * per_operand;
+    total += static_cast<int64_t>(s.operands.size()) * per_operand;
   }
   return total;
 }

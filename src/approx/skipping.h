@@ -32,6 +32,12 @@ struct LayerSkip {
   std::optional<double> fraction;
   std::optional<int64_t> count;
   Measure measure = Measure::kErrorMeasure;
+  // Skip granularity: groups of this many consecutive operands of one channel ([g*j, g*j + g),
+  // the last group of a channel may be shorter) are skipped whole, ranked by the sum of their
+  // members' measure. 2 models the paper's SMLAD pairs (an instruction disappears only when
+  // both of its weights are skipped). Groups are taken in ranking order, passing over any that
+  // would exceed the requested count, so a layer may skip slightly fewer operands than asked.
+  int32_t group = 1;
 };
 
 // Layers not listed are exact.
@@ -40,16 +46,16 @@ struct SkipConfig {
 };
 
 // {"format": "frugal-skip-config", "version": 1, "layers": [{"layer": "conv_2", "fraction": 0.3,
-// "measure": "error"}, {"layer": "fc", "count": 12, "measure": "ratio"}]}; "measure" defaults to
-// "error". Parsing checks the JSON's shape (ir::Error naming the entry); validate_config checks it
+// "measure": "error"}, {"layer": "fc", "count": 12, "measure": "ratio", "group": 2}]}; "measure"
+// defaults to "error", "group" to 1. Parsing checks the JSON's shape (ir::Error naming the entry); validate_config checks it
 // against a model.
 std::string config_to_json(const SkipConfig& config);
 SkipConfig config_from_json(const std::string& text);
 void save_config(const SkipConfig& config, const std::filesystem::path& file);
 SkipConfig load_config(const std::filesystem::path& file);
 
-// The same fraction for every approximable layer of the report.
-SkipConfig uniform_skip(const SignificanceReport& report, double fraction, Measure measure);
+// The same fraction (and group size) for every approximable layer of the report.
+SkipConfig uniform_skip(const SignificanceReport& report, double fraction, Measure measure, int32_t group = 1);
 
 // Skipped operands of one layer: indices [channel * operands_per_channel + operand], ascending.
 struct LayerSelection {
@@ -60,7 +66,8 @@ struct LayerSelection {
 
 // Throws ir::Error (one line naming the layer and the problem) for a report that does not match
 // the graph, unknown or repeated layer names, non-approximable layers, fractions outside [0, 1],
-// counts outside [0, operands], and entries with neither or both of fraction and count.
+// counts outside [0, operands], groups below 1, and entries with neither or both of fraction and
+// count.
 void validate_config(const ir::Graph& graph, const SignificanceReport& report, const SkipConfig& config);
 
 // Per configured layer, its least significant operands by the layer's measure; ties go to the
@@ -75,7 +82,7 @@ std::vector<LayerSelection> select_skipped(const ir::Graph& graph, const Signifi
 ir::Graph apply_skipping(const ir::Graph& graph, const SignificanceReport& report, const SkipConfig& config,
                          bool compensate_bias);
 
-// Multiply-accumulates the configuration removes: each skipped operand once per output pixel
+// Multiply-accumulates the configuration removes: each selected operand once per output pixel
 // (as ir::macs counts, padded taps included).
 int64_t skipped_macs(const ir::Graph& graph, const SignificanceReport& report, const SkipConfig& config);
 

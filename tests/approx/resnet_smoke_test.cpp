@@ -151,6 +151,12 @@ TEST(ResNet8Skipping, CompareMeasuresAtThirtyPercent) {
         std::printf("%2.0f%% by %-8s %-16s Top-1 %.3f\n", fraction * 100, std::string(to_string(m)).c_str(),
                     compensate ? "compensated" : "not compensated", top1(g, f->test));
       }
+      // The paper's granularity: SMLAD pairs of consecutive operands.
+      const SkipConfig pairs = uniform_skip(r, fraction, m, 2);
+      const ir::Graph g = apply_skipping(f->graph, r, pairs, true);
+      std::printf("%2.0f%% by %-8s compensated, pairs Top-1 %.3f (skipped MACs %lld)\n", fraction * 100,
+                  std::string(to_string(m)).c_str(), top1(g, f->test),
+                  static_cast<long long>(skipped_macs(f->graph, r, pairs)));
     }
   }
 }

@@ -234,3 +234,41 @@ TEST(SkipConfigJson, RoundTripAndErrors) {
 
 }  // namespace
 }  // namespace frugal::approx
+
+namespace frugal::approx {
+namespace {
+
+TEST(SkipSelection, GroupsOfConsecutiveOperandsAreSkippedWhole) {
+  const ir::Graph g = testing::fc_graph();
+  const SignificanceReport r = approximable_report(g, kFcInputs);
+  // Errors [9, 40, 5 | 0, 360, 20] in pairs per channel: {0,1} 49, {2} 5, {3,4} 360, {5} 20.
+  SkipConfig pairs = one_layer("fc", 3, Measure::kErrorMeasure);
+  pairs.layers[0].group = 2;
+  // {2}, {5}, then {0,1} would make 4 > 3 and {3,4} too: two operands only.
+  EXPECT_EQ(select_skipped(g, r, pairs)[0].operands, (std::vector<int64_t>{2, 5}));
+  pairs.layers[0].count = 4;
+  EXPECT_EQ(select_skipped(g, r, pairs)[0].operands, (std::vector<int64_t>{0, 1, 2, 5}));
+
+  const ir::Graph conv = testing::conv_graph();
+  const SignificanceReport rc = approximable_report(conv, kConvInputs);
+  // Channel 0 errors: corners 4/18, edges 6/18, centre 9/18; pairs {0,1} {2,3} {6,7} 10/18,
+  // {4,5} 15/18, {8} 4/18. Channel 1: {9,10} 32/9, {11,12} {13,14} {15,16} 0, {17} 8.
+  SkipConfig conv_pairs = one_layer("conv", 7, Measure::kErrorMeasure);
+  conv_pairs.layers[0].group = 2;
+  EXPECT_EQ(select_skipped(conv, rc, conv_pairs)[0].operands, (std::vector<int64_t>{8, 11, 12, 13, 14, 15, 16}));
+  EXPECT_EQ(skipped_macs(conv, rc, conv_pairs), 7 * 9);
+  conv_pairs.layers[0].count = 6;
+  EXPECT_EQ(skipped_macs(conv, rc, conv_pairs), 6 * 9);
+  conv_pairs.layers[0].group = 0;
+  EXPECT_EQ(error_of([&] { validate_config(conv, rc, conv_pairs); }), "skip config: layer 'conv' has group 0 (must be >= 1)");
+}
+
+TEST(SkipConfigJson, GroupRoundTrips) {
+  SkipConfig config{{LayerSkip{"a", 0.25, std::nullopt, Measure::kErrorMeasure, 2}}};
+  EXPECT_EQ(config_from_json(config_to_json(config)).layers.at(0).group, 2);
+  config.layers[0].group = 1;
+  EXPECT_EQ(config_to_json(config).find("group"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace frugal::approx
