@@ -1,0 +1,67 @@
+// Random layers and skip masks for the computation-skipping kernels, shared by the host tests,
+// the QEMU test and bench/cortexm_sparse.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/cortexm/sparse_pack.h"
+
+namespace frugal::kernels::cortexm::testing {
+
+enum class MaskKind {
+  kElements,  // every (channel, operand) independently: at quad granularity little survives
+  kGroups,    // whole kernel quads (realised exactly)
+  kChannels,  // whole output channels
+  kRanges,    // per channel a run of consecutive operands
+};
+
+inline const char* mask_kind_name(MaskKind m) {
+  switch (m) {
+    case MaskKind::kElements: return "elements";
+    case MaskKind::kGroups: return "groups";
+    case MaskKind::kChannels: return "channels";
+    case MaskKind::kRanges: return "ranges";
+  }
+  return "?";
+}
+
+// [channels][k] mask skipping about `skip_fraction` of the positions in the given structure.
+inline std::vector<uint8_t> random_mask(std::mt19937& gen, int32_t channels, int32_t k,
+                                        double skip_fraction, MaskKind kind) {
+  std::vector<uint8_t> mask(static_cast<size_t>(channels) * static_cast<size_t>(k), 0);
+  std::bernoulli_distribution skip(skip_fraction);
+  const auto at = [&](int32_t c, int32_t i) -> uint8_t& {
+    return mask[static_cast<size_t>(c) * static_cast<size_t>(k) + static_cast<size_t>(i)];
+  };
+  switch (kind) {
+    case MaskKind::kElements:
+      for (auto& m : mask) m = skip(gen) ? 1 : 0;
+      break;
+    case MaskKind::kGroups:
+      for (const SkipGroup& g : skip_groups(channels, k)) {
+        if (!skip(gen)) continue;
+        for (const auto& [c, i] : g.members) at(c, i) = 1;
+      }
+      break;
+    case MaskKind::kChannels:
+      for (int32_t c = 0; c < channels; ++c) {
+        if (skip(gen)) {
+          for (int32_t i = 0; i < k; ++i) at(c, i) = 1;
+        }
+      }
+      break;
+    case MaskKind::kRanges:
+      for (int32_t c = 0; c < channels; ++c) {
+        const int32_t len = static_cast<int32_t>(skip_fraction * k + 0.5);
+        const int32_t start = std::uniform_int_distribution<int32_t>(0, k - len)(gen);
+        for (int32_t i = start; i < start + len; ++i) at(c, i) = 1;
+      }
+      break;
+  }
+  return mask;
+}
+
+}  // namespace frugal::kernels::cortexm::testing
