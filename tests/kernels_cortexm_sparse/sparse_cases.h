@@ -2,6 +2,7 @@
 // the QEMU test and bench/cortexm_sparse.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -40,12 +41,16 @@ inline std::vector<uint8_t> random_mask(std::mt19937& gen, int32_t channels, int
     case MaskKind::kElements:
       for (auto& m : mask) m = skip(gen) ? 1 : 0;
       break;
-    case MaskKind::kGroups:
-      for (const SkipGroup& g : skip_groups(channels, k)) {
-        if (!skip(gen)) continue;
-        for (const auto& [c, i] : g.members) at(c, i) = 1;
+    case MaskKind::kGroups: {
+      // Exactly round(fraction * groups) whole kernel quads, chosen at random.
+      std::vector<SkipGroup> groups = skip_groups(channels, k);
+      std::shuffle(groups.begin(), groups.end(), gen);
+      const auto n = static_cast<size_t>(skip_fraction * static_cast<double>(groups.size()) + 0.5);
+      for (size_t j = 0; j < n; ++j) {
+        for (const auto& [c, i] : groups[j].members) at(c, i) = 1;
       }
       break;
+    }
     case MaskKind::kChannels:
       for (int32_t c = 0; c < channels; ++c) {
         if (skip(gen)) {
