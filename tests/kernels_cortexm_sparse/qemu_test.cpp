@@ -33,6 +33,14 @@ std::vector<FirmwareCase> all_cases() {
                                    MaskKind::kGroups).c);
     cases.push_back(sparse_fc_case("fc3_" + pct, FcShape{3, 37, 10, -3, 2, -128, 127}, seed++, skip,
                                    MaskKind::kChannels).c);
+    // The unrolled form (emitted GEMM, SMLAD-pair granularity).
+    cases.push_back(unrolled_conv_case("unrolled3x3_" + pct, conv_shape(7, 5, 16, 10, 3, 1, 1, 128, -128),
+                                       seed++, skip, MaskKind::kGroups).c);
+    cases.push_back(unrolled_conv_case("unrolled_odd_" + pct,
+                                       conv_shape(9, 7, 5, 7, 3, 2, 1, -20, 4, -50, 90), seed++, skip,
+                                       MaskKind::kElements).c);
+    cases.push_back(unrolled_fc_case("unrolled_fc_" + pct, FcShape{3, 37, 11, 9, -4, -128, 127}, seed++,
+                                     skip, MaskKind::kRanges).c);
   }
   cases.push_back(sparse_conv_case("pointwise_el", conv_shape(5, 4, 32, 16, 1, 1, 0, 128, -128), seed++,
                                    0.95, MaskKind::kElements).c);

@@ -14,7 +14,7 @@ namespace frugal::kernels::cortexm::testing {
 
 enum class MaskKind {
   kElements,  // every (channel, operand) independently: at quad granularity little survives
-  kGroups,    // whole kernel quads (realised exactly)
+  kGroups,    // whole kernel groups (realised exactly), exactly round(fraction * groups)
   kChannels,  // whole output channels
   kRanges,    // per channel a run of consecutive operands
 };
@@ -31,7 +31,8 @@ inline const char* mask_kind_name(MaskKind m) {
 
 // [channels][k] mask skipping about `skip_fraction` of the positions in the given structure.
 inline std::vector<uint8_t> random_mask(std::mt19937& gen, int32_t channels, int32_t k,
-                                        double skip_fraction, MaskKind kind) {
+                                        double skip_fraction, MaskKind kind,
+                                        SkipGranularity granularity = SkipGranularity::kQuad) {
   std::vector<uint8_t> mask(static_cast<size_t>(channels) * static_cast<size_t>(k), 0);
   std::bernoulli_distribution skip(skip_fraction);
   const auto at = [&](int32_t c, int32_t i) -> uint8_t& {
@@ -43,7 +44,7 @@ inline std::vector<uint8_t> random_mask(std::mt19937& gen, int32_t channels, int
       break;
     case MaskKind::kGroups: {
       // Exactly round(fraction * groups) whole kernel quads, chosen at random.
-      std::vector<SkipGroup> groups = skip_groups(channels, k);
+      std::vector<SkipGroup> groups = skip_groups(channels, k, granularity);
       std::shuffle(groups.begin(), groups.end(), gen);
       const auto n = static_cast<size_t>(skip_fraction * static_cast<double>(groups.size()) + 0.5);
       for (size_t j = 0; j < n; ++j) {

@@ -108,12 +108,103 @@ inline SparseCase sparse_fc_case(const std::string& name, const FcShape& s, uint
   return sc;
 }
 
+// The same layer (same seed, same draws) through the unrolled form: the GEMM emitted with
+// emit_unrolled_gemm, skipping at SMLAD-pair granularity. packed_bytes = 0 (the weights are in
+// the code; measure the emitted functions' size in the ELF).
+inline SparseCase unrolled_conv_case(const std::string& name, const ConvShape& s, uint32_t seed,
+                                     double skip_fraction, MaskKind kind) {
+  using namespace detail_fw;
+  std::mt19937 gen(seed);
+  const int32_t k = s.kh * s.kw * s.in_c;
+  const auto input = random_bytes(gen, static_cast<size_t>(s.in_h) * s.in_w * s.in_c);
+  const auto filter = random_bytes(gen, static_cast<size_t>(s.out_c) * k);
+  const auto bias = biases(gen, s.out_c);
+  const auto mult = channel_multipliers(gen, s.out_c, false);
+  const auto mask = random_mask(gen, s.out_c, k, skip_fraction, kind, SkipGranularity::kSmladPair);
+  const auto zeroed = zero_skipped(
+      filter.data(), realize_skip_mask(mask.data(), s.out_c, k, SkipGranularity::kSmladPair).data(),
+      s.out_c, k);
+  SparseCase sc;
+  FirmwareCase& c = sc.c;
+  c.name = name;
+  c.expected.resize(static_cast<size_t>(s.out_h) * s.out_w * s.out_c);
+  reference::conv2d(conv_params(s), mult.data(), Dims4{1, s.in_h, s.in_w, s.in_c}, input.data(),
+                    Dims4{s.out_c, s.kh, s.kw, s.in_c}, zeroed.data(), bias.data(),
+                    Dims4{1, s.out_h, s.out_w, s.out_c}, c.expected.data());
+  // The quantization and requantization choice of the packer, on the zeroed weights.
+  const PackedSparseConv p = pack_sparse_conv(zeroed.data(), s.out_c, s.kh, s.kw, s.in_c,
+                                              bias.data(), mult.data(), s.input_offset, nullptr);
+  const UnrolledGemmSource gemm = emit_unrolled_gemm(name + "_gemm", filter.data(), s.out_c, k, mask.data());
+  sc.kept_quads = static_cast<double>(gemm.kept_smlads) / static_cast<double>(gemm.total_smlads);
+  sc.dense_bytes = static_cast<size_t>((s.out_c + 1) / 2) * static_cast<size_t>(round_up4(k)) * 2;
+  c.requant = p.requant == RequantKind::kFast ? "fast" : "exact";
+  c.macs = int64_t{s.out_h} * s.out_w * s.out_c * k;
+  c.output_symbol = name + "_output";
+  c.declarations = "struct " + name + "_shape {\n" + members(conv_fields(s)) + "};\n" +
+                   array("int8_t", name + "_input", input) + gemm.code +
+                   quant_array(name + "_quant", p.quant) + "alignas(4) int8_t " + c.output_symbol +
+                   "[" + std::to_string(c.expected.size()) + "];\nalignas(4) int16_t " + name +
+                   "_scratch[frugal::kernels::cortexm::unrolled_conv2d_scratch_bytes(" + name +
+                   "_shape{}) / 2];\n";
+  c.call = "frugal::kernels::cortexm::unrolled_conv2d<" + requant_type(p.requant) + ", " + name +
+           "_gemm>(" + name + "_shape{}, " + name + "_input, " + name + "_quant, " +
+           c.output_symbol + ", " + name + "_scratch);";
+  return sc;
+}
+
+inline SparseCase unrolled_fc_case(const std::string& name, const FcShape& s, uint32_t seed,
+                                   double skip_fraction, MaskKind kind) {
+  using namespace detail_fw;
+  std::mt19937 gen(seed);
+  const auto input = random_bytes(gen, static_cast<size_t>(s.batches) * s.depth);
+  const auto weights = random_bytes(gen, static_cast<size_t>(s.out_depth) * s.depth);
+  const auto bias = biases(gen, s.out_depth);
+  const auto mult = channel_multipliers(gen, s.out_depth, false);
+  const auto mask = random_mask(gen, s.out_depth, s.depth, skip_fraction, kind,
+                                SkipGranularity::kSmladPair);
+  const auto zeroed = zero_skipped(
+      weights.data(),
+      realize_skip_mask(mask.data(), s.out_depth, s.depth, SkipGranularity::kSmladPair).data(),
+      s.out_depth, s.depth);
+  SparseCase sc;
+  FirmwareCase& c = sc.c;
+  c.name = name;
+  c.expected.resize(static_cast<size_t>(s.batches) * s.out_depth);
+  reference::fully_connected(FullyConnectedParams{s.input_offset, s.output_offset, s.act_min, s.act_max},
+                             mult.data(), s.batches, s.depth, input.data(), s.out_depth,
+                             zeroed.data(), bias.data(), c.expected.data());
+  const PackedSparseConv p = pack_sparse_fully_connected(zeroed.data(), s.out_depth, s.depth,
+                                                         bias.data(), mult.data(), s.input_offset,
+                                                         nullptr);
+  const UnrolledGemmSource gemm =
+      emit_unrolled_gemm(name + "_gemm", weights.data(), s.out_depth, s.depth, mask.data());
+  sc.kept_quads = static_cast<double>(gemm.kept_smlads) / static_cast<double>(gemm.total_smlads);
+  c.requant = p.requant == RequantKind::kFast ? "fast" : "exact";
+  c.macs = int64_t{s.batches} * s.depth * s.out_depth;
+  c.output_symbol = name + "_output";
+  c.declarations =
+      "struct " + name + "_shape {\n" +
+      members({{"batches", s.batches}, {"depth", s.depth}, {"out_depth", s.out_depth},
+               {"input_offset", s.input_offset}, {"output_offset", s.output_offset},
+               {"act_min", s.act_min}, {"act_max", s.act_max}}) +
+      "};\n" + array("int8_t", name + "_input", input) + gemm.code +
+      quant_array(name + "_quant", p.quant) + "alignas(4) int8_t " + c.output_symbol + "[" +
+      std::to_string(c.expected.size()) + "];\nalignas(4) int16_t " + name +
+      "_scratch[frugal::kernels::cortexm::unrolled_fully_connected_scratch_bytes(" + name +
+      "_shape{}) / 2];\n";
+  c.call = "frugal::kernels::cortexm::unrolled_fully_connected<" + requant_type(p.requant) + ", " +
+           name + "_gemm>(" + name + "_shape{}, " + name + "_input, " + name + "_quant, " +
+           c.output_symbol + ", " + name + "_scratch);";
+  return sc;
+}
+
 // firmware_sources plus the skipping kernels' headers, included by main.cc.
 inline std::vector<mcu::SourceFile> sparse_firmware_sources(const std::vector<FirmwareCase>& cases,
                                                             const std::filesystem::path& source_dir) {
   std::vector<mcu::SourceFile> files = firmware_sources(cases, source_dir);
   for (const char* h : {"kernels/cortexm/sparse_gemm.h", "kernels/cortexm/sparse_conv.h",
-                        "kernels/cortexm/sparse_fully_connected.h"}) {
+                        "kernels/cortexm/sparse_fully_connected.h",
+                        "kernels/cortexm/sparse_unrolled.h"}) {
     std::ifstream in(source_dir / "src" / h, std::ios::binary);
     std::stringstream text;
     text << in.rdbuf();
@@ -122,7 +213,8 @@ inline std::vector<mcu::SourceFile> sparse_firmware_sources(const std::vector<Fi
   for (mcu::SourceFile& f : files) {
     if (f.path == "main.cc") {
       f.contents = "#include \"kernels/cortexm/sparse_conv.h\"\n"
-                   "#include \"kernels/cortexm/sparse_fully_connected.h\"\n" + f.contents;
+                   "#include \"kernels/cortexm/sparse_fully_connected.h\"\n"
+                   "#include \"kernels/cortexm/sparse_unrolled.h\"\n" + f.contents;
     }
   }
   return files;

@@ -92,6 +92,53 @@ TEST(SparseGranularity, RealisedMaskIsAFixedPointAndASubset) {
   }
 }
 
+TEST(SparseGranularity, SmladPairsAreOperandsTwoApart) {
+  // 1 channel, k = 6: SMLADs (q0, j0) = {0, 2}, (q0, j1) = {1, 3}, (q1, j0) = {4}, (q1, j1) = {5}.
+  const std::vector<uint8_t> mask = {1, 1, 1, 0, 1, 0};
+  EXPECT_EQ(realize_skip_mask(mask.data(), 1, 6, SkipGranularity::kSmladPair),
+            (std::vector<uint8_t>{1, 0, 1, 0, 1, 0}));
+  const auto groups = skip_groups(3, 6, SkipGranularity::kSmladPair);
+  EXPECT_EQ(groups.size(), 3u * 4u);
+  std::set<std::pair<int32_t, int32_t>> seen;
+  for (const SkipGroup& g : groups) {
+    for (const auto& m : g.members) {
+      EXPECT_EQ(m.first, g.channel);
+      EXPECT_EQ(m.second % 2, g.parity);
+      EXPECT_TRUE(seen.insert(m).second);
+    }
+  }
+  EXPECT_EQ(seen.size(), 18u);
+}
+
+TEST(SparseUnrolled, EmitsOneSmladPerKeptPairAndColumn) {
+  std::mt19937 gen(3);
+  const auto w = random_int8(gen, 5 * 13);
+  const auto mask = random_mask(gen, 5, 13, 0.5, MaskKind::kGroups, SkipGranularity::kSmladPair);
+  const UnrolledGemmSource src = emit_unrolled_gemm("g", w.data(), 5, 13, mask.data());
+  int64_t groups_kept = 0;
+  for (const SkipGroup& g : skip_groups(5, 13, SkipGranularity::kSmladPair)) {
+    groups_kept += mask[static_cast<size_t>(g.members[0].first * 13 + g.members[0].second)] == 0;
+  }
+  EXPECT_EQ(src.kept_smlads, groups_kept);
+  EXPECT_EQ(src.total_smlads, 5 * 16 / 2);
+  size_t calls = 0;
+  for (size_t at = src.code.find("= smlad("); at != std::string::npos;
+       at = src.code.find("= smlad(", at + 1)) {
+    ++calls;
+  }
+  EXPECT_EQ(calls, static_cast<size_t>(3 * src.kept_smlads));  // two(): 2 per SMLAD, one(): 1
+  // The first kept SMLAD's constant: low half operand 4q + j, high half 4q + j + 2.
+  for (const SkipGroup& g : skip_groups(5, 13, SkipGranularity::kSmladPair)) {
+    if (mask[static_cast<size_t>(g.members[0].first * 13 + g.members[0].second)] != 0) continue;
+    const int32_t i = 4 * g.quad + g.parity;
+    const int32_t lo = w[static_cast<size_t>(g.channel * 13 + i)];
+    const int32_t hi = i + 2 < 13 ? w[static_cast<size_t>(g.channel * 13 + i + 2)] : 0;
+    const int32_t constant = static_cast<int32_t>(static_cast<uint32_t>(hi) << 16) + (lo & 0xFFFF);
+    EXPECT_NE(src.code.find("smlad(" + std::to_string(constant) + ", "), std::string::npos);
+    break;
+  }
+}
+
 TEST(SparsePack, StreamLayout) {
   // 2 channels, k = 8: quad 0 skipped, quad 1 kept -> one 3-word entry.
   std::vector<int8_t> w(16);

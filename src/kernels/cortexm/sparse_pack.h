@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "kernels/cortexm/pack.h"
@@ -29,19 +30,29 @@ struct PackedSparseConv {
   size_t flash_bytes() const { return stream.size() * 4 + pair_quads.size() * 2; }
 };
 
-// The mask the kernels actually execute for a requested one: 1 exactly on the members of
-// the quads that are skipped whole. Zeroing the weights where it is 1 gives the layer the
-// kernel computes.
-std::vector<uint8_t> realize_skip_mask(const uint8_t* requested, int32_t channels, int32_t k);
+// What one skip decision covers:
+//   kQuad       the table-driven kernels (sparse_conv.h, sparse_fully_connected.h): operands
+//               4q .. 4q+3 of channels 2p and 2p+1 (8 weights);
+//   kSmladPair  the unrolled form (emit_unrolled_gemm): one SMLAD, operands 4q+j and 4q+j+2
+//               (j = 0, 1; the order of the interleaved im2col quads, gemm.h) of one channel.
+enum class SkipGranularity : int32_t { kQuad = 0, kSmladPair = 1 };
 
-// The kernel's skip groups (one per channel pair and quad), in stream order; members are
-// (channel, operand) positions that exist (< channels, < k). Rank these to choose skips that
-// the kernel realises.
+// The mask the kernels actually execute for a requested one: 1 exactly on the members of
+// the groups that are skipped whole. Zeroing the weights where it is 1 gives the layer the
+// kernel computes.
+std::vector<uint8_t> realize_skip_mask(const uint8_t* requested, int32_t channels, int32_t k,
+                                       SkipGranularity granularity = SkipGranularity::kQuad);
+
+// The kernel's skip groups in stream order (by pair, quad; then channel and j for kSmladPair);
+// members are the (channel, operand) positions that exist (< channels, < k). Rank these to
+// choose skips that the kernel realises.
 struct SkipGroup {
   int32_t pair = 0, quad = 0;
+  int32_t channel = -1, parity = -1;                 // kSmladPair only: channel, j
   std::vector<std::pair<int32_t, int32_t>> members;  // (channel, operand)
 };
-std::vector<SkipGroup> skip_groups(int32_t channels, int32_t k);
+std::vector<SkipGroup> skip_groups(int32_t channels, int32_t k,
+                                   SkipGranularity granularity = SkipGranularity::kQuad);
 
 // Copy of a [channels][k] matrix with the weights under `mask` set to 0.
 std::vector<int8_t> zero_skipped(const int8_t* matrix, const uint8_t* mask, int32_t channels,
@@ -60,5 +71,23 @@ PackedSparseConv pack_sparse_fully_connected(const int8_t* weights, int32_t out_
                                              int32_t depth, const int32_t* bias,
                                              const QuantizedMultiplier* multipliers,
                                              int32_t input_offset, const uint8_t* mask);
+
+// The unrolled form (the paper's): C++ for one layer's GEMM with every kept SMLAD's weight pair
+// as a 32-bit constant operand (no weight loads, no SXTB16) and skipped SMLADs (granularity
+// kSmladPair of `mask`, nullptr = none) not emitted; a column quad is loaded only where some
+// kept SMLAD reads it. Writes
+//   struct <name> {
+//     static void two(const int16_t* cols, int32_t* acc);  // acc[c] col 0, acc[rows + c] col 1
+//     static void one(const int16_t* col, int32_t* acc);   // acc[c]
+//   };
+// for unrolled_conv2d / unrolled_fully_connected (sparse_unrolled.h); it needs
+// "kernels/cortexm/dsp.h" and <cstdint> included before it.
+struct UnrolledGemmSource {
+  std::string code;
+  int64_t kept_smlads = 0;   // per column, over the layer
+  int64_t total_smlads = 0;  // channels * K4 / 2
+};
+UnrolledGemmSource emit_unrolled_gemm(const std::string& name, const int8_t* matrix, int32_t rows,
+                                      int32_t k, const uint8_t* mask);
 
 }  // namespace frugal::kernels::cortexm
