@@ -20,11 +20,13 @@ int main(int argc, char** argv) {
   EvalOptions eval_options;
   GenerateOptions generate_options;
   BenchOptions bench_options;
+  ExploreOptions explore_options;
   CLI::App* inspect = add_inspect(app, inspect_options);
   CLI::App* run = add_run(app, run_options);
   CLI::App* eval = add_eval(app, eval_options);
   CLI::App* generate = add_generate(app, generate_options);
   CLI::App* bench = add_bench(app, bench_options);
+  CLI::App* explore = add_explore(app, explore_options);
 
   try {
     app.parse(argc, argv);
@@ -39,6 +41,7 @@ int main(int argc, char** argv) {
     if (eval->parsed()) return run_eval(eval_options);
     if (generate->parsed()) return run_generate(generate_options);
     if (bench->parsed()) return run_bench(bench_options);
+    if (explore->parsed()) return run_explore(explore_options);
     return 2;
   } catch (const frugal::ir::Error& e) {
     fmt::print(stderr, "error: {}\n", e.what());

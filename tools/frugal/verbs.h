@@ -3,6 +3,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <optional>
 #include <string>
 
 namespace frugal::cli {
@@ -49,5 +50,19 @@ struct BenchOptions {
 };
 CLI::App* add_bench(CLI::App& app, BenchOptions& options);
 int run_bench(const BenchOptions& options);
+
+struct ExploreOptions {
+  std::string model, data, board, costs, output;
+  std::optional<double> max_accuracy_loss;
+  std::string levels = "0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9";
+  size_t validation = 0;  // 0: the split's default
+  size_t test = 0;        // 0: the whole test split
+  size_t max_evaluations = 0;
+  bool exhaustive = false;
+  unsigned threads = 0;
+  bool json = false;
+};
+CLI::App* add_explore(CLI::App& app, ExploreOptions& options);
+int run_explore(const ExploreOptions& options);
 
 }  // namespace frugal::cli
