@@ -16,6 +16,7 @@ all: build
 
 deps:
 	@./tools/install_deps.sh $(DEBIAN_PACKAGES)
+	@./tools/install_npm.sh
 
 build: deps
 	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null

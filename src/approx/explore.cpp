@@ -112,7 +112,9 @@ InstructionCostModel InstructionCostModel::from_bench_json(const ir::Graph& grap
 
 double InstructionCostModel::cost(size_t op_index, double kept_fraction) const {
   const DenseLayerCost& c = layers_.at(op_index);
-  return c.instructions - c.mac_instructions + c.mac_instructions * kept_fraction;
+  if (kept_fraction >= 1.0) return c.instructions;
+  constexpr double kSkippingKernelOverhead = 1.12;
+  return c.instructions - c.mac_instructions + kSkippingKernelOverhead * c.mac_instructions * kept_fraction;
 }
 
 double InstructionCostModel::cycles(size_t op_index, double kept_fraction) const {
@@ -169,7 +171,14 @@ std::vector<double> normalized_levels(std::vector<double> levels) {
   return levels;
 }
 
-std::vector<ExplorePoint> pareto_front(std::vector<ExplorePoint> points) {
+std::vector<ExplorePoint> pareto_front(std::vector<ExplorePoint> points, bool measured) {
+  if (measured) {
+    std::erase_if(points, [](const ExplorePoint& p) { return !p.measured_instructions; });
+    for (ExplorePoint& p : points) {
+      p.instructions = static_cast<double>(*p.measured_instructions);
+      if (p.measured_cycles) p.cycles = static_cast<double>(*p.measured_cycles);
+    }
+  }
   // Instructions ascending, then correct descending, then levels ascending: a point is on the
   // front iff it is correct-count-wise strictly better than every point before it.
   std::sort(points.begin(), points.end(), [](const ExplorePoint& a, const ExplorePoint& b) {
@@ -205,9 +214,14 @@ class Explorer {
     check_report_matches(report, graph);
     levels_ = normalized_levels(options.levels);
     for (size_t i = 0; i < report.layers.size(); ++i) {
-      if (report.layers[i].approximable) layers_.push_back(i);
+      const LayerSignificance& l = report.layers[i];
+      const bool depthwise = graph.ops.at(static_cast<size_t>(l.op_index)).type == ir::OpType::kDepthwiseConv2D;
+      if (l.approximable && !(depthwise && options.granularity != Granularity::kOperand)) layers_.push_back(i);
     }
-    if (layers_.empty()) throw Error("the model has no approximable layers (only the first conv-like layer, or none)");
+    if (layers_.empty()) {
+      throw Error("the model has no approximable layers (conv or FC layers after the first; depthwise layers "
+                  "have no skipping kernel)");
+    }
     if (validation.num_samples() == 0) throw Error("the validation split is empty");
     // Kept fraction and skipped MACs of every (layer, level): selection is per layer, so a
     // configuration's figures are sums of these.
@@ -262,6 +276,7 @@ class Explorer {
     s.fraction = levels_[k];
     s.measure = options_.measure;
     s.group = options_.group;
+    s.granularity = options_.granularity;
     return s;
   }
 

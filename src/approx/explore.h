@@ -37,7 +37,9 @@ class LayerCostModel {
 
 // Default cost model: the dense firmware's instructions D (and cycles C) of each op, of which
 // the MAC part, A = min(D, k * MACs), shrinks with the kept fraction f:
-//   cost(op, f) = D - A + A * f,   cycles(op, f) = C * cost(op, f) / D.
+//   cost(op, f) = D - A + s * A * f (f < 1),   cost(op, 1) = D,   cycles(op, f) = C * cost(op, f) / D,
+// s = 1.12: a kept quad of the skipping kernel costs 15 instructions where the dense loop
+// spends about 13.4 (its offset load and add; docs/approximate-kernels.md, bench_cortexm_sparse).
 // k (instructions per MAC of the inner loop) is 1.0 for CONV_2D / FULLY_CONNECTED (one SMLAD
 // and one load per two MACs) and 3.0 for DEPTHWISE_CONV_2D (no pairing: load, load, MLA).
 // D and C come from a `frugal bench --json` file (layers[].instructions / cycles_estimate,
@@ -87,6 +89,10 @@ struct ExploreOptions {
   Measure measure = Measure::kResidualError;
   bool compensate_bias = true;
   int32_t group = 1;
+  // What the Cortex-M table-driven skipping kernel removes (sparse_gemm.h). With a kernel
+  // granularity only CONV_2D and FULLY_CONNECTED layers are explored: depthwise layers have no
+  // skipping kernel, so skipping there would cost accuracy and save nothing.
+  Granularity granularity = Granularity::kQuad;
   bool exhaustive = false;
   size_t max_exhaustive_configs = 1'000'000;
   // Configurations more than this below the baseline's validation Top-1 are not on the front
@@ -114,6 +120,11 @@ struct ExplorePoint {
   int64_t skipped_macs = 0;
   std::optional<size_t> test_correct;
   std::optional<double> test_top1;
+  // Under QEMU (the CLI's re-measurement): per inference, and whether the firmware's outputs
+  // equalled the host's bit for bit.
+  std::optional<uint64_t> measured_instructions, measured_cycles;
+  std::optional<bool> bit_exact;
+  std::optional<uint64_t> flash_bytes;
 };
 
 struct ExploreResult {
@@ -147,8 +158,9 @@ size_t select_point(const ExploreResult& result, double max_loss);
 
 // Points of `points` not dominated by another (fewer or equal instructions and more or equal
 // correct validation samples, one strictly); of equal (instructions, correct) pairs the one with
-// the lexicographically smallest levels is kept. Sorted by instructions.
-std::vector<ExplorePoint> pareto_front(std::vector<ExplorePoint> points);
+// the lexicographically smallest levels is kept. Sorted by instructions. With `measured`, the
+// QEMU instruction counts replace the cost model's (points without one are dropped).
+std::vector<ExplorePoint> pareto_front(std::vector<ExplorePoint> points, bool measured = false);
 
 // Correct Top-1 predictions of `graph` on `set` (fast kernels, one Session per thread).
 size_t count_correct(const ir::Graph& graph, const data::EvalSet& set, size_t threads);

@@ -11,6 +11,8 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "kernels/cortexm/sparse_pack.h"
+
 namespace frugal::approx {
 
 using ir::Error;
@@ -31,16 +33,42 @@ std::optional<Measure> parse_measure(std::string_view name) {
   return std::nullopt;
 }
 
+std::string_view to_string(Granularity granularity) {
+  switch (granularity) {
+    case Granularity::kOperand: return "operand";
+    case Granularity::kQuad: return "quad";
+    case Granularity::kSmladPair: return "smlad-pair";
+  }
+  return "?";
+}
+
+std::optional<Granularity> parse_granularity(std::string_view name) {
+  for (Granularity g : {Granularity::kOperand, Granularity::kQuad, Granularity::kSmladPair}) {
+    if (name == to_string(g)) return g;
+  }
+  return std::nullopt;
+}
+
 std::string config_to_json(const SkipConfig& config) {
   nlohmann::json layers = nlohmann::json::array();
   for (const LayerSkip& s : config.layers) {
     nlohmann::json j = {{"layer", s.layer}, {"measure", std::string(to_string(s.measure))}};
     if (s.fraction) j["fraction"] = *s.fraction;
     if (s.count) j["count"] = *s.count;
+    if (s.granularity != Granularity::kOperand) j["granularity"] = std::string(to_string(s.granularity));
     if (s.group != 1) j["group"] = s.group;
+    if (s.operands) j["operands"] = *s.operands;
+    if (s.bias_delta) j["bias_delta"] = *s.bias_delta;
     layers.push_back(std::move(j));
   }
-  return nlohmann::json{{"format", "frugal-skip-config"}, {"version", 1}, {"layers", std::move(layers)}}.dump(1);
+  bool resolved = false;
+  for (const LayerSkip& s : config.layers) resolved = resolved || s.operands.has_value();
+  // Resolved configs list thousands of operands: one line per layer instead of per number.
+  const nlohmann::json j{{"format", "frugal-skip-config"}, {"version", 1}, {"layers", std::move(layers)}};
+  if (!resolved) return j.dump(1);
+  std::string text = "{\"format\": \"frugal-skip-config\", \"version\": 1, \"layers\": [";
+  for (size_t i = 0; i < j["layers"].size(); ++i) text += (i == 0 ? "\n " : ",\n ") + j["layers"][i].dump();
+  return text + "\n]}\n";
 }
 
 SkipConfig config_from_json(const std::string& text) {
@@ -64,7 +92,16 @@ SkipConfig config_from_json(const std::string& text) {
       s.layer = jl.at("layer").get<std::string>();
       if (jl.contains("fraction")) s.fraction = jl.at("fraction").get<double>();
       if (jl.contains("count")) s.count = jl.at("count").get<int64_t>();
+      if (jl.contains("operands")) s.operands = jl.at("operands").get<std::vector<int64_t>>();
+      if (jl.contains("bias_delta")) s.bias_delta = jl.at("bias_delta").get<std::vector<int32_t>>();
       s.group = jl.value("group", 1);
+      const std::string granularity = jl.value("granularity", std::string("operand"));
+      const std::optional<Granularity> g = parse_granularity(granularity);
+      if (!g) {
+        throw Error(fmt::format("skip config entry {} ('{}'): unknown granularity '{}' (operand, quad, smlad-pair)",
+                                entry, s.layer, granularity));
+      }
+      s.granularity = *g;
       const std::string measure = jl.value("measure", std::string("error"));
       const std::optional<Measure> m = parse_measure(measure);
       if (!m) {
@@ -109,6 +146,20 @@ SkipConfig uniform_skip(const SignificanceReport& report, double fraction, Measu
 
 namespace {
 
+// Explicit operand lists must be ascending, unique and inside the layer.
+void check_operands(const LayerSkip& s, int64_t channels, int64_t per_channel) {
+  const int64_t total = channels * per_channel;
+  for (size_t i = 0; i < s.operands->size(); ++i) {
+    const int64_t o = (*s.operands)[i];
+    if (o < 0 || o >= total) {
+      throw Error(fmt::format("skip config: layer '{}' skips operand {} outside [0, {})", s.layer, o, total));
+    }
+    if (i > 0 && o <= (*s.operands)[i - 1]) {
+      throw Error(fmt::format("skip config: layer '{}' lists operands out of order or twice (at {})", s.layer, o));
+    }
+  }
+}
+
 // Report layer index of every configured layer; checks everything validate_config promises.
 std::vector<size_t> resolve(const ir::Graph& graph, const SignificanceReport& report, const SkipConfig& config) {
   check_report_matches(report, graph);
@@ -125,8 +176,20 @@ std::vector<size_t> resolve(const ir::Graph& graph, const SignificanceReport& re
     if (!l.approximable) throw Error(fmt::format("skip config: layer '{}' is not approximable", s.layer));
     if (seen[it->second]) throw Error(fmt::format("skip config: layer '{}' is listed twice", s.layer));
     seen[it->second] = true;
-    if (s.fraction.has_value() == s.count.has_value()) {
-      throw Error(fmt::format("skip config: layer '{}' needs exactly one of a fraction and a count", s.layer));
+    if (static_cast<int>(s.fraction.has_value()) + static_cast<int>(s.count.has_value()) +
+            static_cast<int>(s.operands.has_value()) !=
+        1) {
+      throw Error(fmt::format("skip config: layer '{}' needs exactly one of a fraction, a count and operands", s.layer));
+    }
+    if (s.operands) check_operands(s, l.channels, l.operands_per_channel);
+    if (s.bias_delta && static_cast<int32_t>(s.bias_delta->size()) != l.channels) {
+      throw Error(fmt::format("skip config: layer '{}' has {} bias deltas for {} channels", s.layer,
+                              s.bias_delta->size(), l.channels));
+    }
+    if (s.granularity != Granularity::kOperand &&
+        graph.ops.at(static_cast<size_t>(l.op_index)).type == ir::OpType::kDepthwiseConv2D) {
+      throw Error(fmt::format("skip config: layer '{}' is depthwise; granularity '{}' is for conv and FC layers",
+                              s.layer, to_string(s.granularity)));
     }
     if (s.fraction && !(*s.fraction >= 0.0 && *s.fraction <= 1.0)) {
       throw Error(fmt::format("skip config: layer '{}' has fraction {} outside [0, 1]", s.layer, *s.fraction));
@@ -162,8 +225,30 @@ int64_t skip_count(const LayerSkip& s, const LayerSignificance& l) {
   return static_cast<int64_t>(std::llround(*s.fraction * static_cast<double>(l.operands())));
 }
 
+// Output channels and operands per channel of a conv-like op, from its weight tensor (the
+// operand order of significance.h: OHWI rows for conv, (ky, kx) for depthwise, inputs for FC).
+struct LayerGeometry {
+  int64_t channels = 0, operands_per_channel = 0;
+};
+
+std::optional<LayerGeometry> layer_geometry(const ir::Graph& graph, const ir::Op& op) {
+  if (op.type != ir::OpType::kConv2D && op.type != ir::OpType::kDepthwiseConv2D &&
+      op.type != ir::OpType::kFullyConnected) {
+    return std::nullopt;
+  }
+  const ir::Tensor* w = graph.input(op, 1);
+  if (w == nullptr || !w->is_constant || w->type != ir::DataType::kInt8 || w->shape.empty()) return std::nullopt;
+  const int64_t elements = w->num_elements();
+  if (op.type == ir::OpType::kDepthwiseConv2D) {
+    const int64_t channels = w->shape.back();
+    return channels > 0 ? std::optional<LayerGeometry>({channels, elements / channels}) : std::nullopt;
+  }
+  const int64_t channels = w->shape.front();
+  return channels > 0 ? std::optional<LayerGeometry>({channels, elements / channels}) : std::nullopt;
+}
+
 // Index of weight (channel, operand) in the op's constant tensor.
-size_t weight_index(ir::OpType type, const LayerSignificance& l, int64_t operand) {
+size_t weight_index(ir::OpType type, const LayerGeometry& l, int64_t operand) {
   const size_t n = static_cast<size_t>(l.operands_per_channel);
   const size_t c = static_cast<size_t>(operand) / n, k = static_cast<size_t>(operand) % n;
   return type == ir::OpType::kDepthwiseConv2D ? k * static_cast<size_t>(l.channels) + c : c * n + k;
@@ -215,35 +300,57 @@ std::vector<LayerSelection> select_skipped(const ir::Graph& graph, const Signifi
   for (size_t i = 0; i < resolved.size(); ++i) {
     const LayerSignificance& l = report.layers[resolved[i]];
     const LayerSkip& skip = config.layers[i];
+    LayerSelection s;
+    s.report_layer = resolved[i];
+    s.op_index = l.op_index;
+    if (skip.operands) {
+      s.operands = *skip.operands;
+      selections.push_back(std::move(s));
+      continue;
+    }
     const std::vector<double> value = ranking_values(l, skip.measure);
-    const int64_t n = l.operands_per_channel, g = skip.group;
-    // Groups as (first operand, size), never crossing a channel.
+    const int64_t n = l.operands_per_channel;
+    // Skip groups as member lists (operand indices, ascending), ranked by their summed measure.
     struct Group {
-      int64_t first, size;
-      double value;
+      std::vector<int64_t> members;
+      double value = 0.0;
     };
     std::vector<Group> groups;
-    groups.reserve(static_cast<size_t>(l.channels * ((n + g - 1) / g)));
-    for (int64_t c = 0; c < l.channels; ++c) {
-      for (int64_t k = 0; k < n; k += g) {
-        Group group{c * n + k, std::min(g, n - k), 0.0};
-        for (int64_t m = 0; m < group.size; ++m) group.value += value[static_cast<size_t>(group.first + m)];
-        groups.push_back(group);
+    if (skip.granularity == Granularity::kOperand) {
+      const int64_t g = skip.group;
+      groups.reserve(static_cast<size_t>(l.channels * ((n + g - 1) / g)));
+      for (int64_t c = 0; c < l.channels; ++c) {
+        for (int64_t k = 0; k < n; k += g) {
+          Group group;
+          for (int64_t m = 0; m < std::min(g, n - k); ++m) group.members.push_back(c * n + k + m);
+          groups.push_back(std::move(group));
+        }
+      }
+    } else {
+      const auto kernel_granularity = skip.granularity == Granularity::kQuad
+                                          ? kernels::cortexm::SkipGranularity::kQuad
+                                          : kernels::cortexm::SkipGranularity::kSmladPair;
+      for (const kernels::cortexm::SkipGroup& kg :
+           kernels::cortexm::skip_groups(l.channels, static_cast<int32_t>(n), kernel_granularity)) {
+        Group group;
+        for (const auto& [channel, operand] : kg.members) group.members.push_back(channel * n + operand);
+        std::sort(group.members.begin(), group.members.end());
+        groups.push_back(std::move(group));
       }
     }
+    for (Group& group : groups) {
+      for (int64_t m : group.members) group.value += value[static_cast<size_t>(m)];
+    }
     std::sort(groups.begin(), groups.end(), [](const Group& a, const Group& b) {
-      return a.value != b.value ? a.value < b.value : a.first < b.first;
+      return a.value != b.value ? a.value < b.value : a.members.front() < b.members.front();
     });
     const int64_t count = skip_count(skip, l);
     std::vector<int64_t> chosen;
     for (const Group& group : groups) {
       if (static_cast<int64_t>(chosen.size()) == count) break;
-      if (static_cast<int64_t>(chosen.size()) + group.size > count) continue;
-      for (int64_t m = 0; m < group.size; ++m) chosen.push_back(group.first + m);
+      if (static_cast<int64_t>(chosen.size() + group.members.size()) > count) continue;
+      chosen.insert(chosen.end(), group.members.begin(), group.members.end());
     }
-    LayerSelection s;
-    s.report_layer = resolved[i];
-    s.op_index = l.op_index;
     s.operands = std::move(chosen);
     std::sort(s.operands.begin(), s.operands.end());
     selections.push_back(std::move(s));
@@ -251,36 +358,114 @@ std::vector<LayerSelection> select_skipped(const ir::Graph& graph, const Signifi
   return selections;
 }
 
-ir::Graph apply_skipping(const ir::Graph& graph, const SignificanceReport& report, const SkipConfig& config,
-                         bool compensate_bias) {
+SkipConfig resolve_config(const ir::Graph& graph, const SignificanceReport& report, const SkipConfig& config,
+                          bool compensate_bias) {
   const std::vector<LayerSelection> selections = select_skipped(graph, report, config);
-  ir::Graph out = graph;
-  for (const LayerSelection& s : selections) {
-    if (s.operands.empty()) continue;
-    const LayerSignificance& l = report.layers[s.report_layer];
-    const ir::OpType type = out.ops[static_cast<size_t>(s.op_index)].type;
-    ir::Tensor& weights = own_input(out, s.op_index, 1);
-    auto* w = reinterpret_cast<int8_t*>(weights.data.data());
-    std::vector<double> compensation(static_cast<size_t>(l.channels), 0.0);
-    for (int64_t operand : s.operands) {
-      w[weight_index(type, l, operand)] = 0;
-      compensation[static_cast<size_t>(operand / l.operands_per_channel)] +=
-          l.mean_contribution[static_cast<size_t>(operand)];
+  SkipConfig out;
+  for (size_t i = 0; i < selections.size(); ++i) {
+    const LayerSelection& sel = selections[i];
+    const LayerSignificance& l = report.layers[sel.report_layer];
+    LayerSkip s;
+    s.layer = l.name;
+    s.measure = config.layers[i].measure;
+    s.granularity = config.layers[i].granularity;
+    s.group = config.layers[i].group;
+    s.operands = sel.operands;
+    if (config.layers[i].bias_delta) {
+      s.bias_delta = config.layers[i].bias_delta;
+    } else if (compensate_bias) {
+      std::vector<double> sum(static_cast<size_t>(l.channels), 0.0);
+      for (int64_t operand : sel.operands) {
+        sum[static_cast<size_t>(operand / l.operands_per_channel)] += l.mean_contribution[static_cast<size_t>(operand)];
+      }
+      std::vector<int32_t> delta(sum.size());
+      for (size_t c = 0; c < sum.size(); ++c) {
+        delta[c] = static_cast<int32_t>(std::clamp(std::round(sum[c]), static_cast<double>(std::numeric_limits<int32_t>::min()),
+                                                   static_cast<double>(std::numeric_limits<int32_t>::max())));
+      }
+      s.bias_delta = std::move(delta);
     }
-    if (!compensate_bias) continue;
-    if (out.input(out.ops[static_cast<size_t>(s.op_index)], 2) == nullptr) add_zero_bias(out, s.op_index, l.channels);
-    ir::Tensor& bias = own_input(out, s.op_index, 2);
-    for (size_t c = 0; c < compensation.size(); ++c) {
+    out.layers.push_back(std::move(s));
+  }
+  return out;
+}
+
+namespace {
+
+struct ResolvedLayer {
+  int32_t op_index = -1;
+  LayerGeometry geometry;
+};
+
+std::vector<ResolvedLayer> check_resolved(const ir::Graph& graph, const SkipConfig& config) {
+  std::unordered_map<std::string, int32_t> by_name;
+  for (size_t i = 0; i < graph.ops.size(); ++i) by_name.emplace(graph.ops[i].name, static_cast<int32_t>(i));
+  std::vector<ResolvedLayer> out;
+  std::vector<bool> seen(graph.ops.size(), false);
+  for (const LayerSkip& s : config.layers) {
+    const auto it = by_name.find(s.layer);
+    if (it == by_name.end()) {
+      throw Error(fmt::format("skip config: model '{}' has no layer '{}'", graph.name, s.layer));
+    }
+    const ir::Op& op = graph.ops[static_cast<size_t>(it->second)];
+    const std::optional<LayerGeometry> geometry = layer_geometry(graph, op);
+    if (!geometry) {
+      throw Error(fmt::format("skip config: layer '{}' is a {}, not a conv/depthwise/FC layer with int8 weights",
+                              s.layer, ir::to_string(op.type)));
+    }
+    if (seen[static_cast<size_t>(it->second)]) throw Error(fmt::format("skip config: layer '{}' is listed twice", s.layer));
+    seen[static_cast<size_t>(it->second)] = true;
+    if (!s.operands) {
+      throw Error(fmt::format("skip config: layer '{}' is not resolved (no \"operands\" list; explore -o writes "
+                              "resolved point files)", s.layer));
+    }
+    check_operands(s, geometry->channels, geometry->operands_per_channel);
+    if (s.bias_delta && static_cast<int64_t>(s.bias_delta->size()) != geometry->channels) {
+      throw Error(fmt::format("skip config: layer '{}' has {} bias deltas for {} channels", s.layer,
+                              s.bias_delta->size(), geometry->channels));
+    }
+    out.push_back({it->second, *geometry});
+  }
+  return out;
+}
+
+}  // namespace
+
+void validate_resolved(const ir::Graph& graph, const SkipConfig& config) { check_resolved(graph, config); }
+
+ir::Graph apply_resolved(const ir::Graph& graph, const SkipConfig& config) {
+  const std::vector<ResolvedLayer> layers = check_resolved(graph, config);
+  ir::Graph out = graph;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const LayerSkip& s = config.layers[i];
+    const int32_t op_index = layers[i].op_index;
+    const LayerGeometry& g = layers[i].geometry;
+    const ir::OpType type = out.ops[static_cast<size_t>(op_index)].type;
+    if (!s.operands->empty()) {
+      ir::Tensor& weights = own_input(out, op_index, 1);
+      auto* w = reinterpret_cast<int8_t*>(weights.data.data());
+      for (int64_t operand : *s.operands) w[weight_index(type, g, operand)] = 0;
+    }
+    if (!s.bias_delta) continue;
+    if (out.input(out.ops[static_cast<size_t>(op_index)], 2) == nullptr) {
+      add_zero_bias(out, op_index, static_cast<int32_t>(g.channels));
+    }
+    ir::Tensor& bias = own_input(out, op_index, 2);
+    for (size_t c = 0; c < s.bias_delta->size(); ++c) {
       int32_t b = 0;
       std::memcpy(&b, bias.data.data() + c * sizeof(int32_t), sizeof b);
-      const double moved = static_cast<double>(b) + std::round(compensation[c]);
-      const double clamped = std::clamp(moved, static_cast<double>(std::numeric_limits<int32_t>::min()),
-                                        static_cast<double>(std::numeric_limits<int32_t>::max()));
-      b = static_cast<int32_t>(clamped);
+      const int64_t moved = static_cast<int64_t>(b) + (*s.bias_delta)[c];
+      b = static_cast<int32_t>(std::clamp<int64_t>(moved, std::numeric_limits<int32_t>::min(),
+                                                   std::numeric_limits<int32_t>::max()));
       std::memcpy(bias.data.data() + c * sizeof(int32_t), &b, sizeof b);
     }
   }
   return out;
+}
+
+ir::Graph apply_skipping(const ir::Graph& graph, const SignificanceReport& report, const SkipConfig& config,
+                         bool compensate_bias) {
+  return apply_resolved(graph, resolve_config(graph, report, config, compensate_bias));
 }
 
 int64_t skipped_macs(const ir::Graph& graph, const SignificanceReport& report, const SkipConfig& config) {

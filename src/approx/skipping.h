@@ -25,10 +25,22 @@ enum class Measure : uint8_t {
 std::string_view to_string(Measure measure);
 std::optional<Measure> parse_measure(std::string_view name);
 
+// Which operands are skipped together, so that the kernel that runs the layer really saves the
+// work (kernels/cortexm/sparse_pack.h):
+//   kOperand    groups of LayerSkip::group consecutive operands of one channel (host analysis);
+//   kQuad       the table-driven Cortex-M kernel's unit: operands 4q..4q+3 of channels 2p, 2p+1;
+//   kSmladPair  the unrolled kernel's unit: one SMLAD, operands 4q+j and 4q+j+2 of one channel.
+// kQuad and kSmladPair apply to CONV_2D and FULLY_CONNECTED only (no skipping depthwise kernel).
+enum class Granularity : uint8_t { kOperand, kQuad, kSmladPair };
+
+std::string_view to_string(Granularity granularity);
+std::optional<Granularity> parse_granularity(std::string_view name);
+
 struct LayerSkip {
   std::string layer;  // op name, as in the report
-  // Exactly one of the two: a fraction of the layer's operands (rounded to the nearest count)
-  // or a count.
+  // Exactly one of the three: a fraction of the layer's operands (rounded to the nearest
+  // count), a count, or the explicit operand indices (ascending; a *resolved* entry, which
+  // needs no significance report: see resolve_config).
   std::optional<double> fraction;
   std::optional<int64_t> count;
   Measure measure = Measure::kErrorMeasure;
@@ -38,6 +50,10 @@ struct LayerSkip {
   // both of its weights are skipped). Groups are taken in ranking order, passing over any that
   // would exceed the requested count, so a layer may skip slightly fewer operands than asked.
   int32_t group = 1;
+  Granularity granularity = Granularity::kOperand;
+  std::optional<std::vector<int64_t>> operands{};
+  // Resolved entries only: int32 added to each output channel's bias (bias compensation).
+  std::optional<std::vector<int32_t>> bias_delta{};
 };
 
 // Layers not listed are exact.
@@ -46,9 +62,11 @@ struct SkipConfig {
 };
 
 // {"format": "frugal-skip-config", "version": 1, "layers": [{"layer": "conv_2", "fraction": 0.3,
-// "measure": "error"}, {"layer": "fc", "count": 12, "measure": "ratio", "group": 2}]}; "measure"
-// defaults to "error", "group" to 1. Parsing checks the JSON's shape (ir::Error naming the entry); validate_config checks it
-// against a model.
+// "measure": "error", "granularity": "quad"}, {"layer": "fc", "count": 12, "measure": "ratio",
+// "group": 2}, {"layer": "conv_3", "operands": [0, 5, 9], "bias_delta": [3, -1]}]}; "measure"
+// defaults to "error", "granularity" to "operand", "group" to 1. Parsing checks the JSON's
+// shape (ir::Error naming the entry); validate_config / validate_resolved check it against a
+// model.
 std::string config_to_json(const SkipConfig& config);
 SkipConfig config_from_json(const std::string& text);
 void save_config(const SkipConfig& config, const std::filesystem::path& file);
@@ -74,6 +92,21 @@ void validate_config(const ir::Graph& graph, const SignificanceReport& report, c
 // lower index, so the choice is deterministic.
 std::vector<LayerSelection> select_skipped(const ir::Graph& graph, const SignificanceReport& report,
                                            const SkipConfig& config);
+
+// The same configuration with every entry resolved: explicit skipped operands and, with
+// `compensate_bias`, the per-channel bias deltas. The result applies to the graph without the
+// report (apply_resolved), so a chosen point can be stored and turned into firmware later.
+SkipConfig resolve_config(const ir::Graph& graph, const SignificanceReport& report, const SkipConfig& config,
+                          bool compensate_bias);
+
+// Throws ir::Error (one line naming the layer) unless every entry is resolved and matches the
+// graph: a CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED op of that name with int8 weights,
+// operand indices ascending, unique and inside the layer, bias_delta one per output channel.
+void validate_resolved(const ir::Graph& graph, const SkipConfig& config);
+
+// A copy of `graph` with the resolved entries' weights set to 0 and their bias deltas added
+// (saturating). Validates first.
+ir::Graph apply_resolved(const ir::Graph& graph, const SkipConfig& config);
 
 // A copy of `graph` with the selected weights set to 0. With `compensate_bias`, each output
 // channel's int32 bias also grows by round(sum of its skipped operands' mean contributions)

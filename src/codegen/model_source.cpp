@@ -8,6 +8,7 @@
 #include "kernels/cortexm/conv.h"
 #include "kernels/cortexm/fully_connected.h"
 #include "kernels/cortexm/pack.h"
+#include "kernels/cortexm/sparse_pack.h"
 #include "runtime/interpreter.h"
 #include "runtime/lowering.h"
 
@@ -79,7 +80,12 @@ class Emitter {
       const ir::Op& op = graph_.ops[i];
       const LoweredOp lowered = runtime::lower_op(graph_, op);
       body += fmt::format("  // layer {}: {} '{}'\n  {{\n", i, ir::to_string(op.type), escape_comment(op.name));
+      kernel_note_.clear();
+      kept_quads_ = total_quads_ = 0;
       body += emit_layer(i, op, lowered);
+      source.layer_kernel_notes.push_back(kernel_note_);
+      source.layer_kept_quads.push_back(kept_quads_);
+      source.layer_total_quads.push_back(total_quads_);
       body += "  }\n  frugal_mark();\n";
       source.layer_names.push_back(op.name);
       source.layer_ops.emplace_back(ir::to_string(op.type));
@@ -163,6 +169,22 @@ class Emitter {
 
   void need_scratch(size_t bytes) { scratch_bytes_ = std::max(scratch_bytes_, bytes); }
 
+  // Skipping a multiply-accumulate equals a zero weight, so every quad of 8 zero weights
+  // (an approximation's skipped operands, or zeros the model already had) is left out by the
+  // computation-skipping kernels: bit-exact with the dense arithmetic by construction.
+  static std::vector<uint8_t> zero_mask(const int8_t* weights, int32_t rows, int32_t k) {
+    std::vector<uint8_t> mask(static_cast<size_t>(rows) * static_cast<size_t>(k));
+    for (size_t i = 0; i < mask.size(); ++i) mask[i] = weights[i] == 0 ? 1 : 0;
+    return mask;
+  }
+
+  void note_sparse(const kernels::cortexm::PackedSparseConv& packed) {
+    kernel_note_ = fmt::format("skipping {} of {} weight quads", packed.total_quads - packed.kept_quads,
+                               packed.total_quads);
+    kept_quads_ = packed.kept_quads;
+    total_quads_ = packed.total_quads;
+  }
+
   std::string multipliers(size_t layer, const std::vector<QuantizedMultiplier>& values) {
     const std::string name = fmt::format("l{}_multipliers", layer);
     std::string list;
@@ -212,9 +234,22 @@ class Emitter {
                            output_pointer(out, "int8_t"));
       }
       if (conv->filter.c != conv->input.c) return "";  // grouped convolution
+      need_scratch(kc::conv2d_scratch_bytes(ConvShape{conv->filter.h, conv->filter.w, conv->input.c}));
+      const int32_t k = conv->filter.h * conv->filter.w * conv->input.c;
+      const std::vector<uint8_t> zeros = zero_mask(conv->filter_data, conv->output.c, k);
+      const kc::PackedSparseConv sparse =
+          kc::pack_sparse_conv(conv->filter_data, conv->output.c, conv->filter.h, conv->filter.w, conv->input.c,
+                               conv->bias, conv->multipliers.data(), p.input_offset, zeros.data());
+      if (sparse.kept_quads < sparse.total_quads) {
+        note_sparse(sparse);
+        return fmt::format("    kc::sparse_conv2d<{}>({}{{}}, {}, {}, {}, {}, {}, scratch);\n",
+                           requant_type(sparse.requant), shape_struct(layer, members), input_pointer(in[0], "int8_t"),
+                           packed_array(layer, "stream", "int32_t", sparse.stream),
+                           packed_array(layer, "pair_quads", "uint16_t", sparse.pair_quads),
+                           channel_quant(layer, sparse.quant), output_pointer(out, "int8_t"));
+      }
       const kc::PackedConv packed = kc::pack_conv(conv->filter_data, conv->output.c, conv->filter.h, conv->filter.w,
                                                   conv->input.c, conv->bias, conv->multipliers.data(), p.input_offset);
-      need_scratch(kc::conv2d_scratch_bytes(ConvShape{conv->filter.h, conv->filter.w, conv->input.c}));
       return fmt::format("    kc::conv2d<{}>({}{{}}, {}, {}, {}, {}, scratch);\n", requant_type(packed.requant),
                          shape_struct(layer, members), input_pointer(in[0], "int8_t"),
                          packed_array(layer, "weights", "int8_t", packed.weights), channel_quant(layer, packed.quant),
@@ -222,13 +257,24 @@ class Emitter {
     }
     if (const auto* fc = std::get_if<runtime::LoweredFullyConnected>(&lowered.params)) {
       const auto& p = fc->params;
-      const kc::PackedConv packed = kc::pack_fully_connected(fc->weights, fc->out_depth, fc->depth, fc->bias,
-                                                             fc->multipliers.data(), p.input_offset);
       need_scratch(kc::fully_connected_scratch_bytes(FcShape{fc->depth}));
       const std::string shape =
           shape_struct(layer, {{"batches", fc->batches}, {"depth", fc->depth}, {"out_depth", fc->out_depth},
                                {"input_offset", p.input_offset}, {"output_offset", p.output_offset},
                                {"act_min", p.act_min}, {"act_max", p.act_max}});
+      const std::vector<uint8_t> zeros = zero_mask(fc->weights, fc->out_depth, fc->depth);
+      const kc::PackedSparseConv sparse = kc::pack_sparse_fully_connected(
+          fc->weights, fc->out_depth, fc->depth, fc->bias, fc->multipliers.data(), p.input_offset, zeros.data());
+      if (sparse.kept_quads < sparse.total_quads) {
+        note_sparse(sparse);
+        return fmt::format("    kc::sparse_fully_connected<{}>({}{{}}, {}, {}, {}, {}, {}, scratch);\n",
+                           requant_type(sparse.requant), shape, input_pointer(in[0], "int8_t"),
+                           packed_array(layer, "stream", "int32_t", sparse.stream),
+                           packed_array(layer, "pair_quads", "uint16_t", sparse.pair_quads),
+                           channel_quant(layer, sparse.quant), output_pointer(out, "int8_t"));
+      }
+      const kc::PackedConv packed = kc::pack_fully_connected(fc->weights, fc->out_depth, fc->depth, fc->bias,
+                                                             fc->multipliers.data(), p.input_offset);
       return fmt::format("    kc::fully_connected<{}>({}{{}}, {}, {}, {}, {}, scratch);\n", requant_type(packed.requant),
                          shape, input_pointer(in[0], "int8_t"), packed_array(layer, "weights", "int8_t", packed.weights),
                          channel_quant(layer, packed.quant), output_pointer(out, "int8_t"));
@@ -429,6 +475,8 @@ class Emitter {
   std::string constants_;
   size_t constant_bytes_ = 0;
   size_t scratch_bytes_ = 0;
+  std::string kernel_note_;
+  int64_t kept_quads_ = 0, total_quads_ = 0;
 };
 
 }  // namespace

@@ -27,6 +27,10 @@ struct ModelSource {
   std::vector<std::string> layer_names;
   std::vector<std::string> layer_ops;
   std::vector<int64_t> layer_macs;
+  // Per layer: "" for the dense kernels, else what the computation-skipping kernel leaves out;
+  // weight quads kept / in all (0 / 0 for dense layers).
+  std::vector<std::string> layer_kernel_notes;
+  std::vector<int64_t> layer_kept_quads, layer_total_quads;
 };
 
 ModelSource generate_model_source(const ir::Graph& graph, KernelFlavor flavor);

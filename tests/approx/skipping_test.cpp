@@ -163,9 +163,9 @@ TEST(SkipConfigValidation, NamesTheProblem) {
             "skip config: layer 'fc' has fraction -0.1 outside [0, 1]");
   EXPECT_EQ(error(r, one_layer("fc", 7, Measure::kErrorMeasure)), "skip config: layer 'fc' has count 7 outside [0, 6]");
   EXPECT_EQ(error(r, SkipConfig{{LayerSkip{"fc", 0.5, 2, Measure::kErrorMeasure}}}),
-            "skip config: layer 'fc' needs exactly one of a fraction and a count");
+            "skip config: layer 'fc' needs exactly one of a fraction, a count and operands");
   EXPECT_EQ(error(r, SkipConfig{{LayerSkip{"fc", std::nullopt, std::nullopt, Measure::kErrorMeasure}}}),
-            "skip config: layer 'fc' needs exactly one of a fraction and a count");
+            "skip config: layer 'fc' needs exactly one of a fraction, a count and operands");
   const SkipConfig twice{{LayerSkip{"fc", 0.5, std::nullopt, Measure::kErrorMeasure},
                           LayerSkip{"fc", 0.2, std::nullopt, Measure::kErrorMeasure}}};
   EXPECT_EQ(error(r, twice), "skip config: layer 'fc' is listed twice");

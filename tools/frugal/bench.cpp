@@ -15,7 +15,7 @@
 #include "data/data_root.h"
 #include "data/eval_set.h"
 #include "mcu/firmware.h"
-#include "mcu/qemu_runner.h"
+#include "mcu/model_bench.h"
 #include "verbs.h"
 
 namespace frugal::cli {
@@ -38,6 +38,8 @@ CLI::App* add_bench(CLI::App& app, BenchOptions& options) {
                       "Kernels of the firmware: cortexm (DSP-optimised, reference where not covered) or reference")
       ->check(CLI::IsMember({"cortexm", "reference"}))
       ->capture_default_str();
+  command->add_option("--approx", options.approx,
+                      "Skip configuration (a point_K.json of frugal explore -o): measure the approximate model");
   command->add_flag("--json", options.json, "Print one JSON object instead of the table");
   return command;
 }
@@ -80,16 +82,11 @@ std::vector<uint8_t> bench_inputs(const BenchOptions& options, const ir::Tensor&
   return bytes;
 }
 
-struct LayerCost {
-  uint64_t instructions = 0;
-  uint64_t cycles = 0;
-};
-
 }  // namespace
 
 int run_bench(const BenchOptions& options) {
   const codegen::Board& board = codegen::find_board(options.board);
-  const ir::Graph graph = load_model(options.model);
+  const ir::Graph graph = load_model(options.model, options.approx);
   require_single_input_output(graph, "bench");
   const size_t count = options.count;
 
@@ -105,84 +102,36 @@ int run_bench(const BenchOptions& options) {
     }
   } cleanup{dir, keep};
 
-  fmt::print(stderr, "generating firmware for {} in {}\n", board.name, dir.string());
-  const codegen::GeneratedFirmware firmware = codegen::generate_firmware(graph, board, dir, generate_options(options.kernels));
-  fmt::print(stderr, "building (arm-none-eabi-g++)\n");
-  const fs::path qemu_elf = mcu::build_firmware(dir, mcu::FirmwareTarget::kQemu);
-  const fs::path board_elf = mcu::build_firmware(dir, mcu::FirmwareTarget::kBoard);
-  const mcu::MemoryUsage memory = mcu::firmware_memory_usage(board_elf);
-
   const ir::Tensor& input = graph.tensor(graph.inputs[0]);
   const std::vector<uint8_t> inputs = bench_inputs(options, input, count);
-  write_file_atomically(dir / "input.bin", inputs);
-
-  fmt::print(stderr, "running {} inference(s) on QEMU {}\n", count, board.qemu_machine);
-  mcu::RunOptions run;
-  run.working_directory = dir;
-  run.timeout = std::chrono::seconds(60 + 10 * count);
-  const mcu::RunResult result = mcu::run_firmware(board, qemu_elf, run);
-  if (result.timed_out) throw ir::Error(fmt::format("firmware timed out under QEMU after {} s", run.timeout.count() / 1000));
-  if (result.exit_code != 0) {
-    throw ir::Error(fmt::format("firmware exited with code {} under QEMU: {}", result.exit_code, result.guest_stderr));
-  }
-
-  // Bit-exactness: every output against the host engine (reference kernels).
-  const runtime::CompiledModel host(graph, runtime::KernelSet::kReference);
-  runtime::Session session(host);
-  const std::vector<uint8_t> outputs = read_file(dir / "output.bin", "firmware output");
-  const size_t in_bytes = host.input_bytes(0), out_bytes = host.output_bytes(0);
-  size_t equal = 0;
-  for (size_t r = 0; r < count; ++r) {
-    std::memcpy(session.input(0), inputs.data() + r * in_bytes, in_bytes);
-    session.invoke();
-    if (outputs.size() >= (r + 1) * out_bytes &&
-        std::memcmp(session.output(0), outputs.data() + r * out_bytes, out_bytes) == 0) {
-      ++equal;
-    }
-  }
-  const bool bit_exact = equal == count;
-
-  // Regions: [setup], then per inference one per layer and one for the harness between
-  // inferences (the last one is the plugin's "after" region, not listed).
-  const size_t layers = firmware.source.layer_names.size();
-  if (result.regions.size() != count * (layers + 1)) {
-    throw ir::Error(fmt::format("expected {} measured regions, the plugin reported {}", count * (layers + 1),
-                                result.regions.size()));
-  }
-  std::vector<LayerCost> cost(layers);
-  for (size_t r = 0; r < count; ++r) {
-    for (size_t k = 0; k < layers; ++k) {
-      const mcu::Region& region = result.regions[1 + r * (layers + 1) + k];
-      cost[k].instructions += region.instructions;
-      cost[k].cycles += region.cycles_estimate;
-    }
-  }
-  // Per inference: the mean over the runs (kernels are data-independent but for clamps and
-  // pooling branches, so this is usually the exact count of every run).
-  uint64_t total_instructions = 0, total_cycles = 0;
-  int64_t total_macs = 0;
-  for (size_t k = 0; k < layers; ++k) {
-    cost[k].instructions = (cost[k].instructions + count / 2) / count;
-    cost[k].cycles = (cost[k].cycles + count / 2) / count;
-    total_instructions += cost[k].instructions;
-    total_cycles += cost[k].cycles;
-    total_macs += firmware.source.layer_macs[k];
-  }
+  mcu::ModelBenchOptions bench;
+  bench.generate = generate_options(options.kernels);
+  bench.log = [](std::string_view line) { fmt::print(stderr, "{}\n", line); };
+  const mcu::ModelMeasurement m = mcu::measure_model(graph, board, inputs, count, dir, bench);
+  const bool bit_exact = m.bit_exact;
+  const size_t equal = m.outputs_equal;
+  const size_t layers = m.layers.size();
+  const uint64_t total_instructions = m.total_instructions, total_cycles = m.total_cycles_estimate;
+  const int64_t total_macs = m.total_macs;
+  const mcu::MemoryUsage& memory = m.memory;
   const double mhz = board.clock_hz / 1e6;
   auto ms = [&](uint64_t cycles) { return static_cast<double>(cycles) / (board.clock_hz / 1e3); };
 
   if (options.json) {
     Json layer_list = Json::array();
     for (size_t k = 0; k < layers; ++k) {
+      const mcu::LayerMeasurement& l = m.layers[k];
       layer_list.push_back({{"index", k},
-                            {"name", firmware.source.layer_names[k]},
-                            {"op", firmware.source.layer_ops[k]},
-                            {"macs", firmware.source.layer_macs[k]},
-                            {"instructions", cost[k].instructions},
-                            {"cycles_estimate", cost[k].cycles},
-                            {"ms_estimate", ms(cost[k].cycles)}});
+                            {"name", l.name},
+                            {"op", l.op},
+                            {"kernel", l.kernel_note.empty() ? "dense" : "skipping"},
+                            {"macs", l.macs},
+                            {"instructions", l.instructions},
+                            {"cycles_estimate", l.cycles_estimate},
+                            {"ms_estimate", ms(l.cycles_estimate)}});
     }
     Json json = {{"model", options.model},
+                 {"approx", options.approx.empty() ? Json(nullptr) : Json(options.approx)},
                  {"board", board.name},
                  {"qemu_machine", board.qemu_machine},
                  {"cycle_model", board.cycle_model},
@@ -197,7 +146,7 @@ int run_bench(const BenchOptions& options) {
                  {"flash_bytes", memory.flash_bytes},
                  {"ram_bytes", memory.ram_bytes},
                  {"stack_bytes", memory.stack_bytes},
-                 {"arena_bytes", firmware.fit.arena_bytes},
+                 {"arena_bytes", m.fit.arena_bytes},
                  {"layers", layer_list}};
     fmt::print("{}\n", json.dump());
     return bit_exact ? 0 : 1;
@@ -209,14 +158,15 @@ int run_bench(const BenchOptions& options) {
   fmt::print("{:>3}  {:<34} {:<16} {:>11} {:>13} {:>9} {:>13} {:>9}\n", "#", "layer", "op", "MACs", "instructions",
              "instr/MAC", "est. cycles", "est. ms");
   for (size_t k = 0; k < layers; ++k) {
-    const int64_t macs = firmware.source.layer_macs[k];
-    std::string name = firmware.source.layer_names[k];
+    const mcu::LayerMeasurement& l = m.layers[k];
+    std::string name = l.name;
     if (name.size() > 34) name = name.substr(0, 31) + "...";
-    fmt::print("{:>3}  {:<34} {:<16} {:>11} {:>13} {:>9} {:>13} {:>9.3f}\n", k, name, firmware.source.layer_ops[k],
-               with_commas(static_cast<uint64_t>(macs)), with_commas(cost[k].instructions),
-               macs > 0 ? fmt::format("{:.2f}", static_cast<double>(cost[k].instructions) / static_cast<double>(macs))
-                        : std::string("-"),
-               with_commas(cost[k].cycles), ms(cost[k].cycles));
+    fmt::print("{:>3}  {:<34} {:<16} {:>11} {:>13} {:>9} {:>13} {:>9.3f}{}\n", k, name, l.op,
+               with_commas(static_cast<uint64_t>(l.macs)), with_commas(l.instructions),
+               l.macs > 0 ? fmt::format("{:.2f}", static_cast<double>(l.instructions) / static_cast<double>(l.macs))
+                          : std::string("-"),
+               with_commas(l.cycles_estimate), ms(l.cycles_estimate),
+               l.kernel_note.empty() ? std::string() : "  (" + l.kernel_note + ")");
   }
   fmt::print("\ntotal: {} MACs, {} instructions ({:.2f}/MAC), ~{} cycles = ~{:.1f} ms at {:.0f} MHz\n",
              with_commas(static_cast<uint64_t>(total_macs)), with_commas(total_instructions),
@@ -224,7 +174,7 @@ int run_bench(const BenchOptions& options) {
              with_commas(total_cycles), ms(total_cycles), mhz);
   fmt::print("memory (linked board firmware): flash {} B of {}; RAM {} B static (arena {}) + {} B stack, of {}\n",
              with_commas(memory.flash_bytes), with_commas(board.flash_bytes()), with_commas(memory.ram_bytes),
-             with_commas(firmware.fit.arena_bytes), with_commas(memory.stack_bytes), with_commas(board.ram_bytes()));
+             with_commas(m.fit.arena_bytes), with_commas(memory.stack_bytes), with_commas(board.ram_bytes()));
   return bit_exact ? 0 : 1;
 }
 

@@ -1,5 +1,7 @@
 #include "common.h"
 
+#include <fmt/format.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -8,6 +10,7 @@
 #include <thread>
 #include <unistd.h>
 
+#include "approx/skipping.h"
 #include "import/tflite/tflite_importer.h"
 
 namespace frugal::cli {
@@ -18,6 +21,17 @@ ir::Graph load_model(const fs::path& path) {
   if (!fs::exists(path, ec)) throw ir::Error("cannot open model '" + path.string() + "': no such file");
   if (fs::is_directory(path, ec)) throw ir::Error("cannot open model '" + path.string() + "': it is a directory");
   return import::import_tflite_file(path);
+}
+
+ir::Graph load_model(const fs::path& path, const fs::path& approx) {
+  ir::Graph graph = load_model(path);
+  if (approx.empty()) return graph;
+  const approx::SkipConfig config = approx::load_config(approx);
+  try {
+    return approx::apply_resolved(graph, config);
+  } catch (const ir::Error& e) {
+    throw ir::Error(fmt::format("{}: {}", approx.string(), e.what()));
+  }
 }
 
 void require_single_input_output(const ir::Graph& graph, std::string_view verb) {

@@ -21,6 +21,9 @@ using Json = nlohmann::ordered_json;
 
 // Imports a .tflite model; throws ir::Error with a one-line message if it cannot.
 ir::Graph load_model(const std::filesystem::path& path);
+// The same with a resolved skip configuration (frugal explore's point_K.json) applied when
+// `approx` is not empty: the skipped weights become 0 and bias deltas are added.
+ir::Graph load_model(const std::filesystem::path& path, const std::filesystem::path& approx);
 
 // Refuses graphs with more than one input or output (the verbs feed and read one tensor).
 void require_single_input_output(const ir::Graph& graph, std::string_view verb);

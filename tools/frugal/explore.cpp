@@ -1,6 +1,9 @@
 // frugal explore MODEL --data SET --board B: the latency / Top-1 Pareto front of skip
-// configurations (significance-driven computation skipping). Latency is a cost-model figure
-// (approx/explore.h) until the skipping kernels are measured under QEMU.
+// configurations (significance-driven computation skipping). The dense firmware is measured
+// under QEMU first and calibrates the search's cost model (approx/explore.h); every point of
+// the front is then generated, built and measured under QEMU itself (instructions, estimated
+// cycles, bit-exactness with the host), and the reported front is the one of the measured
+// latencies.
 #include <fmt/format.h>
 
 #include <chrono>
@@ -8,15 +11,19 @@
 #include <fstream>
 #include <memory>
 #include <sstream>
+#include <unistd.h>
 
 #include "approx/explore.h"
 #include "approx/significance.h"
 #include "approx/skipping.h"
 #include "codegen/boards.h"
+#include "mcu/firmware.h"
+#include "mcu/model_bench.h"
 #include "common.h"
 #include "data/data_root.h"
 #include "data/eval_set.h"
 #include "progress.h"
+#include "report/html_report.h"
 #include "verbs.h"
 
 namespace frugal::cli {
@@ -36,9 +43,23 @@ CLI::App* add_explore(CLI::App& app, ExploreOptions& options) {
   command->add_option("--validation", options.validation, "Validation records (CIFAR-10 default 2000; kws/vww: up to 300)");
   command->add_option("--test", options.test, "Test records (default: the whole test split)");
   command->add_flag("--exhaustive", options.exhaustive, "Evaluate every configuration (small spaces only)");
-  command->add_option("--costs", options.costs, "Dense per-layer costs: the output of frugal bench MODEL --board B --json");
+  command->add_option("--costs", options.costs,
+                      "Dense per-layer costs: the output of frugal bench MODEL --board B --json (default: measured "
+                      "now under QEMU)");
+  command->add_option("--granularity", options.granularity,
+                      "Skip unit: quad (the Cortex-M skipping kernel's), smlad-pair or operand (host studies)")
+      ->check(CLI::IsMember({"quad", "smlad-pair", "operand"}))
+      ->capture_default_str();
+  command->add_flag("--no-qemu", options.no_qemu,
+                    "Do not measure under QEMU: latencies are cost-model figures (quick studies)");
+  command->add_option("--qemu-inputs", options.qemu_inputs,
+                      "Test inputs each measured firmware runs and checks bit for bit")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
   command->add_option("--max-evaluations", options.max_evaluations, "Stop the fast search after this many evaluations");
-  command->add_option("-o,--output", options.output, "Write pareto.json, pareto.csv and point_K.json here");
+  command->add_option("-o,--output", options.output,
+                      "Write pareto.json, pareto.csv, pareto.html and point_K.json (for generate --approx) here");
+  command->add_option("--report", options.report, "Write the HTML report (explore.html) into this directory");
   command->add_option("--threads", options.threads, "Worker threads, one Session each (default: all cores)");
   command->add_flag("--json", options.json, "Print one JSON object instead of the table");
   return command;
@@ -66,7 +87,7 @@ std::vector<double> parse_levels(const std::string& text) {
   return approx::normalized_levels(levels);
 }
 
-Json point_json(const approx::ExplorePoint& p, double baseline_instructions) {
+Json point_json(const approx::ExplorePoint& p, double baseline_instructions, std::string_view latency_source) {
   Json levels = Json::object();
   for (const approx::LayerSkip& s : p.config.layers) levels[s.layer] = s.fraction.value_or(0.0);
   Json j;
@@ -77,7 +98,9 @@ Json point_json(const approx::ExplorePoint& p, double baseline_instructions) {
   j["instructions"] = static_cast<int64_t>(p.instructions);
   j["cycles_estimate"] = static_cast<int64_t>(p.cycles);
   j["latency_reduction"] = baseline_instructions > 0.0 ? 1.0 - p.instructions / baseline_instructions : 0.0;
-  j["latency_source"] = "cost-model";
+  j["latency_source"] = std::string(latency_source);
+  if (p.bit_exact) j["bit_exact"] = *p.bit_exact;
+  if (p.flash_bytes) j["flash_bytes"] = *p.flash_bytes;
   j["skipped_macs"] = p.skipped_macs;
   j["levels"] = levels;
   j["config"] = Json::parse(approx::config_to_json(p.config));
@@ -109,19 +132,26 @@ int run_explore(const ExploreOptions& options) {
   explore_options.exhaustive = options.exhaustive;
   explore_options.threads = options.threads;
   explore_options.max_evaluations = options.max_evaluations;
+  explore_options.granularity = *approx::parse_granularity(options.granularity);
   if (options.max_accuracy_loss && !(*options.max_accuracy_loss >= 0.0 && *options.max_accuracy_loss <= 1.0)) {
     throw ir::Error(fmt::format("--max-accuracy-loss {} is outside [0, 1] (a Top-1 fraction)", *options.max_accuracy_loss));
   }
 
   const ir::Graph graph = load_model(options.model);
   require_single_input_output(graph, "explore");
+  // A given cost file is checked before the data and the analysis, which take a while.
   std::unique_ptr<approx::InstructionCostModel> costs;
-  if (options.costs.empty()) {
-    costs = std::make_unique<approx::InstructionCostModel>(approx::InstructionCostModel::estimate(graph));
-  } else {
+  std::string dense_costs = "estimate";
+  if (!options.costs.empty()) {
     const std::vector<uint8_t> bytes = read_file(options.costs, "cost file");
     costs = std::make_unique<approx::InstructionCostModel>(approx::InstructionCostModel::from_bench_json(
         graph, std::string(bytes.begin(), bytes.end()), board.name));
+    dense_costs = options.costs;
+  }
+
+  const bool qemu = !options.no_qemu;
+  if (qemu && (!mcu::arm_toolchain_available() || !mcu::qemu_available())) {
+    throw ir::Error("measuring under QEMU needs arm-none-eabi-g++ and qemu-system-arm (make deps), or pass --no-qemu");
   }
 
   const data::DataRoot root = data::find_data_root();
@@ -131,42 +161,120 @@ int run_explore(const ExploreOptions& options) {
       approx::load_explore_splits(*dataset, root, input, options.validation, options.test);
   fmt::print(stderr, "{}\n", splits.description);
 
+  // Firmware measurements: a project directory per point under one temporary folder.
+  const size_t qemu_inputs = std::min<size_t>(options.qemu_inputs, splits.test.num_samples());
+  const std::span<const uint8_t> qemu_input_bytes(splits.test.inputs.data(), qemu_inputs * splits.test.input_bytes);
+  const fs::path work = fs::temp_directory_path() / fmt::format("frugal-explore-{}", ::getpid());
+  struct Cleanup {
+    fs::path dir;
+    ~Cleanup() {
+      std::error_code ignored;
+      fs::remove_all(dir, ignored);
+    }
+  } cleanup{work};
+  size_t measured_firmwares = 0;
+  auto measure = [&](const ir::Graph& variant) {
+    const fs::path dir = work / fmt::format("point{}", measured_firmwares++);
+    mcu::ModelBenchOptions bench;
+    const mcu::ModelMeasurement m = mcu::measure_model(variant, board, qemu_input_bytes, qemu_inputs, dir, bench);
+    std::error_code ignored;
+    fs::remove_all(dir, ignored);
+    return m;
+  };
+
+  std::optional<mcu::ModelMeasurement> dense;
+  if (qemu) {
+    fmt::print(stderr, "measuring the exact model under QEMU {} ({} input(s))\n", board.qemu_machine, qemu_inputs);
+    dense = measure(graph);
+    if (!dense->bit_exact) throw ir::Error("the exact model's firmware is not bit-exact with the host");
+  }
+  if (!costs && dense) {
+    Json bench_json = {{"board", board.name}, {"layers", Json::array()}};
+    for (const mcu::LayerMeasurement& l : dense->layers) {
+      bench_json["layers"].push_back(
+          {{"name", l.name}, {"instructions", l.instructions}, {"cycles_estimate", l.cycles_estimate}});
+    }
+    costs = std::make_unique<approx::InstructionCostModel>(
+        approx::InstructionCostModel::from_bench_json(graph, bench_json.dump(), board.name));
+    dense_costs = "qemu";
+  } else if (!costs) {
+    costs = std::make_unique<approx::InstructionCostModel>(approx::InstructionCostModel::estimate(graph));
+  }
+
   const unsigned threads = thread_count(options.threads, splits.validation.num_samples());
   const runtime::CompiledModel exact(graph, runtime::KernelSet::kFast);
-  const approx::SignificanceReport report =
+  const approx::SignificanceReport significance =
       approx::analyze_significance(exact, splits.calibration.inputs, {threads});
-  size_t approximable = 0;
-  for (const approx::LayerSignificance& l : report.layers) approximable += l.approximable ? 1 : 0;
-  if (approximable == 0) throw ir::Error("the model has no approximable layers (conv, depthwise or FC after the first)");
-  fmt::print(stderr, "significance: {} conv-like layers ({} approximable) on {} calibration records, {:.1f} s\n",
-             report.layers.size(), approximable, report.images, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  fmt::print(stderr, "significance: {} conv-like layers on {} calibration records, {:.1f} s\n", significance.layers.size(),
+             significance.images, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 
   // Progress: a bar for the phases whose length is known, a line per ~25 steps otherwise.
   std::unique_ptr<Progress> bar;
   std::string bar_phase;
+  size_t bar_done = 0;
   const auto phase_start = std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
-  explore_options.progress = [&](const approx::ExploreProgress& p) {
+  auto progress = [&](std::string_view phase, size_t done, size_t total, size_t evaluations, size_t front_size) {
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - *phase_start).count();
-    if (p.phase != bar_phase) {
-      if (bar) fmt::print(stderr, "\n");
+    if (phase != bar_phase) {
+      if (bar) bar->finish(bar_done, elapsed);
       bar.reset();
-      bar_phase = std::string(p.phase);
+      bar_phase = std::string(phase);
       *phase_start = std::chrono::steady_clock::now();
-      fmt::print(stderr, "{}:\n", p.phase);
+      fmt::print(stderr, "{}:\n", phase);
     }
-    if (p.total > 0) {
-      if (!bar) bar = std::make_unique<Progress>(p.total, "configs");
-      bar->update(p.done, elapsed);
-    } else if (p.done % 25 == 1) {
-      fmt::print(stderr, "  step {}, {} evaluations, front {}\n", p.done, p.evaluations, p.front_size);
+    bar_done = done;
+    if (total > 0) {
+      if (!bar) bar = std::make_unique<Progress>(total, phase == "qemu" ? "firmwares" : "configs");
+      bar->update(done, elapsed);
+    } else if (done % 25 == 1) {
+      fmt::print(stderr, "  step {}, {} evaluations, front {}\n", done, evaluations, front_size);
     }
   };
-  approx::ExploreResult result = approx::explore(graph, report, *costs, splits.validation, explore_options);
-  approx::measure_test(result, graph, report, splits.test, explore_options);
-  if (bar) fmt::print(stderr, "\n");
+  explore_options.progress = [&](const approx::ExploreProgress& p) {
+    progress(p.phase, p.done, p.total, p.evaluations, p.front_size);
+  };
+  approx::ExploreResult result = approx::explore(graph, significance, *costs, splits.validation, explore_options);
+  approx::measure_test(result, graph, significance, splits.test, explore_options);
+
+  // Every point of the cost-model front as firmware under QEMU; the reported front is the one
+  // of the measured instructions (a point the cost model misjudged may drop out).
+  std::string latency_source = "cost-model";
+  size_t cost_model_front = result.pareto.size();
+  double qemu_seconds = 0.0;
+  if (qemu) {
+    const auto qemu_start = std::chrono::steady_clock::now();
+    auto record = [](approx::ExplorePoint& p, const mcu::ModelMeasurement& m) {
+      p.measured_instructions = m.total_instructions;
+      p.measured_cycles = m.total_cycles_estimate;
+      p.bit_exact = m.bit_exact;
+      p.flash_bytes = m.memory.flash_bytes;
+    };
+    record(result.baseline, *dense);
+    for (size_t i = 0; i < result.pareto.size(); ++i) {
+      approx::ExplorePoint& p = result.pareto[i];
+      if (p.config.layers.empty()) {
+        record(p, *dense);
+      } else {
+        record(p, measure(approx::apply_skipping(graph, significance, p.config, explore_options.compensate_bias)));
+      }
+      progress("qemu", i + 1, result.pareto.size(), result.evaluations, result.pareto.size());
+    }
+    result.baseline.instructions = static_cast<double>(*result.baseline.measured_instructions);
+    result.baseline.cycles = static_cast<double>(*result.baseline.measured_cycles);
+    result.pareto = approx::pareto_front(std::move(result.pareto), true);
+    latency_source = "qemu";
+    qemu_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - qemu_start).count();
+    for (const approx::ExplorePoint& p : result.pareto) {
+      if (!p.bit_exact.value_or(false)) {
+        throw ir::Error("a Pareto point's firmware is not bit-exact with the host engine (a bug: please report it)");
+      }
+    }
+  }
+  if (bar) bar->finish(bar_done, 0.0);
   const double total_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  fmt::print(stderr, "{} evaluations of {} configurations, search {:.1f} s, test {:.1f} s, total {:.1f} s\n",
-             result.evaluations, result.search_space, result.search_seconds, result.test_seconds, total_seconds);
+  fmt::print(stderr, "{} evaluations of {} configurations, search {:.1f} s, test {:.1f} s, QEMU {:.1f} s, total {:.1f} s\n",
+             result.evaluations, result.search_space, result.search_seconds, result.test_seconds, qemu_seconds,
+             total_seconds);
 
   std::optional<size_t> selected;
   if (options.max_accuracy_loss) selected = approx::select_point(result, *options.max_accuracy_loss);
@@ -177,8 +285,9 @@ int run_explore(const ExploreOptions& options) {
   json["data"] = options.data;
   json["board"] = std::string(board.name);
   json["splits"] = splits.description;
-  json["latency_source"] = result.latency_source;
-  json["dense_costs"] = costs->dense_source == "bench" ? options.costs : std::string("estimate");
+  json["latency_source"] = latency_source;
+  json["dense_costs"] = dense_costs;
+  json["granularity"] = options.granularity;
   json["measure"] = std::string(approx::to_string(explore_options.measure));
   json["bias_compensation"] = explore_options.compensate_bias;
   json["layers"] = result.layers;
@@ -190,14 +299,17 @@ int run_explore(const ExploreOptions& options) {
                     {"test_samples", result.test_samples},
                     {"search_seconds", result.search_seconds},
                     {"test_seconds", result.test_seconds},
+                    {"qemu_seconds", qemu_seconds},
+                    {"qemu_inputs", qemu ? qemu_inputs : 0},
+                    {"cost_model_front", cost_model_front},
                     {"total_seconds", total_seconds},
                     {"threads", threads}};
-  json["baseline"] = point_json(result.baseline, base_instr);
+  json["baseline"] = point_json(result.baseline, base_instr, latency_source);
   Json pareto = Json::array();
-  for (const approx::ExplorePoint& p : result.pareto) pareto.push_back(point_json(p, base_instr));
+  for (const approx::ExplorePoint& p : result.pareto) pareto.push_back(point_json(p, base_instr, latency_source));
   json["pareto"] = pareto;
   if (selected) {
-    Json s = point_json(result.pareto[*selected], base_instr);
+    Json s = point_json(result.pareto[*selected], base_instr, latency_source);
     s["index"] = *selected;
     s["max_accuracy_loss"] = *options.max_accuracy_loss;
     s["bound_on"] = "validation";
@@ -216,30 +328,45 @@ int run_explore(const ExploreOptions& options) {
     csv += "\n";
     for (size_t i = 0; i < result.pareto.size(); ++i) {
       const approx::ExplorePoint& p = result.pareto[i];
-      csv += fmt::format("{},{},{},{:.6f},{:.6f},{:.6f},{},cost-model", i, static_cast<int64_t>(p.instructions),
+      csv += fmt::format("{},{},{},{:.6f},{:.6f},{:.6f},{},{}", i, static_cast<int64_t>(p.instructions),
                          static_cast<int64_t>(p.cycles), 1.0 - p.instructions / base_instr, p.validation_top1,
-                         p.test_top1.value_or(0.0), p.skipped_macs);
+                         p.test_top1.value_or(0.0), p.skipped_macs, latency_source);
       for (int32_t k : p.levels) csv += fmt::format(",{}", result.levels[static_cast<size_t>(k)]);
       csv += "\n";
-      approx::save_config(p.config, dir / fmt::format("point_{}.json", i));
+      // Resolved (explicit operands and bias deltas): generate / bench --approx need no data.
+      approx::save_config(approx::resolve_config(graph, significance, p.config, explore_options.compensate_bias),
+                          dir / fmt::format("point_{}.json", i));
     }
     write_file_atomically(dir / "pareto.csv", {reinterpret_cast<const uint8_t*>(csv.data()), csv.size()});
-    fmt::print(stderr, "wrote {}/pareto.json, pareto.csv, point_0..{}.json\n", dir.string(), result.pareto.size() - 1);
+    report::write_report(dir / "pareto.html", report::explore_report_html(json));
+    fmt::print(stderr, "wrote {}/pareto.json, pareto.csv, pareto.html, point_0..{}.json\n", dir.string(),
+               result.pareto.size() - 1);
+  }
+  if (!options.report.empty()) {
+    std::error_code ec;
+    fs::create_directories(options.report, ec);
+    if (ec) throw ir::Error(fmt::format("cannot create report directory '{}': {}", options.report, ec.message()));
+    report::write_report(fs::path(options.report) / "explore.html", report::explore_report_html(json));
+    fmt::print(stderr, "wrote {}\n", (fs::path(options.report) / "explore.html").string());
   }
 
   if (options.json) {
     fmt::print("{}\n", json.dump());
     return 0;
   }
-  fmt::print("{} on {} ({}), board {}; latency: cost model ({} dense costs), not yet measured under QEMU\n",
-             options.model, options.data, splits.description, board.name,
-             costs->dense_source == "bench" ? "bench" : "estimated");
+  fmt::print("{} on {} ({}), board {}; latency: {}\n", options.model, options.data, splits.description, board.name,
+             qemu ? fmt::format("measured under QEMU {} ({} cycle table), every point bit-exact with the host on {} "
+                                "test input(s)",
+                                board.qemu_machine, board.cycle_model, qemu_inputs)
+                  : fmt::format("cost model ({} dense costs), not measured", dense_costs));
   fmt::print("layers: {}\n", fmt::join(result.layers, ", "));
   fmt::print("baseline: test Top-1 {:.2f}% ({}), validation Top-1 {:.2f}%, {} instructions, ~{} cycles\n",
              *result.baseline.test_top1 * 100.0, *result.baseline.test_correct, result.baseline.validation_top1 * 100.0,
              with_commas(static_cast<uint64_t>(base_instr)), with_commas(static_cast<uint64_t>(result.baseline.cycles)));
-  fmt::print("{} evaluations ({} mode) of {} configurations in {:.1f} s; Pareto front: {} points\n\n", result.evaluations,
-             options.exhaustive ? "exhaustive" : "fast", result.search_space, result.search_seconds, result.pareto.size());
+  fmt::print("{} evaluations ({} mode) of {} configurations in {:.1f} s; Pareto front: {} points{}\n\n",
+             result.evaluations, options.exhaustive ? "exhaustive" : "fast", result.search_space, result.search_seconds,
+             result.pareto.size(),
+             qemu ? fmt::format(" (of {} on the cost-model front, re-measured)", cost_model_front) : std::string());
   fmt::print("{:>3} {:>13} {:>8} {:>13} {:>8} {:>8} {:>12}  {}\n", "#", "instructions", "saved", "est. cycles", "val %",
              "test %", "skipped MACs", "skip fraction per layer");
   for (size_t i = 0; i < result.pareto.size(); ++i) {
@@ -252,9 +379,10 @@ int run_explore(const ExploreOptions& options) {
   }
   if (selected) {
     const approx::ExplorePoint& p = result.pareto[*selected];
-    fmt::print("\nselected (validation loss <= {:.2f}%): #{}, {:.1f}% fewer instructions (cost model), test Top-1 {:.2f}% "
+    fmt::print("\nselected (validation loss <= {:.2f}%): #{}, {:.1f}% fewer instructions ({}), test Top-1 {:.2f}% "
                "({:+.2f} points)\n",
                *options.max_accuracy_loss * 100.0, *selected, (1.0 - p.instructions / base_instr) * 100.0,
+               latency_source,
                *p.test_top1 * 100.0, (*p.test_top1 - *result.baseline.test_top1) * 100.0);
   }
   return 0;

@@ -15,6 +15,11 @@ std::vector<std::string> board_names() {
   for (const codegen::Board& board : codegen::boards()) names.emplace_back(board.name);
   return names;
 }
+size_t skipping_layers(const codegen::ModelSource& source) {
+  size_t n = 0;
+  for (const std::string& note : source.layer_kernel_notes) n += note.empty() ? 0 : 1;
+  return n;
+}
 }  // namespace
 
 CLI::App* add_generate(CLI::App& app, GenerateOptions& options) {
@@ -26,13 +31,16 @@ CLI::App* add_generate(CLI::App& app, GenerateOptions& options) {
                       "Kernels of the firmware: cortexm (DSP-optimised, reference where not covered) or reference")
       ->check(CLI::IsMember({"cortexm", "reference"}))
       ->capture_default_str();
+  command->add_option("--approx", options.approx,
+                      "Skip configuration (a point_K.json of frugal explore -o): the approximate model, with "
+                      "computation-skipping kernels for its skipped weights");
   command->add_flag("--json", options.json, "Print one JSON object instead of the text summary");
   return command;
 }
 
 int run_generate(const GenerateOptions& options) {
   const codegen::Board& board = codegen::find_board(options.board);
-  const ir::Graph graph = load_model(options.model);
+  const ir::Graph graph = load_model(options.model, options.approx);
   require_single_input_output(graph, "generate");
   const codegen::GeneratedFirmware firmware = codegen::generate_firmware(graph, board, options.output, generate_options(options.kernels));
   const codegen::FitReport& fit = firmware.fit;
@@ -40,7 +48,9 @@ int run_generate(const GenerateOptions& options) {
     Json json = {{"model", options.model},
                  {"board", board.name},
                  {"output", options.output},
+                 {"approx", options.approx.empty() ? Json(nullptr) : Json(options.approx)},
                  {"layers", firmware.source.layer_names.size()},
+                 {"skipping_layers", skipping_layers(firmware.source)},
                  {"constant_bytes", fit.constant_bytes},
                  {"code_bytes_estimate", fit.code_bytes_estimate},
                  {"flash_available", fit.flash_available},
@@ -51,6 +61,10 @@ int run_generate(const GenerateOptions& options) {
     return 0;
   }
   fmt::print("wrote {} for {} ({})\n", options.output, board.name, board.description);
+  for (size_t k = 0; k < firmware.source.layer_kernel_notes.size(); ++k) {
+    const std::string& note = firmware.source.layer_kernel_notes[k];
+    if (!note.empty()) fmt::print("  layer {} '{}': {}\n", k, firmware.source.layer_names[k], note);
+  }
   fmt::print("  flash: {} B of constants + ~{} B of code, of {} B\n", with_commas(fit.constant_bytes),
              with_commas(fit.code_bytes_estimate), with_commas(fit.flash_available));
   fmt::print("  RAM:   {} B of arena + {} B of stack, of {} B\n", with_commas(fit.arena_bytes),

@@ -35,7 +35,7 @@ CLI::App* add_eval(CLI::App& app, EvalOptions& options);
 int run_eval(const EvalOptions& options);
 
 struct GenerateOptions {
-  std::string model, board, output;
+  std::string model, board, output, approx;
   std::string kernels = "cortexm";
   bool json = false;
 };
@@ -43,7 +43,7 @@ CLI::App* add_generate(CLI::App& app, GenerateOptions& options);
 int run_generate(const GenerateOptions& options);
 
 struct BenchOptions {
-  std::string model, board, data, input, keep;
+  std::string model, board, data, input, keep, approx;
   std::string kernels = "cortexm";
   size_t count = 1;
   bool json = false;
@@ -52,12 +52,15 @@ CLI::App* add_bench(CLI::App& app, BenchOptions& options);
 int run_bench(const BenchOptions& options);
 
 struct ExploreOptions {
-  std::string model, data, board, costs, output;
+  std::string model, data, board, costs, output, report;
   std::optional<double> max_accuracy_loss;
   std::string levels = "0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9";
   size_t validation = 0;  // 0: the split's default
   size_t test = 0;        // 0: the whole test split
   size_t max_evaluations = 0;
+  std::string granularity = "quad";
+  size_t qemu_inputs = 3;
+  bool no_qemu = false;
   bool exhaustive = false;
   unsigned threads = 0;
   bool json = false;

@@ -6,3 +6,5 @@
 #include "kernels/cortexm/depthwise.h"
 #include "kernels/cortexm/fully_connected.h"
 #include "kernels/cortexm/pooling.h"
+#include "kernels/cortexm/sparse_conv.h"
+#include "kernels/cortexm/sparse_fully_connected.h"

@@ -1,0 +1,112 @@
+#include "mcu/model_bench.h"
+
+#include <fmt/format.h>
+
+#include <cstring>
+#include <fstream>
+
+#include "mcu/qemu_runner.h"
+#include "runtime/interpreter.h"
+
+namespace frugal::mcu {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+void write_bytes(const fs::path& path, std::span<const uint8_t> bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  if (!out) throw ir::Error(fmt::format("cannot write '{}'", path.string()));
+}
+
+std::vector<uint8_t> read_bytes(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ir::Error(fmt::format("the firmware wrote no '{}'", path.string()));
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+}  // namespace
+
+ModelMeasurement measure_model(const ir::Graph& graph, const codegen::Board& board, std::span<const uint8_t> inputs,
+                               size_t count, const fs::path& directory, const ModelBenchOptions& options) {
+  auto log = [&](const std::string& line) {
+    if (options.log) options.log(line);
+  };
+  if (graph.inputs.size() != 1 || graph.outputs.size() != 1) {
+    throw ir::Error("measuring under QEMU needs a model with one input and one output");
+  }
+  const size_t in_bytes = graph.tensor(graph.inputs[0]).num_bytes();
+  if (count == 0 || inputs.size() < count * in_bytes) {
+    throw ir::Error(fmt::format("{} input bytes hold fewer than {} inputs of {} bytes", inputs.size(), count, in_bytes));
+  }
+  log(fmt::format("generating firmware for {} in {}", board.name, directory.string()));
+  const codegen::GeneratedFirmware firmware = codegen::generate_firmware(graph, board, directory, options.generate);
+  log("building (arm-none-eabi-g++)");
+  const fs::path qemu_elf = build_firmware(directory, FirmwareTarget::kQemu);
+  ModelMeasurement m;
+  m.fit = firmware.fit;
+  if (options.build_board_elf) m.memory = firmware_memory_usage(build_firmware(directory, FirmwareTarget::kBoard));
+  write_bytes(directory / "input.bin", inputs.first(count * in_bytes));
+
+  log(fmt::format("running {} inference(s) on QEMU {}", count, board.qemu_machine));
+  RunOptions run;
+  run.working_directory = directory;
+  run.timeout = std::chrono::seconds(60 + 10 * count);
+  const RunResult result = run_firmware(board, qemu_elf, run);
+  if (result.timed_out) {
+    throw ir::Error(fmt::format("firmware timed out under QEMU after {} s",
+                                std::chrono::duration_cast<std::chrono::seconds>(run.timeout).count()));
+  }
+  if (result.exit_code != 0) {
+    throw ir::Error(fmt::format("firmware exited with code {} under QEMU: {}", result.exit_code, result.guest_stderr));
+  }
+
+  // Bit-exactness: every output against the host engine (reference kernels).
+  const runtime::CompiledModel host(graph, runtime::KernelSet::kReference);
+  runtime::Session session(host);
+  const std::vector<uint8_t> outputs = read_bytes(directory / "output.bin");
+  const size_t out_bytes = host.output_bytes(0);
+  for (size_t r = 0; r < count; ++r) {
+    std::memcpy(session.input(0), inputs.data() + r * in_bytes, in_bytes);
+    session.invoke();
+    if (outputs.size() >= (r + 1) * out_bytes &&
+        std::memcmp(session.output(0), outputs.data() + r * out_bytes, out_bytes) == 0) {
+      ++m.outputs_equal;
+    }
+  }
+  m.count = count;
+  m.bit_exact = m.outputs_equal == count;
+
+  // Regions: per inference one per layer and one for the harness between inferences (the last
+  // one is the plugin's "after" region, not listed).
+  const codegen::ModelSource& source = firmware.source;
+  const size_t layers = source.layer_names.size();
+  if (result.regions.size() != count * (layers + 1)) {
+    throw ir::Error(fmt::format("expected {} measured regions, the plugin reported {}", count * (layers + 1),
+                                result.regions.size()));
+  }
+  m.layers.resize(layers);
+  for (size_t k = 0; k < layers; ++k) {
+    LayerMeasurement& l = m.layers[k];
+    l.name = source.layer_names[k];
+    l.op = source.layer_ops[k];
+    l.kernel_note = k < source.layer_kernel_notes.size() ? source.layer_kernel_notes[k] : std::string();
+    l.macs = source.layer_macs[k];
+    for (size_t r = 0; r < count; ++r) {
+      const Region& region = result.regions[1 + r * (layers + 1) + k];
+      l.instructions += region.instructions;
+      l.cycles_estimate += region.cycles_estimate;
+    }
+    // The mean over the runs: kernels are data-independent but for clamps and pooling branches,
+    // so this is usually the exact count of every run.
+    l.instructions = (l.instructions + count / 2) / count;
+    l.cycles_estimate = (l.cycles_estimate + count / 2) / count;
+    m.total_instructions += l.instructions;
+    m.total_cycles_estimate += l.cycles_estimate;
+    m.total_macs += l.macs;
+  }
+  return m;
+}
+
+}  // namespace frugal::mcu

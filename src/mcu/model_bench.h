@@ -1,0 +1,54 @@
+// Whole-model measurement under QEMU: generate a model's firmware, build it, run it on the
+// board's QEMU stand-in with the counting plugin, check every output against the host engine
+// bit for bit, and split the executed instructions (exact) and estimated cycles per layer.
+// `frugal bench` prints it; `frugal explore` re-measures its Pareto points with it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "codegen/boards.h"
+#include "codegen/firmware_project.h"
+#include "ir/graph.h"
+#include "mcu/firmware.h"
+
+namespace frugal::mcu {
+
+struct LayerMeasurement {
+  std::string name, op;
+  std::string kernel_note;  // "" for the dense kernels (codegen::ModelSource::layer_kernel_notes)
+  int64_t macs = 0;
+  uint64_t instructions = 0;  // per inference (mean over the runs)
+  uint64_t cycles_estimate = 0;
+};
+
+struct ModelMeasurement {
+  std::vector<LayerMeasurement> layers;
+  uint64_t total_instructions = 0, total_cycles_estimate = 0;
+  int64_t total_macs = 0;
+  size_t count = 0, outputs_equal = 0;
+  bool bit_exact = false;
+  MemoryUsage memory;        // the board build's ELF (zeros when not built)
+  codegen::FitReport fit;
+};
+
+struct ModelBenchOptions {
+  codegen::GenerateOptions generate;
+  bool build_board_elf = true;  // also link the board build for its flash / RAM figures
+  std::function<void(std::string_view)> log;  // progress lines (none when empty)
+};
+
+// `inputs` holds `count` raw input tensors back to back. The project is written into
+// `directory` (left there). Throws ir::Error when the model does not fit the board, the build
+// fails, QEMU fails or times out, or the plugin's regions do not match the layers.
+ModelMeasurement measure_model(const ir::Graph& graph, const codegen::Board& board, std::span<const uint8_t> inputs,
+                               size_t count, const std::filesystem::path& directory,
+                               const ModelBenchOptions& options = {});
+
+}  // namespace frugal::mcu
