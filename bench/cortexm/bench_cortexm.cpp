@@ -82,7 +82,7 @@ int run(const std::filesystem::path& dir) {
   frugal::mcu::ProjectOptions options;
   options.include_directories = {"src"};
   options.optimization = "-O2";
-  frugal::mcu::write_firmware_project(board, dir, firmware_sources(cases, FRUGAL_SOURCE_DIR),
+  frugal::mcu::write_firmware_project(board, dir, firmware_sources(cases),
                                       options);
   std::fprintf(stderr, "building %s\n", dir.c_str());
   const auto elf = frugal::mcu::build_firmware(dir, frugal::mcu::FirmwareTarget::kQemu, 2);

@@ -270,5 +270,72 @@ TEST(SkipConfigJson, GroupRoundTrips) {
   EXPECT_EQ(config_to_json(config).find("group"), std::string::npos);
 }
 
+
+// Kernel granularities on the FC 3 -> 2 (errors [9, 40, 5 | 0, 360, 20]).
+TEST(SkipSelection, KernelGranularitiesSkipWholeKernelGroups) {
+  const ir::Graph g = testing::fc_graph();
+  const SignificanceReport r = approximable_report(g, kFcInputs);
+  auto select = [&](int64_t count, Granularity granularity) {
+    LayerSkip s{"fc", std::nullopt, count, Measure::kErrorMeasure};
+    s.granularity = granularity;
+    return select_skipped(g, r, SkipConfig{{s}})[0].operands;
+  };
+  // One quad holds both channels' positions 0-2: all six operands or none.
+  EXPECT_EQ(select(5, Granularity::kQuad), (std::vector<int64_t>{}));
+  EXPECT_EQ(select(6, Granularity::kQuad), (std::vector<int64_t>{0, 1, 2, 3, 4, 5}));
+  // SMLAD pairs per channel: {0, 2} = 14, {1} = 40, {3, 5} = 20, {4} = 360.
+  EXPECT_EQ(select(2, Granularity::kSmladPair), (std::vector<int64_t>{0, 2}));
+  EXPECT_EQ(select(4, Granularity::kSmladPair), (std::vector<int64_t>{0, 2, 3, 5}));
+  // Three: {0, 2}, then {3, 5} would exceed the count and is passed over for {1}.
+  EXPECT_EQ(select(3, Granularity::kSmladPair), (std::vector<int64_t>{0, 1, 2}));
+}
+
+TEST(ResolvedConfig, RoundTripsAndEqualsApplySkipping) {
+  const ir::Graph g = testing::conv_graph();
+  const SignificanceReport r = approximable_report(g, kConvInputs);
+  const SkipConfig config{{LayerSkip{"conv", std::nullopt, 5, Measure::kResidualError}}};
+  const SkipConfig resolved = resolve_config(g, r, config, true);
+  ASSERT_EQ(resolved.layers.size(), 1u);
+  ASSERT_TRUE(resolved.layers[0].operands.has_value());
+  EXPECT_EQ(*resolved.layers[0].operands, select_skipped(g, r, config)[0].operands);
+  ASSERT_TRUE(resolved.layers[0].bias_delta.has_value());
+  EXPECT_EQ(resolved.layers[0].bias_delta->size(), 2u);
+  const SkipConfig parsed = config_from_json(config_to_json(resolved));
+  EXPECT_EQ(parsed.layers[0].operands, resolved.layers[0].operands);
+  EXPECT_EQ(parsed.layers[0].bias_delta, resolved.layers[0].bias_delta);
+  const ir::Graph a = apply_resolved(g, parsed), b = apply_skipping(g, r, config, true);
+  EXPECT_EQ(weights_of(a), weights_of(b));
+  EXPECT_EQ(bias_of(a), bias_of(b));
+  const std::vector<int8_t> probe = probe_inputs(9 * 8);
+  EXPECT_EQ(testing::run_all(a, probe), testing::run_all(b, probe));
+  // Without compensation the bias stays as it was.
+  EXPECT_FALSE(resolve_config(g, r, config, false).layers[0].bias_delta.has_value());
+}
+
+TEST(ResolvedConfig, ErrorsNameTheProblem) {
+  const ir::Graph g = testing::conv_graph();
+  auto error = [&](const std::string& json) {
+    try {
+      apply_resolved(g, config_from_json(json));
+    } catch (const ir::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const std::string head = R"({"format": "frugal-skip-config", "version": 1, "layers": [)";
+  EXPECT_EQ(error(head + R"({"layer": "nope", "operands": [1]}]})"), "skip config: model 'conv' has no layer 'nope'");
+  EXPECT_EQ(error(head + R"({"layer": "conv", "operands": [18]}]})"),
+            "skip config: layer 'conv' skips operand 18 outside [0, 18)");
+  EXPECT_EQ(error(head + R"({"layer": "conv", "operands": [3, 3]}]})"),
+            "skip config: layer 'conv' lists operands out of order or twice (at 3)");
+  EXPECT_EQ(error(head + R"({"layer": "conv", "operands": [1], "bias_delta": [1, 2, 3]}]})"),
+            "skip config: layer 'conv' has 3 bias deltas for 2 channels");
+  EXPECT_NE(error(head + R"({"layer": "conv", "fraction": 0.5}]})").find("is not resolved"), std::string::npos);
+  EXPECT_NE(error(head + R"({"layer": "conv", "operands": [1], "granularity": "octet"}]})").find("unknown granularity"),
+            std::string::npos);
+  EXPECT_EQ(error(head + R"({"layer": "conv", "operands": [1]}, {"layer": "conv", "operands": [2]}]})"),
+            "skip config: layer 'conv' is listed twice");
+}
+
 }  // namespace
 }  // namespace frugal::approx

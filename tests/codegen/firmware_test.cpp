@@ -10,7 +10,11 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "approx/significance.h"
+#include "approx/skipping.h"
+#include "import/tflite/tflite_importer.h"
 #include "mcu/firmware.h"
+#include "runtime/interpreter.h"
 
 namespace fs = std::filesystem;
 
@@ -138,5 +142,58 @@ INSTANTIATE_TEST_SUITE_P(
       std::replace(name.begin(), name.end(), '-', '_');
       return name;
     });
+
+// An approximate DS-CNN (half of every pointwise conv's and the FC's weight quads skipped, a
+// resolved config as explore writes it): generate picks the skipping kernels, and the firmware
+// is bit-exact with the host running the zeroed weights, in fewer instructions than the exact one.
+TEST(BenchApprox, SkippingKernelsAreBitExactAndFaster) {
+  if (!frugal::mcu::arm_toolchain_available() || !frugal::mcu::qemu_available()) {
+    GTEST_SKIP() << "arm-none-eabi-g++ or qemu-system-arm missing";
+  }
+  namespace approx = frugal::approx;
+  const frugal::ir::Graph graph = frugal::import::import_tflite_file(kKws);
+  const frugal::runtime::CompiledModel compiled(graph, frugal::runtime::KernelSet::kReference);
+  std::vector<uint8_t> inputs(2 * compiled.input_bytes(0));
+  for (size_t i = 0; i < inputs.size(); ++i) inputs[i] = static_cast<uint8_t>((i * 29 + 7) % 251);
+  const approx::SignificanceReport report = approx::analyze_significance(compiled, inputs, {1});
+  approx::SkipConfig config;
+  for (approx::LayerSkip s : approx::uniform_skip(report, 0.5, approx::Measure::kResidualError).layers) {
+    const auto named = [&](const frugal::ir::Op& op) { return op.name == s.layer; };
+    if (std::find_if(graph.ops.begin(), graph.ops.end(), named)->type == frugal::ir::OpType::kDepthwiseConv2D) continue;
+    s.granularity = approx::Granularity::kQuad;
+    config.layers.push_back(s);
+  }
+  ASSERT_FALSE(config.layers.empty());
+  const fs::path dir = fs::temp_directory_path() / ("frugal_approx_fw_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const fs::path point = dir / "point.json";
+  approx::save_config(approx::resolve_config(graph, report, config, true), point);
+
+  const Outcome generated = frugal("generate " + kKws + " --board nucleo-f446re --approx " + point.string() + " -o " +
+                                   (dir / "fw").string() + " --json");
+  ASSERT_EQ(generated.exit_code, 0) << generated.err;
+  EXPECT_EQ(last_line_json(generated.out)["skipping_layers"].get<size_t>(), config.layers.size());
+  const Outcome exact = frugal("bench " + kKws + " --board nucleo-f446re --data kws01 -n 2 --json");
+  const Outcome approximate =
+      frugal("bench " + kKws + " --board nucleo-f446re --data kws01 -n 2 --json --approx " + point.string());
+  ASSERT_EQ(exact.exit_code, 0) << exact.err;
+  ASSERT_EQ(approximate.exit_code, 0) << approximate.err;
+  const auto e = last_line_json(exact.out), a = last_line_json(approximate.out);
+  EXPECT_TRUE(a["bit_exact"].get<bool>());
+  EXPECT_LT(a["total_instructions"].get<uint64_t>(), e["total_instructions"].get<uint64_t>());
+  size_t skipping = 0;
+  for (const auto& layer : a["layers"]) skipping += layer["kernel"] == "skipping" ? 1 : 0;
+  EXPECT_EQ(skipping, config.layers.size());
+
+  // A config for another model is refused with one line, and nothing is written.
+  const Outcome wrong = frugal("generate " + kResnet + " --board nucleo-f446re --approx " + point.string() + " -o " +
+                               (dir / "never").string());
+  EXPECT_EQ(wrong.exit_code, 1);
+  EXPECT_EQ(wrong.err.rfind("error: ", 0), 0u) << wrong.err;
+  EXPECT_NE(wrong.err.find("has no layer"), std::string::npos) << wrong.err;
+  EXPECT_EQ(std::count(wrong.err.begin(), wrong.err.end(), '\n'), 1) << wrong.err;
+  EXPECT_FALSE(fs::exists(dir / "never"));
+  fs::remove_all(dir);
+}
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "codegen/kernel_sources.h"
 #include "kernels/cortexm/pack.h"
 #include "kernels/reference/reference.h"
 #include "mcu/firmware.h"
@@ -308,23 +309,11 @@ inline FirmwareCase add_case(const std::string& name, int32_t elements, const Ad
 }
 
 // main.cc and the kernel headers. Case k runs in region k; its output goes to "<name>.bin".
-inline std::vector<mcu::SourceFile> firmware_sources(const std::vector<FirmwareCase>& cases,
-                                                     const std::filesystem::path& source_dir) {
+inline std::vector<mcu::SourceFile> firmware_sources(const std::vector<FirmwareCase>& cases) {
   std::vector<mcu::SourceFile> files;
-  const auto add_header = [&](const std::string& relative) {
-    std::ifstream in(source_dir / "src" / relative, std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    files.push_back({std::filesystem::path("src") / relative, text.str()});
-  };
-  for (const char* h : {"kernels/params.h", "kernels/quantization.h", "kernels/cortexm/dsp.h",
-                        "kernels/cortexm/dsp_arm.h", "kernels/cortexm/dsp_emulated.h",
-                        "kernels/cortexm/requant.h", "kernels/cortexm/gemm.h",
-                        "kernels/cortexm/gemm_micro_arm.h", "kernels/cortexm/gemm_micro_portable.h",
-                        "kernels/cortexm/conv.h", "kernels/cortexm/depthwise.h",
-                        "kernels/cortexm/fully_connected.h", "kernels/cortexm/pooling.h",
-                        "kernels/cortexm/add.h", "kernels/cortexm/kernels.h"}) {
-    add_header(h);
+  // Every kernel source the generator ships, so the headers kernels.h includes are all there.
+  for (const codegen::EmbeddedFile& file : codegen::kernel_source_files()) {
+    files.push_back({std::filesystem::path("src") / file.name, std::string(file.contents)});
   }
   std::string main = "#include \"frugal_platform.h\"\n#include \"kernels/cortexm/kernels.h\"\n\n";
   for (const FirmwareCase& c : cases) main += c.declarations + "\n";

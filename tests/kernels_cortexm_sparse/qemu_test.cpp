@@ -3,6 +3,8 @@
 // reference on the zeroed-weight layer, bit for bit. Skipped without the toolchain or QEMU.
 #include <gtest/gtest.h>
 
+#include <exception>
+
 #include <unistd.h>
 
 #include <filesystem>
@@ -49,7 +51,17 @@ std::vector<FirmwareCase> all_cases() {
 
 class SparseQemu : public ::testing::Test {
  protected:
+  // A failure while building the firmware must fail the tests, not skip them (gtest reports an
+  // exception thrown here as a skip of every test of the suite).
   static void SetUpTestSuite() {
+    try {
+      build_and_run();
+    } catch (const std::exception& e) {
+      setup_error_ = e.what();
+    }
+  }
+
+  static void build_and_run() {
     if (!mcu::arm_toolchain_available() || !mcu::qemu_available()) {
       skip_reason_ = "arm-none-eabi-g++ or qemu-system-arm not installed";
       return;
@@ -64,7 +76,7 @@ class SparseQemu : public ::testing::Test {
       options.include_directories = {"src"};
       options.optimization = "-O2";
       options.extra_compile_flags = "-Wextra -Wshadow -Wconversion -Wno-sign-conversion -Werror";
-      mcu::write_firmware_project(board, dir, sparse_firmware_sources(cases_, FRUGAL_SOURCE_DIR),
+      mcu::write_firmware_project(board, dir, sparse_firmware_sources(cases_),
                                   options);
       const auto elf = mcu::build_firmware(dir, mcu::FirmwareTarget::kQemu, 2);
       mcu::RunOptions run;
@@ -86,6 +98,7 @@ class SparseQemu : public ::testing::Test {
 
   static constexpr const char* kBoards[] = {"nucleo-f446re", "nucleo-f746zg"};  // M4F, M7
   static inline std::string skip_reason_;
+  static inline std::string setup_error_;
   static inline std::vector<FirmwareCase> cases_;
   static inline std::map<std::string, mcu::RunResult> runs_;
   static inline std::map<std::string, std::vector<int8_t>> outputs_;
@@ -93,6 +106,7 @@ class SparseQemu : public ::testing::Test {
 
 TEST_F(SparseQemu, AllCasesBitExact) {
   if (!skip_reason_.empty()) GTEST_SKIP() << skip_reason_;
+    ASSERT_TRUE(setup_error_.empty()) << setup_error_;
   for (const char* board : kBoards) {
     ASSERT_EQ(runs_[board].exit_code, 0) << board << ": " << runs_[board].guest_stderr;
     for (const FirmwareCase& c : cases_) {

@@ -198,18 +198,9 @@ inline SparseCase unrolled_fc_case(const std::string& name, const FcShape& s, ui
   return sc;
 }
 
-// firmware_sources plus the skipping kernels' headers, included by main.cc.
-inline std::vector<mcu::SourceFile> sparse_firmware_sources(const std::vector<FirmwareCase>& cases,
-                                                            const std::filesystem::path& source_dir) {
-  std::vector<mcu::SourceFile> files = firmware_sources(cases, source_dir);
-  for (const char* h : {"kernels/cortexm/sparse_gemm.h", "kernels/cortexm/sparse_conv.h",
-                        "kernels/cortexm/sparse_fully_connected.h",
-                        "kernels/cortexm/sparse_unrolled.h"}) {
-    std::ifstream in(source_dir / "src" / h, std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    files.push_back({std::filesystem::path("src") / h, text.str()});
-  }
+// firmware_sources with main.cc also including the skipping kernels.
+inline std::vector<mcu::SourceFile> sparse_firmware_sources(const std::vector<FirmwareCase>& cases) {
+  std::vector<mcu::SourceFile> files = firmware_sources(cases);
   for (mcu::SourceFile& f : files) {
     if (f.path == "main.cc") {
       f.contents = "#include \"kernels/cortexm/sparse_conv.h\"\n"
