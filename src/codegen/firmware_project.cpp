@@ -89,7 +89,8 @@ std::string FitReport::shortfall(const Board& board) const {
 FitReport check_fit(const ModelSource& source, const Board& board, uint32_t stack_bytes) {
   FitReport fit;
   fit.constant_bytes = source.constant_bytes;
-  fit.code_bytes_estimate = kCodeBaseBytes + kCodeBytesPerLayer * source.layer_names.size();
+  fit.code_bytes_estimate =
+      kCodeBaseBytes + kCodeBytesPerLayer * source.layer_names.size() + source.unrolled_code_bytes_estimate;
   fit.flash_available = board.flash_bytes();
   fit.arena_bytes = source.arena_bytes;
   fit.scratch_bytes = source.scratch_bytes;
@@ -100,8 +101,17 @@ FitReport check_fit(const ModelSource& source, const Board& board, uint32_t stac
 
 GeneratedFirmware generate_firmware(const ir::Graph& graph, const Board& board, const std::filesystem::path& directory,
                                     const GenerateOptions& options) {
-  GeneratedFirmware firmware{generate_model_source(graph, options.flavor), {}};
+  ModelSourceOptions source_options;
+  source_options.flavor = options.flavor;
+  GeneratedFirmware firmware{generate_model_source(graph, source_options), {}};
   firmware.fit = check_fit(firmware.source, board, options.stack_bytes);
+  if (options.skip_kernel != SkipKernel::kTable && firmware.fit.fits()) {
+    // The unrolled layers may take what the table-driven firmware leaves of the flash.
+    source_options.skip_kernel = options.skip_kernel;
+    source_options.unrolled_flash_budget = firmware.fit.flash_available - firmware.fit.flash_needed();
+    firmware.source = generate_model_source(graph, source_options);
+    firmware.fit = check_fit(firmware.source, board, options.stack_bytes);
+  }
   if (!firmware.fit.fits()) {
     throw ir::Error(fmt::format("model '{}' does not fit {}: {}", graph.name, board.name,
                                 firmware.fit.shortfall(board)));

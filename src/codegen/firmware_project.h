@@ -36,6 +36,7 @@ FitReport check_fit(const ModelSource& source, const Board& board, uint32_t stac
 
 struct GenerateOptions {
   KernelFlavor flavor = KernelFlavor::kCortexM;
+  SkipKernel skip_kernel = SkipKernel::kTable;
   uint32_t stack_bytes = 8 * 1024;
 };
 

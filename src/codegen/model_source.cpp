@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
+#include <optional>
 #include <set>
 #include <variant>
 
@@ -67,13 +70,41 @@ std::string c_type(ir::DataType type) {
   return "uint8_t";
 }
 
+// A conv / FC layer's zero-weight pattern as the two skipping forms see it.
+struct SkipCandidate {
+  size_t op = 0;
+  double table_cost = 0.0, unrolled_cost = 0.0;  // estimated instructions
+  int64_t kept_smlads = 0;
+};
+
+// The weight matrix ([rows][k]: OHWI filter rows or FC rows) of a conv / FC op the Cortex-M
+// backend runs with its own kernels; nullopt for the rest.
+struct WeightMatrix {
+  const int8_t* data = nullptr;
+  int32_t rows = 0, k = 0;
+  int64_t macs = 0;
+};
+
+std::optional<WeightMatrix> weight_matrix(const ir::Graph& graph, const LoweredOp& lowered, const ir::Op& op) {
+  if (const auto* conv = std::get_if<runtime::LoweredConv>(&lowered.params)) {
+    if (conv->depthwise || conv->input.n != 1 || conv->filter.c != conv->input.c) return std::nullopt;
+    return WeightMatrix{conv->filter_data, conv->output.c, conv->filter.h * conv->filter.w * conv->input.c,
+                        ir::macs(graph, op)};
+  }
+  if (const auto* fc = std::get_if<runtime::LoweredFullyConnected>(&lowered.params)) {
+    return WeightMatrix{fc->weights, fc->out_depth, fc->depth, ir::macs(graph, op)};
+  }
+  return std::nullopt;
+}
+
 class Emitter {
  public:
-  Emitter(const ir::Graph& graph, KernelFlavor flavor)
-      : graph_(graph), flavor_(flavor), model_(graph, runtime::KernelSet::kReference) {}
+  Emitter(const ir::Graph& graph, const ModelSourceOptions& options)
+      : graph_(graph), flavor_(options.flavor), options_(options), model_(graph, runtime::KernelSet::kReference) {}
 
   ModelSource run() {
     ModelSource source;
+    if (flavor_ == KernelFlavor::kCortexM && options_.skip_kernel != SkipKernel::kTable) plan_unrolled();
     source.arena_bytes = model_.arena_bytes();
     std::string body;
     for (size_t i = 0; i < graph_.ops.size(); ++i) {
@@ -93,6 +124,7 @@ class Emitter {
     }
     source.constant_bytes = constant_bytes_;
     source.scratch_bytes = scratch_bytes_;
+    source.unrolled_code_bytes_estimate = unrolled_code_bytes_;
     source.files["frugal_model.h"] = header();
     source.files["model.cc"] = model_cc(body);
     return source;
@@ -178,6 +210,66 @@ class Emitter {
     return mask;
   }
 
+  // Which layers get the unrolled form. Estimated instructions per layer of M MACs, fitted to
+  // the ratios to the dense kernel measured by bench_cortexm_sparse (docs/approximate-kernels.md):
+  // table form (0.10 + 0.93 f) M for a kept-quad fraction f < 1; unrolled
+  // (22.7 / K + 2.28 / C + 1.15 g) M for a kept-SMLAD fraction g, K operands and C channels
+  // (its per-column work, im2col and accumulator set-up, weighs more in short or narrow layers);
+  // the dense kernel ~1.0 M.
+  void plan_unrolled() {
+    namespace kc = kernels::cortexm;
+    std::vector<SkipCandidate> candidates;
+    for (size_t i = 0; i < graph_.ops.size(); ++i) {
+      const LoweredOp lowered = runtime::lower_op(graph_, graph_.ops[i]);
+      const std::optional<WeightMatrix> m = weight_matrix(graph_, lowered, graph_.ops[i]);
+      if (!m) continue;
+      const std::vector<uint8_t> zeros = zero_mask(m->data, m->rows, m->k);
+      const std::vector<uint8_t> quads = kc::realize_skip_mask(zeros.data(), m->rows, m->k, kc::SkipGranularity::kQuad);
+      const std::vector<uint8_t> pairs =
+          kc::realize_skip_mask(zeros.data(), m->rows, m->k, kc::SkipGranularity::kSmladPair);
+      const double total = static_cast<double>(zeros.size());
+      const double f = 1.0 - static_cast<double>(std::count(quads.begin(), quads.end(), 1)) / total;
+      const double g = 1.0 - static_cast<double>(std::count(pairs.begin(), pairs.end(), 1)) / total;
+      if (g >= 1.0) continue;  // nothing to skip: the dense kernel
+      const double macs = static_cast<double>(m->macs);
+      SkipCandidate c;
+      c.op = i;
+      c.table_cost = (f < 1.0 ? 0.10 + 0.93 * f : 1.0) * macs;
+      c.unrolled_cost = (22.7 / m->k + 2.28 / m->rows + 1.15 * g) * macs;
+      const int64_t quads_per_row = (m->k + 3) / 4;
+      c.kept_smlads = static_cast<int64_t>(std::llround(g * static_cast<double>(int64_t{m->rows} * quads_per_row * 2)));
+      if (options_.skip_kernel == SkipKernel::kUnrolled || c.unrolled_cost < c.table_cost) candidates.push_back(c);
+    }
+    if (options_.skip_kernel == SkipKernel::kAuto) {
+      std::sort(candidates.begin(), candidates.end(), [](const SkipCandidate& a, const SkipCandidate& b) {
+        const double sa = (a.table_cost - a.unrolled_cost) / static_cast<double>(unrolled_code_bytes(a.kept_smlads) + 1);
+        const double sb = (b.table_cost - b.unrolled_cost) / static_cast<double>(unrolled_code_bytes(b.kept_smlads) + 1);
+        return sa != sb ? sa > sb : a.op < b.op;
+      });
+    }
+    uint64_t used = 0;
+    for (const SkipCandidate& c : candidates) {
+      const uint64_t bytes = unrolled_code_bytes(c.kept_smlads);
+      if (options_.skip_kernel == SkipKernel::kAuto && used + bytes > options_.unrolled_flash_budget) continue;
+      used += bytes;
+      unrolled_.insert(c.op);
+    }
+  }
+
+  // The unrolled GEMM struct for this layer, its quantization and the kernel call.
+  std::string emit_unrolled(size_t layer, const WeightMatrix& m, const kernels::cortexm::PackedSparseConv& sparse,
+                            const std::vector<uint8_t>& zeros, const std::string& kernel, const std::string& shape,
+                            const std::string& input, const std::string& output) {
+    namespace kc = kernels::cortexm;
+    const std::string gemm = fmt::format("L{}Gemm", layer);
+    const kc::UnrolledGemmSource code = kc::emit_unrolled_gemm(gemm, m.data, m.rows, m.k, zeros.data());
+    constants_ += code.code + "\n";
+    unrolled_code_bytes_ += unrolled_code_bytes(code.kept_smlads);
+    kernel_note_ = fmt::format("unrolled, {} of {} SMLADs kept", code.kept_smlads, code.total_smlads);
+    return fmt::format("    kc::{}<{}, {}>({}{{}}, {}, {}, {}, scratch);\n", kernel, requant_type(sparse.requant), gemm,
+                       shape, input, channel_quant(layer, sparse.quant), output);
+  }
+
   void note_sparse(const kernels::cortexm::PackedSparseConv& packed) {
     kernel_note_ = fmt::format("skipping {} of {} weight quads", packed.total_quads - packed.kept_quads,
                                packed.total_quads);
@@ -240,6 +332,14 @@ class Emitter {
       const kc::PackedSparseConv sparse =
           kc::pack_sparse_conv(conv->filter_data, conv->output.c, conv->filter.h, conv->filter.w, conv->input.c,
                                conv->bias, conv->multipliers.data(), p.input_offset, zeros.data());
+      if (unrolled_.count(layer) != 0) {
+        need_scratch(((kc::conv2d_scratch_bytes(ConvShape{conv->filter.h, conv->filter.w, conv->input.c}) + 3) &
+                      ~size_t{3}) +
+                     8 * static_cast<size_t>(conv->output.c));
+        return emit_unrolled(layer, WeightMatrix{conv->filter_data, conv->output.c, k, 0}, sparse, zeros,
+                             "unrolled_conv2d", shape_struct(layer, members), input_pointer(in[0], "int8_t"),
+                             output_pointer(out, "int8_t"));
+      }
       if (sparse.kept_quads < sparse.total_quads) {
         note_sparse(sparse);
         return fmt::format("    kc::sparse_conv2d<{}>({}{{}}, {}, {}, {}, {}, {}, scratch);\n",
@@ -265,6 +365,12 @@ class Emitter {
       const std::vector<uint8_t> zeros = zero_mask(fc->weights, fc->out_depth, fc->depth);
       const kc::PackedSparseConv sparse = kc::pack_sparse_fully_connected(
           fc->weights, fc->out_depth, fc->depth, fc->bias, fc->multipliers.data(), p.input_offset, zeros.data());
+      if (unrolled_.count(layer) != 0) {
+        need_scratch(kc::fully_connected_scratch_bytes(FcShape{fc->depth}) + 8 * static_cast<size_t>(fc->out_depth));
+        return emit_unrolled(layer, WeightMatrix{fc->weights, fc->out_depth, fc->depth, 0}, sparse, zeros,
+                             "unrolled_fully_connected", shape, input_pointer(in[0], "int8_t"),
+                             output_pointer(out, "int8_t"));
+      }
       if (sparse.kept_quads < sparse.total_quads) {
         note_sparse(sparse);
         return fmt::format("    kc::sparse_fully_connected<{}>({}{{}}, {}, {}, {}, {}, {}, scratch);\n",
@@ -470,7 +576,10 @@ class Emitter {
 
   const ir::Graph& graph_;
   KernelFlavor flavor_;
+  ModelSourceOptions options_;
   runtime::CompiledModel model_;
+  std::set<size_t> unrolled_;  // op indices that get the unrolled form
+  uint64_t unrolled_code_bytes_ = 0;
   std::set<int32_t> emitted_;
   std::string constants_;
   size_t constant_bytes_ = 0;
@@ -481,8 +590,14 @@ class Emitter {
 
 }  // namespace
 
+ModelSource generate_model_source(const ir::Graph& graph, const ModelSourceOptions& options) {
+  return Emitter(graph, options).run();
+}
+
 ModelSource generate_model_source(const ir::Graph& graph, KernelFlavor flavor) {
-  return Emitter(graph, flavor).run();
+  ModelSourceOptions options;
+  options.flavor = flavor;
+  return generate_model_source(graph, options);
 }
 
 }  // namespace frugal::codegen

@@ -17,6 +17,22 @@ namespace frugal::codegen {
 // Which kernels the generated invoke calls for the ops that have Cortex-M versions.
 enum class KernelFlavor : uint8_t { kReference, kCortexM };
 
+// How a CONV_2D / FULLY_CONNECTED layer with skipped (zero) weights runs on Cortex-M:
+//   kTable     the table-driven kernel (sparse_gemm.h): skips whole weight quads, code size
+//              independent of the layer;
+//   kUnrolled  the paper's fully unrolled GEMM (emit_unrolled_gemm): kept weight pairs as SMLAD
+//              constants, skips single SMLADs, code grows with the layer (~22 B per kept SMLAD);
+//   kAuto      per layer the form with the lower estimated instructions (bench_cortexm_sparse's
+//              measured ratios), unrolled only within `unrolled_flash_budget`, largest saving
+//              per byte first.
+enum class SkipKernel : uint8_t { kTable, kUnrolled, kAuto };
+
+struct ModelSourceOptions {
+  KernelFlavor flavor = KernelFlavor::kCortexM;
+  SkipKernel skip_kernel = SkipKernel::kTable;
+  uint64_t unrolled_flash_budget = 0;  // kAuto only: bytes of flash the unrolled code may take
+};
+
 struct ModelSource {
   // File name (relative to the firmware directory) -> contents: frugal_model.h, model.cc.
   // The kernels they call are kernel_source_files() (codegen/kernel_sources.h).
@@ -31,8 +47,13 @@ struct ModelSource {
   // weight quads kept / in all (0 / 0 for dense layers).
   std::vector<std::string> layer_kernel_notes;
   std::vector<int64_t> layer_kept_quads, layer_total_quads;
+  uint64_t unrolled_code_bytes_estimate = 0;  // the unrolled layers' code, for the flash check
 };
 
 ModelSource generate_model_source(const ir::Graph& graph, KernelFlavor flavor);
+ModelSource generate_model_source(const ir::Graph& graph, const ModelSourceOptions& options);
+
+// Estimated flash of one unrolled GEMM (its two- and one-column functions).
+constexpr uint64_t unrolled_code_bytes(int64_t kept_smlads) { return 22 * static_cast<uint64_t>(kept_smlads); }
 
 }  // namespace frugal::codegen

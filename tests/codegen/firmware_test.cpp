@@ -196,4 +196,38 @@ TEST(BenchApprox, SkippingKernelsAreBitExactAndFaster) {
   fs::remove_all(dir);
 }
 
+// The paper's unrolled form: the DS-CNN's fully connected layer with a third of its SMLAD pairs
+// skipped, forced unrolled (the small layer keeps the compile short): bit-exact with the host.
+TEST(BenchApprox, UnrolledFormIsBitExact) {
+  if (!frugal::mcu::arm_toolchain_available() || !frugal::mcu::qemu_available()) {
+    GTEST_SKIP() << "arm-none-eabi-g++ or qemu-system-arm missing";
+  }
+  namespace approx = frugal::approx;
+  const frugal::ir::Graph graph = frugal::import::import_tflite_file(kKws);
+  const frugal::runtime::CompiledModel compiled(graph, frugal::runtime::KernelSet::kReference);
+  std::vector<uint8_t> inputs(compiled.input_bytes(0));
+  for (size_t i = 0; i < inputs.size(); ++i) inputs[i] = static_cast<uint8_t>((i * 31 + 3) % 253);
+  const approx::SignificanceReport report = approx::analyze_significance(compiled, inputs, {1});
+  const auto fc = std::find_if(graph.ops.begin(), graph.ops.end(), [](const frugal::ir::Op& op) {
+    return op.type == frugal::ir::OpType::kFullyConnected;
+  });
+  ASSERT_NE(fc, graph.ops.end());
+  approx::LayerSkip skip{fc->name, 0.33, std::nullopt, approx::Measure::kResidualError};
+  skip.granularity = approx::Granularity::kSmladPair;
+  const fs::path dir = fs::temp_directory_path() / ("frugal_unrolled_fw_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const fs::path point = dir / "point.json";
+  approx::save_config(approx::resolve_config(graph, report, approx::SkipConfig{{skip}}, true), point);
+  const Outcome o = frugal("bench " + kKws + " --board nucleo-f746zg --data kws01 -n 2 --json --skip-kernel unrolled "
+                           "--approx " + point.string());
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  const auto json = last_line_json(o.out);
+  EXPECT_TRUE(json["bit_exact"].get<bool>());
+  // The FC layer skips; other layers may too where their weights already have zero pairs.
+  bool fc_skips = false;
+  for (const auto& layer : json["layers"]) fc_skips = fc_skips || (layer["name"] == fc->name && layer["kernel"] == "skipping");
+  EXPECT_TRUE(fc_skips);
+  fs::remove_all(dir);
+}
+
 }  // namespace

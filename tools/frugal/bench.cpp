@@ -40,6 +40,7 @@ CLI::App* add_bench(CLI::App& app, BenchOptions& options) {
       ->capture_default_str();
   command->add_option("--approx", options.approx,
                       "Skip configuration (a point_K.json of frugal explore -o): measure the approximate model");
+  add_skip_kernel_option(*command, options.skip_kernel);
   command->add_flag("--json", options.json, "Print one JSON object instead of the table");
   return command;
 }
@@ -105,7 +106,7 @@ int run_bench(const BenchOptions& options) {
   const ir::Tensor& input = graph.tensor(graph.inputs[0]);
   const std::vector<uint8_t> inputs = bench_inputs(options, input, count);
   mcu::ModelBenchOptions bench;
-  bench.generate = generate_options(options.kernels);
+  bench.generate = generate_options(options.kernels, options.skip_kernel);
   bench.log = [](std::string_view line) { fmt::print(stderr, "{}\n", line); };
   const mcu::ModelMeasurement m = mcu::measure_model(graph, board, inputs, count, dir, bench);
   const bool bit_exact = m.bit_exact;

@@ -133,10 +133,23 @@ Json tensor_json(const ir::Tensor& tensor) {
   return json;
 }
 
-codegen::GenerateOptions generate_options(std::string_view kernels) {
+codegen::GenerateOptions generate_options(std::string_view kernels, std::string_view skip_kernel) {
   codegen::GenerateOptions options;
   options.flavor = kernels == "reference" ? codegen::KernelFlavor::kReference : codegen::KernelFlavor::kCortexM;
+  options.skip_kernel = skip_kernel == "unrolled" ? codegen::SkipKernel::kUnrolled
+                        : skip_kernel == "auto"   ? codegen::SkipKernel::kAuto
+                                                  : codegen::SkipKernel::kTable;
   return options;
+}
+
+void add_skip_kernel_option(CLI::App& command, std::string& skip_kernel) {
+  command
+      .add_option("--skip-kernel", skip_kernel,
+                  "Layers with skipped weights: table (quad-skipping kernel), unrolled (the paper's unrolled "
+                  "GEMM, weights as SMLAD constants) or auto (per layer, unrolled where it is estimated faster "
+                  "and fits the flash)")
+      ->check(CLI::IsMember({"table", "unrolled", "auto"}))
+      ->capture_default_str();
 }
 
 }  // namespace frugal::cli

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include <span>
 #include <string>
@@ -29,8 +30,9 @@ ir::Graph load_model(const std::filesystem::path& path, const std::filesystem::p
 void require_single_input_output(const ir::Graph& graph, std::string_view verb);
 
 runtime::KernelSet parse_kernels(std::string_view name);
-// Firmware generation options for --kernels cortexm|reference.
-codegen::GenerateOptions generate_options(std::string_view kernels);
+// Firmware generation options for --kernels cortexm|reference and --skip-kernel.
+codegen::GenerateOptions generate_options(std::string_view kernels, std::string_view skip_kernel = "table");
+void add_skip_kernel_option(CLI::App& command, std::string& skip_kernel);
 std::string_view kernels_name(runtime::KernelSet kernels);
 
 std::vector<uint8_t> read_file(const std::filesystem::path& path, std::string_view what);

@@ -50,6 +50,10 @@ CLI::App* add_explore(CLI::App& app, ExploreOptions& options) {
                       "Skip unit: quad (the Cortex-M skipping kernel's), smlad-pair or operand (host studies)")
       ->check(CLI::IsMember({"quad", "smlad-pair", "operand"}))
       ->capture_default_str();
+  command->add_option("--group", options.group,
+                      "With --granularity operand: consecutive operands of a channel skipped together")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   command->add_flag("--no-qemu", options.no_qemu,
                     "Do not measure under QEMU: latencies are cost-model figures (quick studies)");
   command->add_option("--qemu-inputs", options.qemu_inputs,
@@ -61,6 +65,7 @@ CLI::App* add_explore(CLI::App& app, ExploreOptions& options) {
                       "Write pareto.json, pareto.csv, pareto.html and point_K.json (for generate --approx) here");
   command->add_option("--report", options.report, "Write the HTML report (explore.html) into this directory");
   command->add_option("--threads", options.threads, "Worker threads, one Session each (default: all cores)");
+  add_skip_kernel_option(*command, options.skip_kernel);
   command->add_flag("--json", options.json, "Print one JSON object instead of the table");
   return command;
 }
@@ -133,6 +138,7 @@ int run_explore(const ExploreOptions& options) {
   explore_options.threads = options.threads;
   explore_options.max_evaluations = options.max_evaluations;
   explore_options.granularity = *approx::parse_granularity(options.granularity);
+  explore_options.group = options.group;
   if (options.max_accuracy_loss && !(*options.max_accuracy_loss >= 0.0 && *options.max_accuracy_loss <= 1.0)) {
     throw ir::Error(fmt::format("--max-accuracy-loss {} is outside [0, 1] (a Top-1 fraction)", *options.max_accuracy_loss));
   }
@@ -176,6 +182,7 @@ int run_explore(const ExploreOptions& options) {
   auto measure = [&](const ir::Graph& variant) {
     const fs::path dir = work / fmt::format("point{}", measured_firmwares++);
     mcu::ModelBenchOptions bench;
+    bench.generate = generate_options("cortexm", options.skip_kernel);
     const mcu::ModelMeasurement m = mcu::measure_model(variant, board, qemu_input_bytes, qemu_inputs, dir, bench);
     std::error_code ignored;
     fs::remove_all(dir, ignored);

@@ -34,6 +34,7 @@ CLI::App* add_generate(CLI::App& app, GenerateOptions& options) {
   command->add_option("--approx", options.approx,
                       "Skip configuration (a point_K.json of frugal explore -o): the approximate model, with "
                       "computation-skipping kernels for its skipped weights");
+  add_skip_kernel_option(*command, options.skip_kernel);
   command->add_flag("--json", options.json, "Print one JSON object instead of the text summary");
   return command;
 }
@@ -42,7 +43,7 @@ int run_generate(const GenerateOptions& options) {
   const codegen::Board& board = codegen::find_board(options.board);
   const ir::Graph graph = load_model(options.model, options.approx);
   require_single_input_output(graph, "generate");
-  const codegen::GeneratedFirmware firmware = codegen::generate_firmware(graph, board, options.output, generate_options(options.kernels));
+  const codegen::GeneratedFirmware firmware = codegen::generate_firmware(graph, board, options.output, generate_options(options.kernels, options.skip_kernel));
   const codegen::FitReport& fit = firmware.fit;
   if (options.json) {
     Json json = {{"model", options.model},

@@ -37,6 +37,7 @@ int run_eval(const EvalOptions& options);
 struct GenerateOptions {
   std::string model, board, output, approx;
   std::string kernels = "cortexm";
+  std::string skip_kernel = "table";
   bool json = false;
 };
 CLI::App* add_generate(CLI::App& app, GenerateOptions& options);
@@ -45,6 +46,7 @@ int run_generate(const GenerateOptions& options);
 struct BenchOptions {
   std::string model, board, data, input, keep, approx;
   std::string kernels = "cortexm";
+  std::string skip_kernel = "table";
   size_t count = 1;
   bool json = false;
 };
@@ -59,6 +61,8 @@ struct ExploreOptions {
   size_t test = 0;        // 0: the whole test split
   size_t max_evaluations = 0;
   std::string granularity = "quad";
+  std::string skip_kernel = "table";
+  int32_t group = 1;
   size_t qemu_inputs = 3;
   bool no_qemu = false;
   bool exhaustive = false;

@@ -8,3 +8,4 @@
 #include "kernels/cortexm/pooling.h"
 #include "kernels/cortexm/sparse_conv.h"
 #include "kernels/cortexm/sparse_fully_connected.h"
+#include "kernels/cortexm/sparse_unrolled.h"
