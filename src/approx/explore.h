@@ -89,9 +89,10 @@ struct ExploreOptions {
   Measure measure = Measure::kResidualError;
   bool compensate_bias = true;
   int32_t group = 1;
-  // What the Cortex-M table-driven skipping kernel removes (sparse_gemm.h). With a kernel
-  // granularity only CONV_2D and FULLY_CONNECTED layers are explored: depthwise layers have no
-  // skipping kernel, so skipping there would cost accuracy and save nothing.
+  // What the Cortex-M skipping kernel removes: quads of channel pairs (sparse_gemm.h) by default,
+  // the form with the fewest instructions and cycles per kept MAC (docs/approximate-kernels.md).
+  // With a kernel granularity only CONV_2D and FULLY_CONNECTED layers are explored: depthwise
+  // layers have no skipping kernel, so skipping there would cost accuracy and save nothing.
   Granularity granularity = Granularity::kQuad;
   bool exhaustive = false;
   size_t max_exhaustive_configs = 1'000'000;

@@ -38,12 +38,13 @@ std::string_view to_string(Granularity granularity) {
     case Granularity::kOperand: return "operand";
     case Granularity::kQuad: return "quad";
     case Granularity::kSmladPair: return "smlad-pair";
+    case Granularity::kChannelQuad: return "channel-quad";
   }
   return "?";
 }
 
 std::optional<Granularity> parse_granularity(std::string_view name) {
-  for (Granularity g : {Granularity::kOperand, Granularity::kQuad, Granularity::kSmladPair}) {
+  for (Granularity g : {Granularity::kOperand, Granularity::kQuad, Granularity::kSmladPair, Granularity::kChannelQuad}) {
     if (name == to_string(g)) return g;
   }
   return std::nullopt;
@@ -98,7 +99,7 @@ SkipConfig config_from_json(const std::string& text) {
       const std::string granularity = jl.value("granularity", std::string("operand"));
       const std::optional<Granularity> g = parse_granularity(granularity);
       if (!g) {
-        throw Error(fmt::format("skip config entry {} ('{}'): unknown granularity '{}' (operand, quad, smlad-pair)",
+        throw Error(fmt::format("skip config entry {} ('{}'): unknown granularity '{}' (operand, channel-quad, quad, smlad-pair)",
                                 entry, s.layer, granularity));
       }
       s.granularity = *g;
@@ -327,8 +328,9 @@ std::vector<LayerSelection> select_skipped(const ir::Graph& graph, const Signifi
         }
       }
     } else {
-      const auto kernel_granularity = skip.granularity == Granularity::kQuad
-                                          ? kernels::cortexm::SkipGranularity::kQuad
+      const auto kernel_granularity = skip.granularity == Granularity::kQuad ? kernels::cortexm::SkipGranularity::kQuad
+                                      : skip.granularity == Granularity::kChannelQuad
+                                          ? kernels::cortexm::SkipGranularity::kChannelQuad
                                           : kernels::cortexm::SkipGranularity::kSmladPair;
       for (const kernels::cortexm::SkipGroup& kg :
            kernels::cortexm::skip_groups(l.channels, static_cast<int32_t>(n), kernel_granularity)) {

@@ -28,10 +28,11 @@ std::optional<Measure> parse_measure(std::string_view name);
 // Which operands are skipped together, so that the kernel that runs the layer really saves the
 // work (kernels/cortexm/sparse_pack.h):
 //   kOperand    groups of LayerSkip::group consecutive operands of one channel (host analysis);
-//   kQuad       the table-driven Cortex-M kernel's unit: operands 4q..4q+3 of channels 2p, 2p+1;
+//   kChannelQuad the channel-quad table kernel's unit: operands 4q..4q+3 of one channel;
+//   kQuad       the pair-quad table kernel's unit: operands 4q..4q+3 of channels 2p, 2p+1;
 //   kSmladPair  the unrolled kernel's unit: one SMLAD, operands 4q+j and 4q+j+2 of one channel.
-// kQuad and kSmladPair apply to CONV_2D and FULLY_CONNECTED only (no skipping depthwise kernel).
-enum class Granularity : uint8_t { kOperand, kQuad, kSmladPair };
+// The kernel units apply to CONV_2D and FULLY_CONNECTED only (no skipping depthwise kernel).
+enum class Granularity : uint8_t { kOperand, kQuad, kSmladPair, kChannelQuad };
 
 std::string_view to_string(Granularity granularity);
 std::optional<Granularity> parse_granularity(std::string_view name);

@@ -35,6 +35,13 @@ std::vector<FirmwareCase> all_cases() {
                                    MaskKind::kGroups).c);
     cases.push_back(sparse_fc_case("fc3_" + pct, FcShape{3, 37, 10, -3, 2, -128, 127}, seed++, skip,
                                    MaskKind::kChannels).c);
+    // The channel-quad tables.
+    cases.push_back(sparse_conv_case("chconv3x3_" + pct, conv_shape(7, 5, 16, 10, 3, 1, 1, 128, -128), seed++, skip,
+                                     MaskKind::kGroups, TableForm::kChannelQuads).c);
+    cases.push_back(sparse_conv_case("chconv_odd_" + pct, conv_shape(9, 7, 5, 7, 3, 2, 1, -20, 4, -50, 90), seed++,
+                                     skip, MaskKind::kRanges, TableForm::kChannelQuads).c);
+    cases.push_back(sparse_fc_case("chfc3_" + pct, FcShape{3, 37, 10, -3, 2, -128, 127}, seed++, skip,
+                                   MaskKind::kGroups, TableForm::kChannelQuads).c);
     // The unrolled form (emitted GEMM, SMLAD-pair granularity).
     cases.push_back(unrolled_conv_case("unrolled3x3_" + pct, conv_shape(7, 5, 16, 10, 3, 1, 1, 128, -128),
                                        seed++, skip, MaskKind::kGroups).c);

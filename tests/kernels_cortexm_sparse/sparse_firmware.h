@@ -29,8 +29,21 @@ inline std::string sparse_arrays(const std::string& name, const PackedSparseConv
          array("uint16_t", name + "_pair_quads", p.pair_quads) + quant_array(name + "_quant", p.quant);
 }
 
+// Which table-driven form a case runs: quads of channel pairs (PairQuadGemm) or of single
+// channels (ChannelQuadGemm).
+enum class TableForm { kPairQuads, kChannelQuads };
+
+inline SkipGranularity table_granularity(TableForm form) {
+  return form == TableForm::kChannelQuads ? SkipGranularity::kChannelQuad : SkipGranularity::kQuad;
+}
+
+inline std::string gemm_argument(TableForm form) {
+  return form == TableForm::kChannelQuads ? ", frugal::kernels::cortexm::ChannelQuadGemm" : "";
+}
+
 inline SparseCase sparse_conv_case(const std::string& name, const ConvShape& s, uint32_t seed,
-                                   double skip_fraction, MaskKind kind) {
+                                   double skip_fraction, MaskKind kind,
+                                   TableForm form = TableForm::kPairQuads) {
   using namespace detail_fw;
   std::mt19937 gen(seed);
   const int32_t k = s.kh * s.kw * s.in_c;
@@ -38,9 +51,10 @@ inline SparseCase sparse_conv_case(const std::string& name, const ConvShape& s, 
   const auto filter = random_bytes(gen, static_cast<size_t>(s.out_c) * k);
   const auto bias = biases(gen, s.out_c);
   const auto mult = channel_multipliers(gen, s.out_c, false);
-  const auto mask = random_mask(gen, s.out_c, k, skip_fraction, kind);
-  const auto zeroed = zero_skipped(filter.data(), realize_skip_mask(mask.data(), s.out_c, k).data(),
-                                   s.out_c, k);
+  const SkipGranularity granularity = table_granularity(form);
+  const auto mask = random_mask(gen, s.out_c, k, skip_fraction, kind, granularity);
+  const auto zeroed = zero_skipped(
+      filter.data(), realize_skip_mask(mask.data(), s.out_c, k, granularity).data(), s.out_c, k);
   SparseCase sc;
   FirmwareCase& c = sc.c;
   c.name = name;
@@ -48,8 +62,12 @@ inline SparseCase sparse_conv_case(const std::string& name, const ConvShape& s, 
   reference::conv2d(conv_params(s), mult.data(), Dims4{1, s.in_h, s.in_w, s.in_c}, input.data(),
                     Dims4{s.out_c, s.kh, s.kw, s.in_c}, zeroed.data(), bias.data(),
                     Dims4{1, s.out_h, s.out_w, s.out_c}, c.expected.data());
-  const PackedSparseConv p = pack_sparse_conv(filter.data(), s.out_c, s.kh, s.kw, s.in_c,
-                                              bias.data(), mult.data(), s.input_offset, mask.data());
+  const PackedSparseConv p =
+      form == TableForm::kChannelQuads
+          ? pack_channel_sparse_conv(filter.data(), s.out_c, s.kh, s.kw, s.in_c, bias.data(), mult.data(),
+                                     s.input_offset, mask.data())
+          : pack_sparse_conv(filter.data(), s.out_c, s.kh, s.kw, s.in_c, bias.data(), mult.data(),
+                             s.input_offset, mask.data());
   sc.packed_bytes = p.flash_bytes();
   sc.dense_bytes = static_cast<size_t>((s.out_c + 1) / 2) * static_cast<size_t>(round_up4(k)) * 2;
   sc.kept_quads = static_cast<double>(p.kept_quads) / static_cast<double>(p.total_quads);
@@ -61,23 +79,26 @@ inline SparseCase sparse_conv_case(const std::string& name, const ConvShape& s, 
                    "alignas(4) int8_t " + c.output_symbol + "[" + std::to_string(c.expected.size()) +
                    "];\nalignas(4) int16_t " + name +
                    "_scratch[frugal::kernels::cortexm::conv2d_scratch_bytes<" + name + "_shape>() / 2];\n";
-  c.call = "frugal::kernels::cortexm::sparse_conv2d<" + requant_type(p.requant) + ">(" + name +
+  c.call = "frugal::kernels::cortexm::sparse_conv2d<" + requant_type(p.requant) + gemm_argument(form) + ">(" + name +
            "_shape{}, " + name + "_input, " + name + "_stream, " + name + "_pair_quads, " + name +
            "_quant, " + c.output_symbol + ", " + name + "_scratch);";
   return sc;
 }
 
 inline SparseCase sparse_fc_case(const std::string& name, const FcShape& s, uint32_t seed,
-                                 double skip_fraction, MaskKind kind) {
+                                 double skip_fraction, MaskKind kind,
+                                 TableForm form = TableForm::kPairQuads) {
   using namespace detail_fw;
   std::mt19937 gen(seed);
   const auto input = random_bytes(gen, static_cast<size_t>(s.batches) * s.depth);
   const auto weights = random_bytes(gen, static_cast<size_t>(s.out_depth) * s.depth);
   const auto bias = biases(gen, s.out_depth);
   const auto mult = channel_multipliers(gen, s.out_depth, false);
-  const auto mask = random_mask(gen, s.out_depth, s.depth, skip_fraction, kind);
+  const SkipGranularity granularity = table_granularity(form);
+  const auto mask = random_mask(gen, s.out_depth, s.depth, skip_fraction, kind, granularity);
   const auto zeroed = zero_skipped(
-      weights.data(), realize_skip_mask(mask.data(), s.out_depth, s.depth).data(), s.out_depth, s.depth);
+      weights.data(), realize_skip_mask(mask.data(), s.out_depth, s.depth, granularity).data(), s.out_depth,
+      s.depth);
   SparseCase sc;
   FirmwareCase& c = sc.c;
   c.name = name;
@@ -85,8 +106,12 @@ inline SparseCase sparse_fc_case(const std::string& name, const FcShape& s, uint
   reference::fully_connected(FullyConnectedParams{s.input_offset, s.output_offset, s.act_min, s.act_max},
                              mult.data(), s.batches, s.depth, input.data(), s.out_depth,
                              zeroed.data(), bias.data(), c.expected.data());
-  const PackedSparseConv p = pack_sparse_fully_connected(
-      weights.data(), s.out_depth, s.depth, bias.data(), mult.data(), s.input_offset, mask.data());
+  const PackedSparseConv p =
+      form == TableForm::kChannelQuads
+          ? pack_channel_sparse_fully_connected(weights.data(), s.out_depth, s.depth, bias.data(), mult.data(),
+                                                s.input_offset, mask.data())
+          : pack_sparse_fully_connected(weights.data(), s.out_depth, s.depth, bias.data(), mult.data(),
+                                        s.input_offset, mask.data());
   sc.packed_bytes = p.flash_bytes();
   sc.dense_bytes = static_cast<size_t>((s.out_depth + 1) / 2) * static_cast<size_t>(round_up4(s.depth)) * 2;
   sc.kept_quads = static_cast<double>(p.kept_quads) / static_cast<double>(p.total_quads);
@@ -102,7 +127,8 @@ inline SparseCase sparse_fc_case(const std::string& name, const FcShape& s, uint
       "alignas(4) int8_t " + c.output_symbol + "[" + std::to_string(c.expected.size()) + "];\n" +
       "alignas(4) int16_t " + name + "_scratch[frugal::kernels::cortexm::fully_connected_scratch_bytes<" +
       name + "_shape>() / 2];\n";
-  c.call = "frugal::kernels::cortexm::sparse_fully_connected<" + requant_type(p.requant) + ">(" +
+  c.call = "frugal::kernels::cortexm::sparse_fully_connected<" + requant_type(p.requant) + gemm_argument(form) +
+           ">(" +
            name + "_shape{}, " + name + "_input, " + name + "_stream, " + name + "_pair_quads, " +
            name + "_quant, " + c.output_symbol + ", " + name + "_scratch);";
   return sc;

@@ -160,13 +160,13 @@ TEST(SparsePack, StreamLayout) {
   EXPECT_EQ(d.stream.size(), 4u);
 }
 
-template <class Requant>
+template <class Requant, class Gemm = PairQuadGemm>
 std::vector<int8_t> run_conv(const ConvShape& s, const std::vector<int8_t>& input,
                              const PackedSparseConv& p) {
   std::vector<int8_t> out(static_cast<size_t>(s.out_h) * s.out_w * s.out_c);
   std::vector<int32_t> scratch(conv2d_scratch_bytes(s) / 4 + 1);
-  sparse_conv2d<Requant>(s, input.data(), p.stream.data(), p.pair_quads.data(), p.quant.data(),
-                         out.data(), reinterpret_cast<int16_t*>(scratch.data()));
+  sparse_conv2d<Requant, Gemm>(s, input.data(), p.stream.data(), p.pair_quads.data(), p.quant.data(),
+                               out.data(), reinterpret_cast<int16_t*>(scratch.data()));
   return out;
 }
 
@@ -239,6 +239,27 @@ TEST(SparseConv, RandomLayersBitExact) {
       ++fast;
       EXPECT_EQ(run_conv<RequantFast>(s, input, p), expected) << what;
     }
+
+    // The channel-quad form of the same mask: its own (finer) realisation.
+    const auto realised_c = realize_skip_mask(mask.data(), s.out_c, k, SkipGranularity::kChannelQuad);
+    const auto zeroed_c = zero_skipped(filter.data(), realised_c.data(), s.out_c, k);
+    reference::conv2d(cp, mult.data(), Dims4{1, s.in_h, s.in_w, s.in_c}, input.data(),
+                      Dims4{s.out_c, s.kh, s.kw, s.in_c}, zeroed_c.data(), bias.data(),
+                      Dims4{1, s.out_h, s.out_w, s.out_c}, expected.data());
+    const PackedSparseConv pc = pack_channel_sparse_conv(filter.data(), s.out_c, s.kh, s.kw, s.in_c, bias.data(),
+                                                         mult.data(), s.input_offset, mask.data());
+    int64_t skipped_channel_quads = 0;
+    for (const SkipGroup& g : skip_groups(s.out_c, k, SkipGranularity::kChannelQuad)) {
+      skipped_channel_quads +=
+          realised_c[static_cast<size_t>(g.members[0].first) * k + static_cast<size_t>(g.members[0].second)];
+    }
+    EXPECT_EQ(pc.total_quads - pc.kept_quads, skipped_channel_quads);
+    EXPECT_GE(pc.total_quads - pc.kept_quads, 2 * (p.total_quads - p.kept_quads) - s.out_c % 2 * (k + 3) / 4)
+        << "a skipped pair quad is two skipped channel quads";
+    EXPECT_EQ((run_conv<RequantExact, ChannelQuadGemm>(s, input, pc)), expected) << what << " (channel quads)";
+    if (pc.requant == RequantKind::kFast) {
+      EXPECT_EQ((run_conv<RequantFast, ChannelQuadGemm>(s, input, pc)), expected) << what << " (channel quads)";
+    }
   }
   EXPECT_GT(fast, cases / 4);
 }
@@ -271,7 +292,52 @@ TEST(SparseFullyConnected, RandomLayersBitExact) {
                                          p.quant.data(), out.data(),
                                          reinterpret_cast<int16_t*>(scratch.data()));
     EXPECT_EQ(out, expected) << "iter " << iter;
+
+    const auto realised_c = realize_skip_mask(mask.data(), out_depth, depth, SkipGranularity::kChannelQuad);
+    const auto zeroed_c = zero_skipped(weights.data(), realised_c.data(), out_depth, depth);
+    reference::fully_connected(fp, mult.data(), batches, depth, input.data(), out_depth, zeroed_c.data(),
+                               bias.data(), expected.data());
+    const PackedSparseConv pc = pack_channel_sparse_fully_connected(weights.data(), out_depth, depth, bias.data(),
+                                                                    mult.data(), fp.input_offset, mask.data());
+    sparse_fully_connected<RequantExact, ChannelQuadGemm>(s, input.data(), pc.stream.data(), pc.pair_quads.data(),
+                                                          pc.quant.data(), out.data(),
+                                                          reinterpret_cast<int16_t*>(scratch.data()));
+    EXPECT_EQ(out, expected) << "iter " << iter << " (channel quads)";
   }
+}
+
+TEST(SparseGranularity, ChannelQuadsAreFourOperandsOfOneChannel) {
+  // 2 channels x 6 operands: channel quads {0..3}, {4, 5} per channel.
+  const std::vector<uint8_t> mask = {1, 1, 1, 1, 1, 0,   // channel 0: quad 0 skipped, quad 1 kept
+                                     0, 1, 1, 1, 1, 1};  // channel 1: quad 1 skipped
+  EXPECT_EQ(realize_skip_mask(mask.data(), 2, 6, SkipGranularity::kChannelQuad),
+            (std::vector<uint8_t>{1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 1, 1}));
+  const auto groups = skip_groups(3, 6, SkipGranularity::kChannelQuad);
+  EXPECT_EQ(groups.size(), 3u * 2u);
+  std::set<std::pair<int32_t, int32_t>> seen;
+  for (const SkipGroup& g : groups) {
+    for (const auto& m : g.members) {
+      EXPECT_EQ(m.first, g.channel);
+      EXPECT_EQ(m.second / 4, g.quad);
+      EXPECT_TRUE(seen.insert(m).second);
+    }
+  }
+  EXPECT_EQ(seen.size(), 18u);
+}
+
+TEST(SparsePack, ChannelStreamLayout) {
+  // 2 channels, k = 6: channel 0 keeps quad 1 only, channel 1 keeps both.
+  std::vector<int8_t> w(12);
+  for (int32_t i = 0; i < 12; ++i) w[static_cast<size_t>(i)] = static_cast<int8_t>(i + 1);
+  std::vector<uint8_t> mask(12, 0);
+  for (int32_t i = 0; i < 4; ++i) mask[static_cast<size_t>(i)] = 1;
+  const QuantizedMultiplier m[2] = {{1 << 30, -8}, {1 << 30, -8}};
+  const PackedSparseConv p = pack_channel_sparse_fully_connected(w.data(), 2, 6, nullptr, m, 0, mask.data());
+  EXPECT_EQ(p.pair_quads, (std::vector<uint16_t>{1, 2}));
+  // Channel 0 quad 1: offset 16, bytes [5, 6, 0, 0]; channel 1: [7, 8, 9, 10] at 0, [11, 12, 0, 0] at 16.
+  EXPECT_EQ(p.stream, (std::vector<int32_t>{16, 0x0605, 0, 0x0A090807, 16, 0x0C0B}));
+  EXPECT_EQ(p.kept_quads, 3);
+  EXPECT_EQ(p.total_quads, 4);
 }
 
 // A generator-style static shape compiles and runs the same.

@@ -194,3 +194,22 @@ __attribute__((noinline)) void sparse_gemm_one_column(const Shape& s, const int3
 }
 
 }  // namespace frugal::kernels::cortexm::detail
+
+namespace frugal::kernels::cortexm {
+
+// The GEMM policy of sparse_conv2d / sparse_fully_connected for streams packed by
+// pack_sparse_conv / pack_sparse_fully_connected (`table`: kept quads per channel pair).
+struct PairQuadGemm {
+  template <class Requant, class Shape>
+  static void two(const Shape& s, const int32_t* stream, const uint16_t* table, const ChannelQuant* quant,
+                  const int16_t* cols, int8_t* out) {
+    detail::sparse_gemm_two_columns<Requant>(s, stream, table, quant, cols, out);
+  }
+  template <class Requant, class Shape>
+  static void one(const Shape& s, const int32_t* stream, const uint16_t* table, const ChannelQuant* quant,
+                  const int16_t* col, int8_t* out) {
+    detail::sparse_gemm_one_column<Requant>(s, stream, table, quant, col, out);
+  }
+};
+
+}  // namespace frugal::kernels::cortexm

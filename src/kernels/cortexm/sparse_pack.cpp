@@ -74,13 +74,79 @@ PackedSparseConv pack_sparse_matrix(const int8_t* matrix, int32_t rows, int32_t 
   return out;
 }
 
+// One channel's kept quads as {offset, [k0 k1 k2 k3]} entries (sparse_channel_gemm.h).
+PackedSparseConv pack_channel_sparse_matrix(const int8_t* matrix, int32_t rows, int32_t k, const int32_t* bias,
+                                            const QuantizedMultiplier* multipliers, int32_t input_offset,
+                                            const uint8_t* mask) {
+  const int32_t quads = round_up4(k) / 4;
+  if (quads > 0xFFFF) throw std::invalid_argument("pack_channel_sparse: K too large for the quad table");
+  const std::vector<uint8_t> realised =
+      mask != nullptr ? realize_skip_mask(mask, rows, k, SkipGranularity::kChannelQuad)
+                      : std::vector<uint8_t>(static_cast<size_t>(int64_t{rows} * k), 0);
+  const std::vector<int8_t> kept_weights = zero_skipped(matrix, realised.data(), rows, k);
+  PackedSparseConv out;
+  for (int32_t c = 0; c < rows; ++c) {
+    uint16_t kept = 0;
+    for (int32_t q = 0; q < quads; ++q) {
+      bool skipped = true;
+      uint32_t word = 0;
+      for (int32_t j = 0; j < 4; ++j) {
+        const int32_t i = 4 * q + j;
+        if (i >= k) continue;
+        skipped = skipped && realised[static_cast<size_t>(int64_t{c} * k + i)] != 0;
+        word |= static_cast<uint32_t>(static_cast<uint8_t>(kept_weights[static_cast<size_t>(int64_t{c} * k + i)]))
+                << (8 * j);
+      }
+      if (skipped) continue;
+      out.stream.push_back(16 * q);  // byte offset of quad q in the interleaved scratch
+      out.stream.push_back(static_cast<int32_t>(word));
+      ++kept;
+    }
+    out.pair_quads.push_back(kept);
+    out.kept_quads += kept;
+    out.total_quads += quads;
+  }
+  out.quant = pack_channel_quant(rows, bias, multipliers);
+  std::vector<int64_t> abs_sums(static_cast<size_t>(rows), 0);
+  for (int32_t c = 0; c < rows; ++c) {
+    for (int32_t i = 0; i < k; ++i) {
+      abs_sums[static_cast<size_t>(c)] += std::abs(kept_weights[static_cast<size_t>(int64_t{c} * k + i)]);
+    }
+  }
+  out.requant = choose_requant(out.quant, abs_sums, input_offset);
+  return out;
+}
+
 }  // namespace
+
+PackedSparseConv pack_channel_sparse_conv(const int8_t* filter, int32_t out_c, int32_t kh, int32_t kw, int32_t in_c,
+                                          const int32_t* bias, const QuantizedMultiplier* multipliers,
+                                          int32_t input_offset, const uint8_t* mask) {
+  return pack_channel_sparse_matrix(filter, out_c, kh * kw * in_c, bias, multipliers, input_offset, mask);
+}
+
+PackedSparseConv pack_channel_sparse_fully_connected(const int8_t* weights, int32_t out_depth, int32_t depth,
+                                                     const int32_t* bias, const QuantizedMultiplier* multipliers,
+                                                     int32_t input_offset, const uint8_t* mask) {
+  return pack_channel_sparse_matrix(weights, out_depth, depth, bias, multipliers, input_offset, mask);
+}
 
 std::vector<SkipGroup> skip_groups(int32_t channels, int32_t k, SkipGranularity granularity) {
   std::vector<SkipGroup> out;
   const int32_t quads = round_up4(k) / 4;
   for (int32_t p = 0; p < (channels + 1) / 2; ++p) {
     for (int32_t q = 0; q < quads; ++q) {
+      if (granularity == SkipGranularity::kChannelQuad) {
+        for (int32_t c = 2 * p; c < 2 * p + 2 && c < channels; ++c) {
+          SkipGroup g;
+          g.pair = p;
+          g.quad = q;
+          g.channel = c;
+          for (int32_t i = 4 * q; i < 4 * q + 4 && i < k; ++i) g.members.emplace_back(c, i);
+          if (!g.members.empty()) out.push_back(std::move(g));
+        }
+        continue;
+      }
       if (granularity == SkipGranularity::kQuad) {
         SkipGroup g;
         g.pair = p;

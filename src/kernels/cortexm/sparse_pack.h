@@ -35,7 +35,9 @@ struct PackedSparseConv {
 //               4q .. 4q+3 of channels 2p and 2p+1 (8 weights);
 //   kSmladPair  the unrolled form (emit_unrolled_gemm): one SMLAD, operands 4q+j and 4q+j+2
 //               (j = 0, 1; the order of the interleaved im2col quads, gemm.h) of one channel.
-enum class SkipGranularity : int32_t { kQuad = 0, kSmladPair = 1 };
+//   kChannelQuad the channel-quad table kernels (sparse_channel_gemm.h): operands 4q .. 4q+3
+//               of one channel (4 weights).
+enum class SkipGranularity : int32_t { kQuad = 0, kSmladPair = 1, kChannelQuad = 2 };
 
 // The mask the kernels actually execute for a requested one: 1 exactly on the members of
 // the groups that are skipped whole. Zeroing the weights where it is 1 gives the layer the
@@ -53,6 +55,17 @@ struct SkipGroup {
 };
 std::vector<SkipGroup> skip_groups(int32_t channels, int32_t k,
                                    SkipGranularity granularity = SkipGranularity::kQuad);
+
+// The channel-quad form (ChannelQuadGemm): `pair_quads` then holds the kept quads per CHANNEL
+// and the stream 2 words per kept quad (sparse_channel_gemm.h); quads of a channel are skipped
+// when all 4 of its weights there are (kChannelQuad).
+PackedSparseConv pack_channel_sparse_conv(const int8_t* filter, int32_t out_c, int32_t kh, int32_t kw,
+                                          int32_t in_c, const int32_t* bias,
+                                          const QuantizedMultiplier* multipliers, int32_t input_offset,
+                                          const uint8_t* mask);
+PackedSparseConv pack_channel_sparse_fully_connected(const int8_t* weights, int32_t out_depth, int32_t depth,
+                                                     const int32_t* bias, const QuantizedMultiplier* multipliers,
+                                                     int32_t input_offset, const uint8_t* mask);
 
 // Copy of a [channels][k] matrix with the weights under `mask` set to 0.
 std::vector<int8_t> zero_skipped(const int8_t* matrix, const uint8_t* mask, int32_t channels,
