@@ -33,6 +33,7 @@ struct Row {
   size_t layer = 0;
   bool dense = false;
   bool unrolled = false;
+  bool channel = false;  // channel-quad table (ChannelQuadGemm)
   SparseCase sc;
 };
 
@@ -94,6 +95,14 @@ int run(const std::filesystem::path& root) {
       rows.push_back(r);
     }
     for (const int kept : {100, 75, 50, 25}) {
+      Row r;
+      r.layer = l;
+      r.channel = true;
+      r.sc = sparse_conv_case(std::string(layers[l].id) + "_channel" + std::to_string(kept), layers[l].shape, seed,
+                              1.0 - kept / 100.0, MaskKind::kGroups, TableForm::kChannelQuads);
+      rows.push_back(r);
+    }
+    for (const int kept : {100, 75, 50, 25}) {
       if (!layers[l].unrolled) break;
       Row r;
       r.layer = l;
@@ -137,7 +146,10 @@ int run(const std::filesystem::path& root) {
       const double executed = kept * static_cast<double>(c.macs);
       std::printf("| %s | %s | %.1f%% %s | %.0f | %llu | %.2f | %llu | %.2f | %.2f | %zu | %.2f | %s |\n",
                   layers[row.layer].label,
-                  row.dense ? "dense conv2d" : row.unrolled ? "unrolled_conv2d" : "sparse_conv2d",
+                  row.dense       ? "dense conv2d"
+                  : row.unrolled  ? "unrolled_conv2d"
+                  : row.channel   ? "sparse_conv2d, channel quads"
+                                  : "sparse_conv2d, pair quads",
                   100 * kept, row.dense ? "" : row.unrolled ? "SMLADs" : "quads", executed,
                   static_cast<unsigned long long>(reg.instructions),
                   static_cast<double>(reg.instructions) / static_cast<double>(dense_instr),

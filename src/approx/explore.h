@@ -89,11 +89,12 @@ struct ExploreOptions {
   Measure measure = Measure::kResidualError;
   bool compensate_bias = true;
   int32_t group = 1;
-  // What the Cortex-M skipping kernel removes: quads of channel pairs (sparse_gemm.h) by default,
-  // the form with the fewest instructions and cycles per kept MAC (docs/approximate-kernels.md).
+  // What the Cortex-M skipping kernel removes: by default quads of channel pairs chosen per layer
+  // (PairedQuadGemm, sparse_gemm.h), the form with the fewest instructions and cycles per kept
+  // MAC, over the pairs that share the least significant quads (docs/approximate-kernels.md).
   // With a kernel granularity only CONV_2D and FULLY_CONNECTED layers are explored: depthwise
   // layers have no skipping kernel, so skipping there would cost accuracy and save nothing.
-  Granularity granularity = Granularity::kQuad;
+  Granularity granularity = Granularity::kPairedQuad;
   bool exhaustive = false;
   size_t max_exhaustive_configs = 1'000'000;
   // Configurations more than this below the baseline's validation Top-1 are not on the front

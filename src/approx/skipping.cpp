@@ -39,12 +39,14 @@ std::string_view to_string(Granularity granularity) {
     case Granularity::kQuad: return "quad";
     case Granularity::kSmladPair: return "smlad-pair";
     case Granularity::kChannelQuad: return "channel-quad";
+    case Granularity::kPairedQuad: return "paired-quad";
   }
   return "?";
 }
 
 std::optional<Granularity> parse_granularity(std::string_view name) {
-  for (Granularity g : {Granularity::kOperand, Granularity::kQuad, Granularity::kSmladPair, Granularity::kChannelQuad}) {
+  for (Granularity g : {Granularity::kOperand, Granularity::kQuad, Granularity::kSmladPair, Granularity::kChannelQuad,
+                        Granularity::kPairedQuad}) {
     if (name == to_string(g)) return g;
   }
   return std::nullopt;
@@ -99,7 +101,7 @@ SkipConfig config_from_json(const std::string& text) {
       const std::string granularity = jl.value("granularity", std::string("operand"));
       const std::optional<Granularity> g = parse_granularity(granularity);
       if (!g) {
-        throw Error(fmt::format("skip config entry {} ('{}'): unknown granularity '{}' (operand, channel-quad, quad, smlad-pair)",
+        throw Error(fmt::format("skip config entry {} ('{}'): unknown granularity '{}' (operand, channel-quad, quad, paired-quad, smlad-pair)",
                                 entry, s.layer, granularity));
       }
       s.granularity = *g;
@@ -316,6 +318,61 @@ std::vector<LayerSelection> select_skipped(const ir::Graph& graph, const Signifi
       std::vector<int64_t> members;
       double value = 0.0;
     };
+    const int64_t count = skip_count(skip, l);
+    // Cheapest groups first (ties to the lower first member), passing over any that would
+    // exceed the count.
+    const auto choose = [count](std::vector<Group>& candidates) {
+      std::sort(candidates.begin(), candidates.end(), [](const Group& a, const Group& b) {
+        return a.value != b.value ? a.value < b.value : a.members.front() < b.members.front();
+      });
+      std::vector<int64_t> chosen;
+      for (const Group& group : candidates) {
+        if (static_cast<int64_t>(chosen.size()) == count) break;
+        if (static_cast<int64_t>(chosen.size() + group.members.size()) > count) continue;
+        chosen.insert(chosen.end(), group.members.begin(), group.members.end());
+      }
+      std::sort(chosen.begin(), chosen.end());
+      return chosen;
+    };
+    const auto valued = [&value](std::vector<Group>& candidates) {
+      for (Group& group : candidates) {
+        for (int64_t m : group.members) group.value += value[static_cast<size_t>(m)];
+      }
+    };
+    const auto kernel_groups = [&](kernels::cortexm::SkipGranularity g) {
+      std::vector<Group> out;
+      for (const kernels::cortexm::SkipGroup& kg : kernels::cortexm::skip_groups(l.channels, static_cast<int32_t>(n), g)) {
+        Group group;
+        for (const auto& [channel, operand] : kg.members) group.members.push_back(channel * n + operand);
+        std::sort(group.members.begin(), group.members.end());
+        out.push_back(std::move(group));
+      }
+      valued(out);
+      return out;
+    };
+    if (skip.granularity == Granularity::kPairedQuad) {
+      // 1. the cheapest channel quads; 2. channels that share them paired; 3. pair quads over
+      // that pairing (what PairedQuadGemm skips).
+      std::vector<Group> channel_quads = kernel_groups(kernels::cortexm::SkipGranularity::kChannelQuad);
+      std::vector<uint8_t> mask(l.operands(), 0);
+      for (int64_t o : choose(channel_quads)) mask[static_cast<size_t>(o)] = 1;
+      const std::vector<int32_t> order = kernels::cortexm::pair_channels(mask.data(), l.channels, static_cast<int32_t>(n));
+      std::vector<Group> pair_quads;
+      for (size_t p = 0; p < order.size(); p += 2) {
+        for (int64_t q = 0; q < (n + 3) / 4; ++q) {
+          Group group;
+          for (size_t c = p; c < std::min(p + 2, order.size()); ++c) {
+            for (int64_t at = 4 * q; at < std::min(4 * q + 4, n); ++at) group.members.push_back(order[c] * n + at);
+          }
+          std::sort(group.members.begin(), group.members.end());
+          pair_quads.push_back(std::move(group));
+        }
+      }
+      valued(pair_quads);
+      s.operands = choose(pair_quads);
+      selections.push_back(std::move(s));
+      continue;
+    }
     std::vector<Group> groups;
     if (skip.granularity == Granularity::kOperand) {
       const int64_t g = skip.group;
@@ -327,34 +384,14 @@ std::vector<LayerSelection> select_skipped(const ir::Graph& graph, const Signifi
           groups.push_back(std::move(group));
         }
       }
+      valued(groups);
     } else {
-      const auto kernel_granularity = skip.granularity == Granularity::kQuad ? kernels::cortexm::SkipGranularity::kQuad
-                                      : skip.granularity == Granularity::kChannelQuad
-                                          ? kernels::cortexm::SkipGranularity::kChannelQuad
-                                          : kernels::cortexm::SkipGranularity::kSmladPair;
-      for (const kernels::cortexm::SkipGroup& kg :
-           kernels::cortexm::skip_groups(l.channels, static_cast<int32_t>(n), kernel_granularity)) {
-        Group group;
-        for (const auto& [channel, operand] : kg.members) group.members.push_back(channel * n + operand);
-        std::sort(group.members.begin(), group.members.end());
-        groups.push_back(std::move(group));
-      }
+      groups = kernel_groups(skip.granularity == Granularity::kQuad ? kernels::cortexm::SkipGranularity::kQuad
+                             : skip.granularity == Granularity::kChannelQuad
+                                 ? kernels::cortexm::SkipGranularity::kChannelQuad
+                                 : kernels::cortexm::SkipGranularity::kSmladPair);
     }
-    for (Group& group : groups) {
-      for (int64_t m : group.members) group.value += value[static_cast<size_t>(m)];
-    }
-    std::sort(groups.begin(), groups.end(), [](const Group& a, const Group& b) {
-      return a.value != b.value ? a.value < b.value : a.members.front() < b.members.front();
-    });
-    const int64_t count = skip_count(skip, l);
-    std::vector<int64_t> chosen;
-    for (const Group& group : groups) {
-      if (static_cast<int64_t>(chosen.size()) == count) break;
-      if (static_cast<int64_t>(chosen.size() + group.members.size()) > count) continue;
-      chosen.insert(chosen.end(), group.members.begin(), group.members.end());
-    }
-    s.operands = std::move(chosen);
-    std::sort(s.operands.begin(), s.operands.end());
+    s.operands = choose(groups);
     selections.push_back(std::move(s));
   }
   return selections;

@@ -30,9 +30,12 @@ std::optional<Measure> parse_measure(std::string_view name);
 //   kOperand    groups of LayerSkip::group consecutive operands of one channel (host analysis);
 //   kChannelQuad the channel-quad table kernel's unit: operands 4q..4q+3 of one channel;
 //   kQuad       the pair-quad table kernel's unit: operands 4q..4q+3 of channels 2p, 2p+1;
+//   kPairedQuad the same kernel over a channel pairing chosen for the layer (PairedQuadGemm):
+//               the cheapest channel quads are found first, channels that share them are
+//               paired (kernels::cortexm::pair_channels), then pair quads are chosen;
 //   kSmladPair  the unrolled kernel's unit: one SMLAD, operands 4q+j and 4q+j+2 of one channel.
 // The kernel units apply to CONV_2D and FULLY_CONNECTED only (no skipping depthwise kernel).
-enum class Granularity : uint8_t { kOperand, kQuad, kSmladPair, kChannelQuad };
+enum class Granularity : uint8_t { kOperand, kQuad, kSmladPair, kChannelQuad, kPairedQuad };
 
 std::string_view to_string(Granularity granularity);
 std::optional<Granularity> parse_granularity(std::string_view name);

@@ -201,6 +201,12 @@ class Emitter {
 
   void need_scratch(size_t bytes) { scratch_bytes_ = std::max(scratch_bytes_, bytes); }
 
+  static std::string gemm_policy(const kernels::cortexm::PackedSparseConv& table,
+                                 const kernels::cortexm::PackedSparseConv& channels) {
+    if (&table == &channels) return ", kc::ChannelQuadGemm";
+    return table.paired ? ", kc::PairedQuadGemm" : "";
+  }
+
   // Skipping a multiply-accumulate equals a zero weight, so every quad of 8 zero weights
   // (an approximation's skipped operands, or zeros the model already had) is left out by the
   // computation-skipping kernels: bit-exact with the dense arithmetic by construction.
@@ -272,20 +278,25 @@ class Emitter {
 
   // The table-driven form with the fewer estimated instructions (per MAC of the dense kernel,
   // fitted to bench_cortexm_sparse and whole-model runs: pair quads 0.10 + 0.93 f, channel quads
-  // 0.10 + 1.12 f for the kept fraction f), or nullptr when the dense kernel is estimated faster.
-  const kernels::cortexm::PackedSparseConv* choose_table(const kernels::cortexm::PackedSparseConv& pairs,
+  // 0.12 + 1.19 f for the kept fraction f), or nullptr when the dense kernel is estimated faster.
+  // The pair form over the natural channel pairs or, when it skips more, over the pairing
+  // pair_channels chose (a channel-order lookup per output, nothing per MAC).
+  const kernels::cortexm::PackedSparseConv* choose_table(const kernels::cortexm::PackedSparseConv& natural,
+                                                         const kernels::cortexm::PackedSparseConv& paired,
                                                          const kernels::cortexm::PackedSparseConv& channels) {
     const auto kept = [](const kernels::cortexm::PackedSparseConv& p) {
       return p.total_quads > 0 ? static_cast<double>(p.kept_quads) / static_cast<double>(p.total_quads) : 1.0;
     };
+    const kernels::cortexm::PackedSparseConv& pairs = paired.kept_quads < natural.kept_quads ? paired : natural;
     const double pair_cost = pairs.kept_quads < pairs.total_quads ? 0.10 + 0.93 * kept(pairs) : 1.0;
-    const double channel_cost = 0.10 + 1.12 * kept(channels);
+    const double channel_cost = 0.12 + 1.19 * kept(channels);
     const kernels::cortexm::PackedSparseConv* chosen = nullptr;
     if (pair_cost < 1.0) chosen = &pairs;
     if (channel_cost < std::min(pair_cost, 1.0)) chosen = &channels;
     if (chosen != nullptr) {
       kernel_note_ = fmt::format("skipping {} of {} {} quads", chosen->total_quads - chosen->kept_quads,
-                                 chosen->total_quads, chosen == &channels ? "channel" : "weight");
+                                 chosen->total_quads,
+                                 chosen == &channels ? "channel" : chosen->paired ? "paired-channel" : "channel-pair");
       kept_quads_ = chosen->kept_quads;
       total_quads_ = chosen->total_quads;
     }
@@ -358,9 +369,12 @@ class Emitter {
       const kc::PackedSparseConv channel =
           kc::pack_channel_sparse_conv(conv->filter_data, conv->output.c, conv->filter.h, conv->filter.w,
                                        conv->input.c, conv->bias, conv->multipliers.data(), p.input_offset, zeros.data());
-      if (const kc::PackedSparseConv* table = choose_table(sparse, channel)) {
+      const kc::PackedSparseConv paired =
+          kc::pack_paired_sparse_conv(conv->filter_data, conv->output.c, conv->filter.h, conv->filter.w,
+                                      conv->input.c, conv->bias, conv->multipliers.data(), p.input_offset, zeros.data());
+      if (const kc::PackedSparseConv* table = choose_table(sparse, paired, channel)) {
         return fmt::format("    kc::sparse_conv2d<{}{}>({}{{}}, {}, {}, {}, {}, {}, scratch);\n",
-                           requant_type(table->requant), table == &channel ? ", kc::ChannelQuadGemm" : "",
+                           requant_type(table->requant), gemm_policy(*table, channel),
                            shape_struct(layer, members), input_pointer(in[0], "int8_t"),
                            packed_array(layer, "stream", "int32_t", table->stream),
                            packed_array(layer, "quads", "uint16_t", table->pair_quads),
@@ -391,9 +405,11 @@ class Emitter {
       }
       const kc::PackedSparseConv channel = kc::pack_channel_sparse_fully_connected(
           fc->weights, fc->out_depth, fc->depth, fc->bias, fc->multipliers.data(), p.input_offset, zeros.data());
-      if (const kc::PackedSparseConv* table = choose_table(sparse, channel)) {
+      const kc::PackedSparseConv paired = kc::pack_paired_sparse_fully_connected(
+          fc->weights, fc->out_depth, fc->depth, fc->bias, fc->multipliers.data(), p.input_offset, zeros.data());
+      if (const kc::PackedSparseConv* table = choose_table(sparse, paired, channel)) {
         return fmt::format("    kc::sparse_fully_connected<{}{}>({}{{}}, {}, {}, {}, {}, {}, scratch);\n",
-                           requant_type(table->requant), table == &channel ? ", kc::ChannelQuadGemm" : "", shape,
+                           requant_type(table->requant), gemm_policy(*table, channel), shape,
                            input_pointer(in[0], "int8_t"), packed_array(layer, "stream", "int32_t", table->stream),
                            packed_array(layer, "quads", "uint16_t", table->pair_quads),
                            channel_quant(layer, table->quant), output_pointer(out, "int8_t"));

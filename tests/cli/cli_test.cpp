@@ -269,7 +269,8 @@ TEST_F(Cli, EvalSharedMatchesReferenceTop1) {
   };
   for (const Case& c : {Case{"mlperf_tiny/image_classification/pretrainedResnet_quant.tflite", "cifar10", 8707, 10000},
                         Case{"mlperf_tiny/keyword_spotting/kws_ref_model_int8.tflite", "kws01", 901, 1000},
-                        Case{"mlperf_tiny/visual_wake_words/vww_96_int8.tflite", "vww01", 854, 1000}}) {
+                        Case{"mlperf_tiny/visual_wake_words/vww_96_int8.tflite", "vww01", 854, 1000},
+                        Case{"seed_ataman/LeNet_Cifar10_INT8.tflite", "cifar10", 7169, 10000}}) {
     Result r = frugal("eval " + quoted(*shared / c.model) + " --data " + c.data + " --json",
                       "FRUGAL_DATA=" + quoted(*shared));
     ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -42,6 +42,11 @@ std::vector<FirmwareCase> all_cases() {
                                      skip, MaskKind::kRanges, TableForm::kChannelQuads).c);
     cases.push_back(sparse_fc_case("chfc3_" + pct, FcShape{3, 37, 10, -3, 2, -128, 127}, seed++, skip,
                                    MaskKind::kGroups, TableForm::kChannelQuads).c);
+    // Pair quads over a chosen channel pairing (channel-quad masks, so pairing matters).
+    cases.push_back(sparse_conv_case("paired3x3_" + pct, conv_shape(7, 5, 16, 10, 3, 1, 1, 128, -128), seed++,
+                                     skip, MaskKind::kRanges, TableForm::kPairedQuads).c);
+    cases.push_back(sparse_fc_case("pairedfc3_" + pct, FcShape{3, 37, 11, -3, 2, -128, 127}, seed++, skip,
+                                   MaskKind::kElements, TableForm::kPairedQuads).c);
     // The unrolled form (emitted GEMM, SMLAD-pair granularity).
     cases.push_back(unrolled_conv_case("unrolled3x3_" + pct, conv_shape(7, 5, 16, 10, 3, 1, 1, 128, -128),
                                        seed++, skip, MaskKind::kGroups).c);

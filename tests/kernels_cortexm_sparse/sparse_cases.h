@@ -70,4 +70,21 @@ inline std::vector<uint8_t> random_mask(std::mt19937& gen, int32_t channels, int
   return mask;
 }
 
+// The mask the paired pair-quad kernel realises: pair-quad realisation over the channel order
+// pair_channels picks, mapped back to the original channels.
+inline std::vector<uint8_t> realize_paired(const std::vector<uint8_t>& mask, int32_t channels, int32_t k) {
+  const std::vector<int32_t> order = pair_channels(mask.data(), channels, k);
+  std::vector<uint8_t> permuted(mask.size()), back(mask.size());
+  for (int32_t r = 0; r < channels; ++r) {
+    std::copy_n(mask.begin() + static_cast<std::ptrdiff_t>(order[static_cast<size_t>(r)]) * k, k,
+                permuted.begin() + static_cast<std::ptrdiff_t>(r) * k);
+  }
+  const std::vector<uint8_t> realised = realize_skip_mask(permuted.data(), channels, k);
+  for (int32_t r = 0; r < channels; ++r) {
+    std::copy_n(realised.begin() + static_cast<std::ptrdiff_t>(r) * k, k,
+                back.begin() + static_cast<std::ptrdiff_t>(order[static_cast<size_t>(r)]) * k);
+  }
+  return back;
+}
+
 }  // namespace frugal::kernels::cortexm::testing

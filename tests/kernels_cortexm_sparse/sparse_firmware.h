@@ -31,14 +31,22 @@ inline std::string sparse_arrays(const std::string& name, const PackedSparseConv
 
 // Which table-driven form a case runs: quads of channel pairs (PairQuadGemm) or of single
 // channels (ChannelQuadGemm).
-enum class TableForm { kPairQuads, kChannelQuads };
+// kPairedQuads: pair quads over the channel pairing pair_channels picks (PairedQuadGemm).
+enum class TableForm { kPairQuads, kChannelQuads, kPairedQuads };
 
 inline SkipGranularity table_granularity(TableForm form) {
   return form == TableForm::kChannelQuads ? SkipGranularity::kChannelQuad : SkipGranularity::kQuad;
 }
 
 inline std::string gemm_argument(TableForm form) {
-  return form == TableForm::kChannelQuads ? ", frugal::kernels::cortexm::ChannelQuadGemm" : "";
+  if (form == TableForm::kChannelQuads) return ", frugal::kernels::cortexm::ChannelQuadGemm";
+  return form == TableForm::kPairedQuads ? ", frugal::kernels::cortexm::PairedQuadGemm" : "";
+}
+
+inline std::vector<uint8_t> realize_form(const std::vector<uint8_t>& mask, int32_t channels, int32_t k,
+                                         TableForm form) {
+  if (form == TableForm::kPairedQuads) return realize_paired(mask, channels, k);
+  return realize_skip_mask(mask.data(), channels, k, table_granularity(form));
 }
 
 inline SparseCase sparse_conv_case(const std::string& name, const ConvShape& s, uint32_t seed,
@@ -53,8 +61,7 @@ inline SparseCase sparse_conv_case(const std::string& name, const ConvShape& s, 
   const auto mult = channel_multipliers(gen, s.out_c, false);
   const SkipGranularity granularity = table_granularity(form);
   const auto mask = random_mask(gen, s.out_c, k, skip_fraction, kind, granularity);
-  const auto zeroed = zero_skipped(
-      filter.data(), realize_skip_mask(mask.data(), s.out_c, k, granularity).data(), s.out_c, k);
+  const auto zeroed = zero_skipped(filter.data(), realize_form(mask, s.out_c, k, form).data(), s.out_c, k);
   SparseCase sc;
   FirmwareCase& c = sc.c;
   c.name = name;
@@ -66,6 +73,9 @@ inline SparseCase sparse_conv_case(const std::string& name, const ConvShape& s, 
       form == TableForm::kChannelQuads
           ? pack_channel_sparse_conv(filter.data(), s.out_c, s.kh, s.kw, s.in_c, bias.data(), mult.data(),
                                      s.input_offset, mask.data())
+      : form == TableForm::kPairedQuads
+          ? pack_paired_sparse_conv(filter.data(), s.out_c, s.kh, s.kw, s.in_c, bias.data(), mult.data(),
+                                    s.input_offset, mask.data())
           : pack_sparse_conv(filter.data(), s.out_c, s.kh, s.kw, s.in_c, bias.data(), mult.data(),
                              s.input_offset, mask.data());
   sc.packed_bytes = p.flash_bytes();
@@ -96,9 +106,8 @@ inline SparseCase sparse_fc_case(const std::string& name, const FcShape& s, uint
   const auto mult = channel_multipliers(gen, s.out_depth, false);
   const SkipGranularity granularity = table_granularity(form);
   const auto mask = random_mask(gen, s.out_depth, s.depth, skip_fraction, kind, granularity);
-  const auto zeroed = zero_skipped(
-      weights.data(), realize_skip_mask(mask.data(), s.out_depth, s.depth, granularity).data(), s.out_depth,
-      s.depth);
+  const auto zeroed =
+      zero_skipped(weights.data(), realize_form(mask, s.out_depth, s.depth, form).data(), s.out_depth, s.depth);
   SparseCase sc;
   FirmwareCase& c = sc.c;
   c.name = name;
@@ -110,6 +119,9 @@ inline SparseCase sparse_fc_case(const std::string& name, const FcShape& s, uint
       form == TableForm::kChannelQuads
           ? pack_channel_sparse_fully_connected(weights.data(), s.out_depth, s.depth, bias.data(), mult.data(),
                                                 s.input_offset, mask.data())
+      : form == TableForm::kPairedQuads
+          ? pack_paired_sparse_fully_connected(weights.data(), s.out_depth, s.depth, bias.data(), mult.data(),
+                                               s.input_offset, mask.data())
           : pack_sparse_fully_connected(weights.data(), s.out_depth, s.depth, bias.data(), mult.data(),
                                         s.input_offset, mask.data());
   sc.packed_bytes = p.flash_bytes();

@@ -260,6 +260,18 @@ TEST(SparseConv, RandomLayersBitExact) {
     if (pc.requant == RequantKind::kFast) {
       EXPECT_EQ((run_conv<RequantFast, ChannelQuadGemm>(s, input, pc)), expected) << what << " (channel quads)";
     }
+
+    // The paired form: pair quads over the channel order pair_channels picks.
+    const auto realised_p = realize_paired(mask, s.out_c, k);
+    const auto zeroed_p = zero_skipped(filter.data(), realised_p.data(), s.out_c, k);
+    reference::conv2d(cp, mult.data(), Dims4{1, s.in_h, s.in_w, s.in_c}, input.data(),
+                      Dims4{s.out_c, s.kh, s.kw, s.in_c}, zeroed_p.data(), bias.data(),
+                      Dims4{1, s.out_h, s.out_w, s.out_c}, expected.data());
+    const PackedSparseConv pp = pack_paired_sparse_conv(filter.data(), s.out_c, s.kh, s.kw, s.in_c, bias.data(),
+                                                        mult.data(), s.input_offset, mask.data());
+    EXPECT_GE(pp.total_quads - pp.kept_quads, p.total_quads - p.kept_quads) << what << ": pairing never loses quads";
+    EXPECT_EQ(pp.pair_quads.size(), static_cast<size_t>((s.out_c + 1) / 2 + s.out_c));
+    EXPECT_EQ((run_conv<RequantExact, PairedQuadGemm>(s, input, pp)), expected) << what << " (paired)";
   }
   EXPECT_GT(fast, cases / 4);
 }
@@ -303,7 +315,33 @@ TEST(SparseFullyConnected, RandomLayersBitExact) {
                                                           pc.quant.data(), out.data(),
                                                           reinterpret_cast<int16_t*>(scratch.data()));
     EXPECT_EQ(out, expected) << "iter " << iter << " (channel quads)";
+
+    const auto realised_p = realize_paired(mask, out_depth, depth);
+    const auto zeroed_p = zero_skipped(weights.data(), realised_p.data(), out_depth, depth);
+    reference::fully_connected(fp, mult.data(), batches, depth, input.data(), out_depth, zeroed_p.data(),
+                               bias.data(), expected.data());
+    const PackedSparseConv pp = pack_paired_sparse_fully_connected(weights.data(), out_depth, depth, bias.data(),
+                                                                   mult.data(), fp.input_offset, mask.data());
+    sparse_fully_connected<RequantExact, PairedQuadGemm>(s, input.data(), pp.stream.data(), pp.pair_quads.data(),
+                                                         pp.quant.data(), out.data(),
+                                                         reinterpret_cast<int16_t*>(scratch.data()));
+    EXPECT_EQ(out, expected) << "iter " << iter << " (paired)";
   }
+}
+
+TEST(SparseGranularity, PairingMatchesChannelsWithTheSameSkippedQuads) {
+  // 4 channels x 8 operands: channels 0 and 2 skip quad 0, channels 1 and 3 skip quad 1.
+  std::vector<uint8_t> mask(4 * 8, 0);
+  for (int32_t i = 0; i < 4; ++i) {
+    mask[static_cast<size_t>(0 * 8 + i)] = mask[static_cast<size_t>(2 * 8 + i)] = 1;
+    mask[static_cast<size_t>(1 * 8 + 4 + i)] = mask[static_cast<size_t>(3 * 8 + 4 + i)] = 1;
+  }
+  EXPECT_EQ(pair_channels(mask.data(), 4, 8), (std::vector<int32_t>{0, 2, 1, 3}));
+  EXPECT_EQ(realize_skip_mask(mask.data(), 4, 8), std::vector<uint8_t>(32, 0)) << "natural pairs skip nothing";
+  // Already paired: the identity.
+  std::vector<uint8_t> natural(4 * 8, 0);
+  for (int32_t i = 0; i < 4; ++i) natural[static_cast<size_t>(i)] = natural[static_cast<size_t>(8 + i)] = 1;
+  EXPECT_EQ(pair_channels(natural.data(), 4, 8), (std::vector<int32_t>{0, 1, 2, 3}));
 }
 
 TEST(SparseGranularity, ChannelQuadsAreFourOperandsOfOneChannel) {

@@ -47,9 +47,9 @@ CLI::App* add_explore(CLI::App& app, ExploreOptions& options) {
                       "Dense per-layer costs: the output of frugal bench MODEL --board B --json (default: measured "
                       "now under QEMU)");
   command->add_option("--granularity", options.granularity,
-                      "Skip unit: channel-quad or quad (the Cortex-M table kernels'), smlad-pair (the unrolled "
-                      "form's) or operand (host studies)")
-      ->check(CLI::IsMember({"channel-quad", "quad", "smlad-pair", "operand"}))
+                      "Skip unit: paired-quad, quad or channel-quad (the Cortex-M table kernels'), smlad-pair "
+                      "(the unrolled form's) or operand (host studies)")
+      ->check(CLI::IsMember({"paired-quad", "quad", "channel-quad", "smlad-pair", "operand"}))
       ->capture_default_str();
   command->add_option("--group", options.group,
                       "With --granularity operand: consecutive operands of a channel skipped together")

@@ -60,7 +60,7 @@ struct ExploreOptions {
   size_t validation = 0;  // 0: the split's default
   size_t test = 0;        // 0: the whole test split
   size_t max_evaluations = 0;
-  std::string granularity = "quad";
+  std::string granularity = "paired-quad";
   std::string skip_kernel = "table";
   int32_t group = 1;
   size_t qemu_inputs = 3;

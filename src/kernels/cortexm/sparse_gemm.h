@@ -137,8 +137,9 @@ inline int32_t sparse_block_words(int32_t kept, int32_t quads) {
 }
 
 // All output channels of the two interleaved columns in `cols` (outputs out[0, out_c) and
-// out[out_c, 2 out_c)).
-template <class Requant, class Shape>
+// out[out_c, 2 out_c)). kPaired: the stream pairs channels (order[2p], order[2p + 1]) instead of
+// (2p, 2p + 1), the order following the pair counts in `pair_quads`, quant in stream order.
+template <class Requant, bool kPaired = false, class Shape>
 __attribute__((noinline)) void sparse_gemm_two_columns(const Shape& s, const int32_t* stream,
                                                        const uint16_t* pair_quads,
                                                        const ChannelQuant* quant,
@@ -146,8 +147,10 @@ __attribute__((noinline)) void sparse_gemm_two_columns(const Shape& s, const int
   const int32_t quads = gemm_k4(s) >> 2;
   const int32_t out_c = gemm_out_c(s);
   const int32_t pairs = (out_c + 1) >> 1;
+  const uint16_t* order = pair_quads + pairs;
   for (int32_t p = 0; p < pairs; ++p) {
     const bool has_b = 2 * p + 1 < out_c;
+    const int32_t ca = kPaired ? order[2 * p] : 2 * p;
     const ChannelQuant& qa = quant[2 * p];
     const int32_t bias_b = has_b ? quant[2 * p + 1].bias : 0;
     int32_t acc[4] = {qa.bias, qa.bias, bias_b, bias_b};
@@ -158,18 +161,19 @@ __attribute__((noinline)) void sparse_gemm_two_columns(const Shape& s, const int
       sparse_mac_2x2(stream, cols, kept, acc);
     }
     stream += sparse_block_words(kept, quads);
-    out[2 * p] = finish_output(s, Requant::apply(acc[0], qa));
-    out[out_c + 2 * p] = finish_output(s, Requant::apply(acc[1], qa));
+    out[ca] = finish_output(s, Requant::apply(acc[0], qa));
+    out[out_c + ca] = finish_output(s, Requant::apply(acc[1], qa));
     if (has_b) {
+      const int32_t cb = kPaired ? order[2 * p + 1] : 2 * p + 1;
       const ChannelQuant& qb = quant[2 * p + 1];
-      out[2 * p + 1] = finish_output(s, Requant::apply(acc[2], qb));
-      out[out_c + 2 * p + 1] = finish_output(s, Requant::apply(acc[3], qb));
+      out[cb] = finish_output(s, Requant::apply(acc[2], qb));
+      out[out_c + cb] = finish_output(s, Requant::apply(acc[3], qb));
     }
   }
 }
 
 // All output channels of one column (the first slot of an interleaved scratch).
-template <class Requant, class Shape>
+template <class Requant, bool kPaired = false, class Shape>
 __attribute__((noinline)) void sparse_gemm_one_column(const Shape& s, const int32_t* stream,
                                                       const uint16_t* pair_quads,
                                                       const ChannelQuant* quant,
@@ -177,6 +181,7 @@ __attribute__((noinline)) void sparse_gemm_one_column(const Shape& s, const int3
   const int32_t quads = gemm_k4(s) >> 2;
   const int32_t out_c = gemm_out_c(s);
   const int32_t pairs = (out_c + 1) >> 1;
+  const uint16_t* order = pair_quads + pairs;
   for (int32_t p = 0; p < pairs; ++p) {
     const bool has_b = 2 * p + 1 < out_c;
     const ChannelQuant& qa = quant[2 * p];
@@ -188,8 +193,10 @@ __attribute__((noinline)) void sparse_gemm_one_column(const Shape& s, const int3
       sparse_mac_2x1(stream, col, kept, acc);
     }
     stream += sparse_block_words(kept, quads);
-    out[2 * p] = finish_output(s, Requant::apply(acc[0], qa));
-    if (has_b) out[2 * p + 1] = finish_output(s, Requant::apply(acc[1], quant[2 * p + 1]));
+    out[kPaired ? order[2 * p] : 2 * p] = finish_output(s, Requant::apply(acc[0], qa));
+    if (has_b) {
+      out[kPaired ? order[2 * p + 1] : 2 * p + 1] = finish_output(s, Requant::apply(acc[1], quant[2 * p + 1]));
+    }
   }
 }
 
@@ -197,19 +204,24 @@ __attribute__((noinline)) void sparse_gemm_one_column(const Shape& s, const int3
 
 namespace frugal::kernels::cortexm {
 
-// The GEMM policy of sparse_conv2d / sparse_fully_connected for streams packed by
-// pack_sparse_conv / pack_sparse_fully_connected (`table`: kept quads per channel pair).
-struct PairQuadGemm {
+// The GEMM policies of sparse_conv2d / sparse_fully_connected for streams packed by
+// pack_sparse_conv / pack_sparse_fully_connected (`table`: kept quads per channel pair) and by
+// pack_paired_sparse_conv / pack_paired_sparse_fully_connected (`table`: kept quads per pair,
+// then the channel order that forms the pairs).
+template <bool kPaired>
+struct PairQuadGemmOf {
   template <class Requant, class Shape>
   static void two(const Shape& s, const int32_t* stream, const uint16_t* table, const ChannelQuant* quant,
                   const int16_t* cols, int8_t* out) {
-    detail::sparse_gemm_two_columns<Requant>(s, stream, table, quant, cols, out);
+    detail::sparse_gemm_two_columns<Requant, kPaired>(s, stream, table, quant, cols, out);
   }
   template <class Requant, class Shape>
   static void one(const Shape& s, const int32_t* stream, const uint16_t* table, const ChannelQuant* quant,
                   const int16_t* col, int8_t* out) {
-    detail::sparse_gemm_one_column<Requant>(s, stream, table, quant, col, out);
+    detail::sparse_gemm_one_column<Requant, kPaired>(s, stream, table, quant, col, out);
   }
 };
+using PairQuadGemm = PairQuadGemmOf<false>;
+using PairedQuadGemm = PairQuadGemmOf<true>;
 
 }  // namespace frugal::kernels::cortexm

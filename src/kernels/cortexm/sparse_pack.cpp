@@ -117,7 +117,120 @@ PackedSparseConv pack_channel_sparse_matrix(const int8_t* matrix, int32_t rows, 
   return out;
 }
 
+// pack_sparse_matrix over the rows in `order`, with the order appended to the pair table.
+PackedSparseConv pack_paired_sparse_matrix(const int8_t* matrix, int32_t rows, int32_t k, const int32_t* bias,
+                                           const QuantizedMultiplier* multipliers, int32_t input_offset,
+                                           const uint8_t* mask) {
+  const std::vector<int32_t> order = pair_channels(mask, rows, k);
+  const size_t n = static_cast<size_t>(k);
+  std::vector<int8_t> permuted(static_cast<size_t>(rows) * n);
+  std::vector<uint8_t> permuted_mask(mask != nullptr ? permuted.size() : 0);
+  std::vector<int32_t> permuted_bias(bias != nullptr ? static_cast<size_t>(rows) : 0);
+  std::vector<QuantizedMultiplier> permuted_multipliers(static_cast<size_t>(rows));
+  for (int32_t r = 0; r < rows; ++r) {
+    const size_t from = static_cast<size_t>(order[static_cast<size_t>(r)]), to = static_cast<size_t>(r);
+    std::memcpy(permuted.data() + to * n, matrix + from * n, n);
+    if (mask != nullptr) std::memcpy(permuted_mask.data() + to * n, mask + from * n, n);
+    if (bias != nullptr) permuted_bias[to] = bias[from];
+    permuted_multipliers[to] = multipliers[from];
+  }
+  PackedSparseConv out =
+      pack_sparse_matrix(permuted.data(), rows, k, bias != nullptr ? permuted_bias.data() : nullptr,
+                         permuted_multipliers.data(), input_offset, mask != nullptr ? permuted_mask.data() : nullptr);
+  for (int32_t c : order) out.pair_quads.push_back(static_cast<uint16_t>(c));
+  out.paired = true;
+  return out;
+}
+
+// Skipped channel quads of `channels` rows as bitsets over quads.
+std::vector<std::vector<uint64_t>> skipped_channel_quads(const uint8_t* mask, int32_t channels, int32_t k) {
+  const int32_t quads = round_up4(k) / 4;
+  std::vector<std::vector<uint64_t>> sets(static_cast<size_t>(channels),
+                                          std::vector<uint64_t>(static_cast<size_t>((quads + 63) / 64), 0));
+  if (mask == nullptr) return sets;
+  const std::vector<uint8_t> realised = realize_skip_mask(mask, channels, k, SkipGranularity::kChannelQuad);
+  for (int32_t c = 0; c < channels; ++c) {
+    for (int32_t q = 0; q < quads; ++q) {
+      if (realised[static_cast<size_t>(int64_t{c} * k + 4 * q)] != 0) {
+        sets[static_cast<size_t>(c)][static_cast<size_t>(q / 64)] |= uint64_t{1} << (q % 64);
+      }
+    }
+  }
+  return sets;
+}
+
+int64_t common_quads(const std::vector<uint64_t>& a, const std::vector<uint64_t>& b) {
+  int64_t n = 0;
+  for (size_t i = 0; i < a.size(); ++i) n += __builtin_popcountll(a[i] & b[i]);
+  return n;
+}
+
 }  // namespace
+
+std::vector<int32_t> pair_channels(const uint8_t* mask, int32_t channels, int32_t k) {
+  std::vector<int32_t> identity(static_cast<size_t>(channels));
+  for (int32_t c = 0; c < channels; ++c) identity[static_cast<size_t>(c)] = c;
+  if (mask == nullptr || channels < 3) return identity;
+  const auto sets = skipped_channel_quads(mask, channels, k);
+  struct Candidate {
+    int64_t common;
+    int32_t a, b;
+  };
+  std::vector<Candidate> candidates;
+  for (int32_t a = 0; a < channels; ++a) {
+    for (int32_t b = a + 1; b < channels; ++b) {
+      const int64_t common = common_quads(sets[static_cast<size_t>(a)], sets[static_cast<size_t>(b)]);
+      if (common > 0) candidates.push_back({common, a, b});
+    }
+  }
+  std::sort(candidates.begin(), candidates.end(), [](const Candidate& x, const Candidate& y) {
+    if (x.common != y.common) return x.common > y.common;
+    return x.a != y.a ? x.a < y.a : x.b < y.b;
+  });
+  std::vector<bool> used(static_cast<size_t>(channels), false);
+  std::vector<int32_t> order;
+  for (const Candidate& c : candidates) {
+    if (used[static_cast<size_t>(c.a)] || used[static_cast<size_t>(c.b)]) continue;
+    used[static_cast<size_t>(c.a)] = used[static_cast<size_t>(c.b)] = true;
+    order.push_back(c.a);
+    order.push_back(c.b);
+  }
+  // The unpaired rest in index order; with an odd count the last one runs alone, so the one
+  // with the most skipped quads of its own goes last.
+  std::vector<int32_t> rest;
+  for (int32_t c = 0; c < channels; ++c) {
+    if (!used[static_cast<size_t>(c)]) rest.push_back(c);
+  }
+  if (channels % 2 == 1 && !rest.empty()) {
+    const auto own = [&](int32_t c) { return common_quads(sets[static_cast<size_t>(c)], sets[static_cast<size_t>(c)]); };
+    const auto best = std::max_element(rest.begin(), rest.end(), [&](int32_t a, int32_t b) { return own(a) < own(b); });
+    std::rotate(best, best + 1, rest.end());
+  }
+  order.insert(order.end(), rest.begin(), rest.end());
+  // Quads the pair-quad kernel skips under an order: those both channels of a pair skip, and
+  // all of a lone last channel's.
+  const auto realised = [&](const std::vector<int32_t>& o) {
+    int64_t n = 0;
+    for (size_t i = 0; i + 1 < o.size(); i += 2) {
+      n += common_quads(sets[static_cast<size_t>(o[i])], sets[static_cast<size_t>(o[i + 1])]);
+    }
+    if (o.size() % 2 == 1) n += common_quads(sets[static_cast<size_t>(o.back())], sets[static_cast<size_t>(o.back())]);
+    return n;
+  };
+  return realised(order) > realised(identity) ? order : identity;
+}
+
+PackedSparseConv pack_paired_sparse_conv(const int8_t* filter, int32_t out_c, int32_t kh, int32_t kw, int32_t in_c,
+                                         const int32_t* bias, const QuantizedMultiplier* multipliers,
+                                         int32_t input_offset, const uint8_t* mask) {
+  return pack_paired_sparse_matrix(filter, out_c, kh * kw * in_c, bias, multipliers, input_offset, mask);
+}
+
+PackedSparseConv pack_paired_sparse_fully_connected(const int8_t* weights, int32_t out_depth, int32_t depth,
+                                                    const int32_t* bias, const QuantizedMultiplier* multipliers,
+                                                    int32_t input_offset, const uint8_t* mask) {
+  return pack_paired_sparse_matrix(weights, out_depth, depth, bias, multipliers, input_offset, mask);
+}
 
 PackedSparseConv pack_channel_sparse_conv(const int8_t* filter, int32_t out_c, int32_t kh, int32_t kw, int32_t in_c,
                                           const int32_t* bias, const QuantizedMultiplier* multipliers,

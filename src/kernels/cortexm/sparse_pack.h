@@ -25,6 +25,7 @@ struct PackedSparseConv {
   RequantKind requant = RequantKind::kExact;
   int64_t kept_quads = 0;            // over all pairs, of pairs * K4 / 4
   int64_t total_quads = 0;
+  bool paired = false;               // pack_paired_*: pair_quads ends with the channel order
 
   // Flash of the packed arrays (stream + table; the ChannelQuant array is as for the dense kernel).
   size_t flash_bytes() const { return stream.size() * 4 + pair_quads.size() * 2; }
@@ -66,6 +67,22 @@ PackedSparseConv pack_channel_sparse_conv(const int8_t* filter, int32_t out_c, i
 PackedSparseConv pack_channel_sparse_fully_connected(const int8_t* weights, int32_t out_depth, int32_t depth,
                                                      const int32_t* bias, const QuantizedMultiplier* multipliers,
                                                      int32_t input_offset, const uint8_t* mask);
+
+// A channel order for the pair-quad kernel: pairs (order[2p], order[2p + 1]) chosen greedily so
+// that the two channels of a pair share as many skipped channel quads as possible (the quads a
+// pair can then skip whole); the identity when that realises no more quads than it. A channel
+// permutation of out_c entries.
+std::vector<int32_t> pair_channels(const uint8_t* mask, int32_t channels, int32_t k);
+
+// The pair-quad form over the channel order `pair_channels` finds (PairedQuadGemm): the packed
+// rows, bias and quant follow that order; `pair_quads` holds the pairs' counts followed by the
+// order (out_c entries) the kernel writes the outputs back through.
+PackedSparseConv pack_paired_sparse_conv(const int8_t* filter, int32_t out_c, int32_t kh, int32_t kw, int32_t in_c,
+                                         const int32_t* bias, const QuantizedMultiplier* multipliers,
+                                         int32_t input_offset, const uint8_t* mask);
+PackedSparseConv pack_paired_sparse_fully_connected(const int8_t* weights, int32_t out_depth, int32_t depth,
+                                                    const int32_t* bias, const QuantizedMultiplier* multipliers,
+                                                    int32_t input_offset, const uint8_t* mask);
 
 // Copy of a [channels][k] matrix with the weights under `mask` set to 0.
 std::vector<int8_t> zero_skipped(const int8_t* matrix, const uint8_t* mask, int32_t channels,
