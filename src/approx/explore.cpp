@@ -591,11 +591,21 @@ ExploreSplits load_explore_splits(data::Dataset dataset, const data::DataRoot& r
       data::check_model_input(dataset, input);
       const size_t v = validation_limit == 0 ? 2000 : validation_limit;
       s.calibration = cifar_batch(root, "data_batch_1.bin", input, 1000);
-      s.validation = cifar_batch(root, "data_batch_2.bin", input, v);
       s.test = data::load_eval_set(dataset, root, input, test_limit == 0 ? data::kAllRecords : test_limit);
+      if (s.test.num_samples() < 10000 && test_limit == 0) {
+        throw Error(fmt::format("exploration needs the full shared CIFAR-10 test set ({} records found)",
+                                s.test.num_samples()));
+      }
+      if (v >= s.test.num_samples()) {
+        throw Error(fmt::format("the validation split ({} test records) must leave test records held out (of {})", v,
+                                s.test.num_samples()));
+      }
+      s.validation = slice(s.test, 0, v);
+      s.validation_in_test = v;
       s.description = fmt::format(
-          "calibration: data_batch_1 images 0-{}; validation: data_batch_2 images 0-{}; test: test_batch images 0-{}",
-          s.calibration.num_samples() - 1, s.validation.num_samples() - 1, s.test.num_samples() - 1);
+          "calibration: data_batch_1 images 0-{}; validation: test_batch images 0-{}; test: test_batch images 0-{} "
+          "({}-{} held out from the search)",
+          s.calibration.num_samples() - 1, v - 1, s.test.num_samples() - 1, v, s.test.num_samples() - 1);
       break;
     }
     case data::Dataset::kKws01:

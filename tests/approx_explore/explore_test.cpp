@@ -179,8 +179,10 @@ TEST(LenetExplore, SplitsAreTheDocumentedOnes) {
   EXPECT_EQ(f.splits.calibration.num_samples(), 1000u);
   EXPECT_EQ(f.splits.validation.num_samples(), 300u);
   EXPECT_EQ(f.splits.test.num_samples(), 500u);
-  // The shared batches are round-robin by class, so labels match; the images must not (the
-  // validation images come from data_batch_2, not data_batch_1).
+  // Validation = the first test records; calibration images come from data_batch_1 (the shared
+  // batches are round-robin by class, so labels match; the images must not).
+  EXPECT_EQ(f.splits.validation_in_test, 300u);
+  EXPECT_EQ(f.splits.validation.labels, std::vector<int32_t>(f.splits.test.labels.begin(), f.splits.test.labels.begin() + 300));
   const size_t bytes = f.splits.validation.input_bytes;
   for (size_t i = 0; i < 10; ++i) {
     EXPECT_NE(std::vector<uint8_t>(f.splits.calibration.inputs.begin() + static_cast<std::ptrdiff_t>(i * bytes),
@@ -303,7 +305,7 @@ TEST(ExploreCli, JsonFieldsAndOutputDirectory) {
   const fs::path out = fs::temp_directory_path() / ("frugal_explore_out_" + std::to_string(::getpid()));
   fs::remove_all(out);
   const CliRun r = run_frugal("explore \"" + lenet_path().string() +
-                       "\" --data cifar10 --board nucleo-f446re --levels 0,0.5 --validation 100 --test 100 "
+                       "\" --data cifar10 --board nucleo-f446re --levels 0,0.5 --validation 100 --test 200 "
                        "--max-accuracy-loss 0.01 --threads 2 --json -o \"" + out.string() + "\"");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const nlohmann::json j = nlohmann::json::parse(last_line(r.out));
@@ -328,7 +330,9 @@ TEST(ExploreCli, JsonFieldsAndOutputDirectory) {
     EXPECT_GT(p.value("flash_bytes", 0), 0);
   }
   EXPECT_GE(j["selected"]["validation_top1"].get<double>(), j["baseline"]["validation_top1"].get<double>() - 0.01 - 1e-9);
-  EXPECT_EQ(j["search"]["test_samples"], 100);
+  EXPECT_EQ(j["search"]["test_samples"], 200);
+  EXPECT_EQ(j["search"]["heldout_samples"], 100);
+  EXPECT_TRUE(j["baseline"].contains("heldout_top1"));
   // -o: the front and one loadable config per point.
   EXPECT_TRUE(fs::exists(out / "pareto.json"));
   EXPECT_TRUE(fs::exists(out / "pareto.csv"));
