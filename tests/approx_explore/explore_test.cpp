@@ -17,6 +17,7 @@
 #include "data/data_root.h"
 #include "import/tflite/tflite_importer.h"
 #include "runtime/interpreter.h"
+#include "support/cli_runner.h"
 
 namespace frugal::approx {
 namespace {
@@ -267,38 +268,9 @@ TEST(LenetExplore, RefusesModelsWithoutApproximableLayers) {
 // ---------------------------------------------------------------------------------------------
 // CLI
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-CliRun run_frugal(const std::string& args) {
-  const fs::path dir = fs::temp_directory_path() / ("frugal_explore_test_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  std::string command = "\"";
-  command.append((fs::path(FRUGAL_BINARY_DIR) / "frugal").string()).append("\" ").append(args);
-  command.append(" >\"").append((dir / "out").string()).append("\" 2>\"").append((dir / "err").string()).append("\"");
-  const int status = std::system(command.c_str());
-  CliRun r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = slurp(dir / "out");
-  r.err = slurp(dir / "err");
-  return r;
-}
-
-std::string last_line(const std::string& text) {
-  std::string t = text;
-  while (!t.empty() && t.back() == '\n') t.pop_back();
-  const size_t nl = t.rfind('\n');
-  return nl == std::string::npos ? t : t.substr(nl + 1);
-}
+using frugal::testing::CliRun;
+using frugal::testing::last_line;
+using frugal::testing::run_frugal;
 
 TEST(ExploreCli, JsonFieldsAndOutputDirectory) {
   if (!lenet_available()) GTEST_SKIP() << "LeNet or CIFAR-10 not found";

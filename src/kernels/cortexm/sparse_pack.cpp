@@ -23,6 +23,20 @@ bool quad_skipped(const uint8_t* mask, int32_t channels, int32_t k, int32_t p, i
   return true;
 }
 
+// Per-channel quantization and the requantization the kept weights allow (as pack.h does for
+// the dense kernels).
+void set_quantization(PackedSparseConv& out, const std::vector<int8_t>& kept_weights, int32_t rows, int32_t k,
+                      const int32_t* bias, const QuantizedMultiplier* multipliers, int32_t input_offset) {
+  out.quant = pack_channel_quant(rows, bias, multipliers);
+  std::vector<int64_t> abs_sums(static_cast<size_t>(rows), 0);
+  for (int32_t c = 0; c < rows; ++c) {
+    for (int32_t i = 0; i < k; ++i) {
+      abs_sums[static_cast<size_t>(c)] += std::abs(kept_weights[static_cast<size_t>(int64_t{c} * k + i)]);
+    }
+  }
+  out.requant = choose_requant(out.quant, abs_sums, input_offset);
+}
+
 PackedSparseConv pack_sparse_matrix(const int8_t* matrix, int32_t rows, int32_t k,
                                     const int32_t* bias, const QuantizedMultiplier* multipliers,
                                     int32_t input_offset, const uint8_t* mask) {
@@ -63,14 +77,7 @@ PackedSparseConv pack_sparse_matrix(const int8_t* matrix, int32_t rows, int32_t 
       }
     }
   }
-  out.quant = pack_channel_quant(rows, bias, multipliers);
-  std::vector<int64_t> abs_sums(static_cast<size_t>(rows), 0);
-  for (int32_t c = 0; c < rows; ++c) {
-    for (int32_t i = 0; i < k; ++i) {
-      abs_sums[static_cast<size_t>(c)] += std::abs(kept_weights[static_cast<size_t>(int64_t{c} * k + i)]);
-    }
-  }
-  out.requant = choose_requant(out.quant, abs_sums, input_offset);
+  set_quantization(out, kept_weights, rows, k, bias, multipliers, input_offset);
   return out;
 }
 
@@ -106,14 +113,7 @@ PackedSparseConv pack_channel_sparse_matrix(const int8_t* matrix, int32_t rows, 
     out.kept_quads += kept;
     out.total_quads += quads;
   }
-  out.quant = pack_channel_quant(rows, bias, multipliers);
-  std::vector<int64_t> abs_sums(static_cast<size_t>(rows), 0);
-  for (int32_t c = 0; c < rows; ++c) {
-    for (int32_t i = 0; i < k; ++i) {
-      abs_sums[static_cast<size_t>(c)] += std::abs(kept_weights[static_cast<size_t>(int64_t{c} * k + i)]);
-    }
-  }
-  out.requant = choose_requant(out.quant, abs_sums, input_offset);
+  set_quantization(out, kept_weights, rows, k, bias, multipliers, input_offset);
   return out;
 }
 
