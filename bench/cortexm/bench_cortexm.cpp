@@ -77,19 +77,7 @@ int run(const std::filesystem::path& dir) {
   const std::vector<Anchor> list = anchors();
   std::vector<FirmwareCase> cases;
   for (const Anchor& a : list) cases.push_back(a.c);
-  std::filesystem::remove_all(dir);
-  const auto& board = frugal::codegen::find_board("nucleo-f446re");
-  frugal::mcu::ProjectOptions options;
-  options.include_directories = {"src"};
-  options.optimization = "-O2";
-  frugal::mcu::write_firmware_project(board, dir, firmware_sources(cases),
-                                      options);
-  std::fprintf(stderr, "building %s\n", dir.c_str());
-  const auto elf = frugal::mcu::build_firmware(dir, frugal::mcu::FirmwareTarget::kQemu, 2);
-  frugal::mcu::RunOptions run_options;
-  run_options.working_directory = dir;
-  run_options.cycle_model = "m4";
-  const frugal::mcu::RunResult result = frugal::mcu::run_firmware(board, elf, run_options);
+  const frugal::mcu::RunResult result = run_bench_firmware(dir, firmware_sources(cases));
   if (result.exit_code != 0 || result.regions.size() != list.size()) {
     std::fprintf(stderr, "error: firmware exit %d, %zu regions\n%s\n", result.exit_code,
                  result.regions.size(), result.guest_stderr.c_str());

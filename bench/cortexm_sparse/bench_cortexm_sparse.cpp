@@ -114,19 +114,7 @@ int run(const std::filesystem::path& root) {
     std::vector<FirmwareCase> cases;
     for (const Row& r : rows) cases.push_back(r.sc.c);
     const std::filesystem::path dir = root / layers[l].id;
-    std::filesystem::remove_all(dir);
-    const auto& board = frugal::codegen::find_board("nucleo-f446re");
-    frugal::mcu::ProjectOptions options;
-    options.include_directories = {"src"};
-    options.optimization = "-O2";
-    frugal::mcu::write_firmware_project(board, dir, sparse_firmware_sources(cases),
-                                        options);
-    std::fprintf(stderr, "building %s\n", dir.c_str());
-    const auto elf = frugal::mcu::build_firmware(dir, frugal::mcu::FirmwareTarget::kQemu, 2);
-    frugal::mcu::RunOptions run_options;
-    run_options.working_directory = dir;
-    run_options.cycle_model = "m4";
-    const frugal::mcu::RunResult result = frugal::mcu::run_firmware(board, elf, run_options);
+    const frugal::mcu::RunResult result = run_bench_firmware(dir, sparse_firmware_sources(cases));
     if (result.exit_code != 0 || result.regions.size() != rows.size()) {
       std::fprintf(stderr, "error: firmware exit %d, %zu regions\n%s\n", result.exit_code,
                    result.regions.size(), result.guest_stderr.c_str());
@@ -141,7 +129,7 @@ int run(const std::filesystem::path& root) {
       all_exact = all_exact && exact;
       const auto& reg = result.regions[i];
       if (row.dense) dense_instr = reg.instructions, dense_cycles = reg.cycles_estimate;
-      if (row.unrolled) row.sc.packed_bytes = unrolled_code_bytes(elf, c.name + "_gemm");
+      if (row.unrolled) row.sc.packed_bytes = unrolled_code_bytes(dir / "build" / "qemu" / "firmware.elf", c.name + "_gemm");
       const double kept = row.dense ? 1.0 : row.sc.kept_quads;
       const double executed = kept * static_cast<double>(c.macs);
       std::printf("| %s | %s | %.1f%% %s | %.0f | %llu | %.2f | %llu | %.2f | %.2f | %zu | %.2f | %s |\n",

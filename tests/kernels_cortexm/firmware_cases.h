@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -17,6 +18,7 @@
 #include "kernels/cortexm/pack.h"
 #include "kernels/reference/reference.h"
 #include "mcu/firmware.h"
+#include "mcu/qemu_runner.h"
 #include "shapes.h"
 
 namespace frugal::kernels::cortexm::testing {
@@ -331,6 +333,23 @@ inline std::vector<mcu::SourceFile> firmware_sources(const std::vector<FirmwareC
 inline std::vector<int8_t> read_bytes(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   return std::vector<int8_t>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// The benches' firmware: `sources` written to `dir` (emptied first), built at -O2 and run on
+// nucleo-f446re's QEMU stand-in with the Cortex-M4 cycle table.
+inline mcu::RunResult run_bench_firmware(const std::filesystem::path& dir, const std::vector<mcu::SourceFile>& sources) {
+  std::filesystem::remove_all(dir);
+  const auto& board = codegen::find_board("nucleo-f446re");
+  mcu::ProjectOptions options;
+  options.include_directories = {"src"};
+  options.optimization = "-O2";
+  mcu::write_firmware_project(board, dir, sources, options);
+  std::fprintf(stderr, "building %s\n", dir.c_str());
+  const auto elf = mcu::build_firmware(dir, mcu::FirmwareTarget::kQemu, 2);
+  mcu::RunOptions run_options;
+  run_options.working_directory = dir;
+  run_options.cycle_model = "m4";
+  return mcu::run_firmware(board, elf, run_options);
 }
 
 }  // namespace frugal::kernels::cortexm::testing
