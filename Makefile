@@ -1,5 +1,5 @@
 # The two commands a user needs: `make demo` and `make test`. Both first install whatever
-# Debian packages are missing (quietly, and only once), then build.
+# Debian packages and npm packages (report/) are missing (quietly, and only once), then build.
 BUILD ?= build
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 300
