@@ -42,6 +42,7 @@ bench-kernels: build
 # libFuzzer + AddressSanitizer/UBSan build of the parsers, each target run for FUZZ_SECONDS.
 fuzz:
 	@./tools/install_deps.sh $(DEBIAN_PACKAGES) $(FUZZ_PACKAGES)
+	@./tools/install_npm.sh
 	@CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DFRUGAL_FUZZ=ON -DFRUGAL_TESTS=OFF -DFRUGAL_BENCH=OFF >/dev/null
 	@cmake --build build-fuzz -j $(JOBS) --target fuzz_tflite_import
