@@ -51,6 +51,13 @@ CLI::App* add_explore(CLI::App& app, ExploreOptions& options) {
                       "(the unrolled form's) or operand (host studies)")
       ->check(CLI::IsMember({"paired-quad", "quad", "channel-quad", "smlad-pair", "operand"}))
       ->capture_default_str();
+  command->add_option("--measure", options.measure,
+                      "Operand ranking: residual (error left after bias compensation), error (mean squared "
+                      "output error) or ratio (the paper's mean |contribution / accumulator|)")
+      ->check(CLI::IsMember({"residual", "error", "ratio"}))
+      ->capture_default_str();
+  command->add_flag("--no-bias-compensation", options.no_bias_compensation,
+                    "Do not add the skipped terms' mean contribution to the biases");
   command->add_option("--group", options.group,
                       "With --granularity operand: consecutive operands of a channel skipped together")
       ->check(CLI::Range(1, 64))
@@ -141,6 +148,8 @@ int run_explore(const ExploreOptions& options) {
   explore_options.max_evaluations = options.max_evaluations;
   explore_options.granularity = *approx::parse_granularity(options.granularity);
   explore_options.group = options.group;
+  explore_options.measure = *approx::parse_measure(options.measure);
+  explore_options.compensate_bias = !options.no_bias_compensation;
   if (options.max_accuracy_loss && !(*options.max_accuracy_loss >= 0.0 && *options.max_accuracy_loss <= 1.0)) {
     throw ir::Error(fmt::format("--max-accuracy-loss {} is outside [0, 1] (a Top-1 fraction)", *options.max_accuracy_loss));
   }

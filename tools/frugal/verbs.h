@@ -63,6 +63,8 @@ struct ExploreOptions {
   std::string granularity = "paired-quad";
   std::string skip_kernel = "table";
   int32_t group = 1;
+  std::string measure = "residual";
+  bool no_bias_compensation = false;
   size_t qemu_inputs = 3;
   bool no_qemu = false;
   bool exhaustive = false;
