@@ -92,10 +92,15 @@ InstructionCostModel InstructionCostModel::from_bench_json(const ir::Graph& grap
     }
     measured[layer["name"].get<std::string>()] = {layer["instructions"].get<double>(), layer["cycles_estimate"].get<double>()};
   }
+  return from_measured(graph, measured);
+}
+
+InstructionCostModel InstructionCostModel::from_measured(
+    const ir::Graph& graph, const std::unordered_map<std::string, std::pair<double, double>>& measured) {
   std::vector<DenseLayerCost> layers;
   for (const ir::Op& op : graph.ops) {
     auto it = measured.find(op.name);
-    if (it == measured.end()) throw Error(fmt::format("cost file has no layer named '{}' (another model?)", op.name));
+    if (it == measured.end()) throw Error(fmt::format("no measured cost for layer '{}' (costs of another model?)", op.name));
     DenseLayerCost c;
     c.name = op.name;
     c.type = op.type;

@@ -3,9 +3,9 @@
 // from a per-layer cost model, and the Pareto front of (latency, validation Top-1), whose points
 // are then re-measured on the test split.
 //
-// Latency is a COST-MODEL figure until the skipping Cortex-M kernels are wired in and every
-// Pareto point is re-measured under QEMU; results carry `latency_source` so that step can
-// replace it.
+// Latencies here are cost-model figures (`latency_source`); `frugal explore` re-measures every
+// Pareto point as firmware under QEMU and keeps the front of the measured instructions
+// (pareto_front with `measured`).
 #pragma once
 
 #include <cstddef>
@@ -14,6 +14,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "approx/significance.h"
@@ -64,6 +66,10 @@ class InstructionCostModel final : public LayerCostModel {
   // is malformed, was measured on another board (when `board` is not empty), or lacks one of the
   // graph's ops.
   static InstructionCostModel from_bench_json(const ir::Graph& graph, const std::string& text, std::string_view board);
+  // From per-layer measurements: layer name -> {instructions, estimated cycles}. Throws ir::Error
+  // when one of the graph's ops has none.
+  static InstructionCostModel from_measured(
+      const ir::Graph& graph, const std::unordered_map<std::string, std::pair<double, double>>& measured);
 
   double cost(size_t op_index, double kept_fraction) const override;
   double cycles(size_t op_index, double kept_fraction) const override;

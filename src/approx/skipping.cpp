@@ -149,8 +149,14 @@ SkipConfig uniform_skip(const SignificanceReport& report, double fraction, Measu
 
 namespace {
 
-// Explicit operand lists must be ascending, unique and inside the layer.
-void check_operands(const LayerSkip& s, int64_t channels, int64_t per_channel) {
+// Explicit operand lists must be ascending, unique and inside the layer; bias deltas one per
+// channel.
+void check_explicit_entries(const LayerSkip& s, int64_t channels, int64_t per_channel) {
+  if (s.bias_delta && static_cast<int64_t>(s.bias_delta->size()) != channels) {
+    throw Error(fmt::format("skip config: layer '{}' has {} bias deltas for {} channels", s.layer,
+                            s.bias_delta->size(), channels));
+  }
+  if (!s.operands) return;
   const int64_t total = channels * per_channel;
   for (size_t i = 0; i < s.operands->size(); ++i) {
     const int64_t o = (*s.operands)[i];
@@ -184,11 +190,7 @@ std::vector<size_t> resolve(const ir::Graph& graph, const SignificanceReport& re
         1) {
       throw Error(fmt::format("skip config: layer '{}' needs exactly one of a fraction, a count and operands", s.layer));
     }
-    if (s.operands) check_operands(s, l.channels, l.operands_per_channel);
-    if (s.bias_delta && static_cast<int32_t>(s.bias_delta->size()) != l.channels) {
-      throw Error(fmt::format("skip config: layer '{}' has {} bias deltas for {} channels", s.layer,
-                              s.bias_delta->size(), l.channels));
-    }
+    check_explicit_entries(s, l.channels, l.operands_per_channel);
     if (s.granularity != Granularity::kOperand &&
         graph.ops.at(static_cast<size_t>(l.op_index)).type == ir::OpType::kDepthwiseConv2D) {
       throw Error(fmt::format("skip config: layer '{}' is depthwise; granularity '{}' is for conv and FC layers",
@@ -458,11 +460,7 @@ std::vector<ResolvedLayer> check_resolved(const ir::Graph& graph, const SkipConf
       throw Error(fmt::format("skip config: layer '{}' is not resolved (no \"operands\" list; explore -o writes "
                               "resolved point files)", s.layer));
     }
-    check_operands(s, geometry->channels, geometry->operands_per_channel);
-    if (s.bias_delta && static_cast<int64_t>(s.bias_delta->size()) != geometry->channels) {
-      throw Error(fmt::format("skip config: layer '{}' has {} bias deltas for {} channels", s.layer,
-                              s.bias_delta->size(), geometry->channels));
-    }
+    check_explicit_entries(s, geometry->channels, geometry->operands_per_channel);
     out.push_back({it->second, *geometry});
   }
   return out;

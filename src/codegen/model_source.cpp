@@ -12,6 +12,7 @@
 #include "kernels/cortexm/fully_connected.h"
 #include "kernels/cortexm/pack.h"
 #include "kernels/cortexm/sparse_pack.h"
+#include "kernels/cortexm/sparse_unrolled.h"
 #include "runtime/interpreter.h"
 #include "runtime/lowering.h"
 
@@ -32,10 +33,10 @@ std::string multiplier(const QuantizedMultiplier& m) { return fmt::format("{{{},
 // Host-side shapes with the member names the Cortex-M kernels read, to size their scratch
 // buffers at generation time (the firmware instantiates them with static constexpr members).
 struct ConvShape {
-  int32_t kh, kw, in_c;
+  int32_t kh, kw, in_c, out_c;
 };
 struct FcShape {
-  int32_t depth;
+  int32_t depth, out_depth;
 };
 
 std::string requant_type(kernels::cortexm::RequantKind kind) {
@@ -262,18 +263,45 @@ class Emitter {
     }
   }
 
-  // The unrolled GEMM struct for this layer, its quantization and the kernel call.
-  std::string emit_unrolled(size_t layer, const WeightMatrix& m, const kernels::cortexm::PackedSparseConv& sparse,
-                            const std::vector<uint8_t>& zeros, const std::string& kernel, const std::string& shape,
-                            const std::string& input, const std::string& output) {
+  // The computation-skipping kernel call for a conv / FC layer (`kernel`: "conv2d" or
+  // "fully_connected") whose weight matrix has whole zero skip units; "" when it has none, for
+  // the dense kernel. The conv packers are the matrix packers with k = kh kw in_c, so the FC ones
+  // serve both.
+  std::string emit_skipping(size_t layer, const WeightMatrix& m, const int32_t* bias,
+                            const std::vector<QuantizedMultiplier>& multipliers, int32_t input_offset,
+                            const std::string& kernel, const std::string& shape, const std::string& input,
+                            const std::string& output, size_t unrolled_scratch_bytes) {
     namespace kc = kernels::cortexm;
-    const std::string gemm = fmt::format("L{}Gemm", layer);
-    const kc::UnrolledGemmSource code = kc::emit_unrolled_gemm(gemm, m.data, m.rows, m.k, zeros.data());
-    constants_ += code.code + "\n";
-    unrolled_code_bytes_ += unrolled_code_bytes(code.kept_smlads);
-    kernel_note_ = fmt::format("unrolled, {} of {} SMLADs kept", code.kept_smlads, code.total_smlads);
-    return fmt::format("    kc::{}<{}, {}>({}{{}}, {}, {}, {}, scratch);\n", kernel, requant_type(sparse.requant), gemm,
-                       shape, input, channel_quant(layer, sparse.quant), output);
+    const std::vector<uint8_t> zeros = zero_mask(m.data, m.rows, m.k);
+    const auto pack = [&](auto packer) {
+      return packer(m.data, m.rows, m.k, bias, multipliers.data(), input_offset, zeros.data());
+    };
+    if (unrolled_.count(layer) != 0) {
+      // The table packer only for the quantization and the requantization the weights allow.
+      const kc::PackedSparseConv quantized = pack(kc::pack_sparse_fully_connected);
+      need_scratch(unrolled_scratch_bytes);
+      const std::string gemm = fmt::format("L{}Gemm", layer);
+      const kc::UnrolledGemmSource code = kc::emit_unrolled_gemm(gemm, m.data, m.rows, m.k, zeros.data());
+      constants_ += code.code + "\n";
+      unrolled_code_bytes_ += unrolled_code_bytes(code.kept_smlads);
+      kernel_note_ = fmt::format("unrolled, {} of {} SMLADs kept", code.kept_smlads, code.total_smlads);
+      return fmt::format("    kc::unrolled_{}<{}, {}>({}{{}}, {}, {}, {}, scratch);\n", kernel,
+                         requant_type(quantized.requant), gemm, shape, input, channel_quant(layer, quantized.quant),
+                         output);
+    }
+    // A channel quad is the finest table unit: without a zero one no table form skips anything.
+    const std::vector<uint8_t> finest = kc::realize_skip_mask(zeros.data(), m.rows, m.k, kc::SkipGranularity::kChannelQuad);
+    if (std::find(finest.begin(), finest.end(), 1) == finest.end()) return "";
+    const kc::PackedSparseConv natural = pack(kc::pack_sparse_fully_connected);
+    const kc::PackedSparseConv paired = pack(kc::pack_paired_sparse_fully_connected);
+    const kc::PackedSparseConv channel = pack(kc::pack_channel_sparse_fully_connected);
+    const kc::PackedSparseConv* table = choose_table(natural, paired, channel);
+    if (table == nullptr) return "";
+    return fmt::format("    kc::sparse_{}<{}{}>({}{{}}, {}, {}, {}, {}, {}, scratch);\n", kernel,
+                       requant_type(table->requant), gemm_policy(*table, channel), shape, input,
+                       packed_array(layer, "stream", "int32_t", table->stream),
+                       packed_array(layer, "quads", "uint16_t", table->pair_quads), channel_quant(layer, table->quant),
+                       output);
   }
 
   // The table-driven form with the fewer estimated instructions (per MAC of the dense kernel,
@@ -352,68 +380,35 @@ class Emitter {
                            output_pointer(out, "int8_t"));
       }
       if (conv->filter.c != conv->input.c) return "";  // grouped convolution
-      need_scratch(kc::conv2d_scratch_bytes(ConvShape{conv->filter.h, conv->filter.w, conv->input.c}));
-      const int32_t k = conv->filter.h * conv->filter.w * conv->input.c;
-      const std::vector<uint8_t> zeros = zero_mask(conv->filter_data, conv->output.c, k);
-      const kc::PackedSparseConv sparse =
-          kc::pack_sparse_conv(conv->filter_data, conv->output.c, conv->filter.h, conv->filter.w, conv->input.c,
-                               conv->bias, conv->multipliers.data(), p.input_offset, zeros.data());
-      if (unrolled_.count(layer) != 0) {
-        need_scratch(((kc::conv2d_scratch_bytes(ConvShape{conv->filter.h, conv->filter.w, conv->input.c}) + 3) &
-                      ~size_t{3}) +
-                     8 * static_cast<size_t>(conv->output.c));
-        return emit_unrolled(layer, WeightMatrix{conv->filter_data, conv->output.c, k, 0}, sparse, zeros,
-                             "unrolled_conv2d", shape_struct(layer, members), input_pointer(in[0], "int8_t"),
-                             output_pointer(out, "int8_t"));
-      }
-      const kc::PackedSparseConv channel =
-          kc::pack_channel_sparse_conv(conv->filter_data, conv->output.c, conv->filter.h, conv->filter.w,
-                                       conv->input.c, conv->bias, conv->multipliers.data(), p.input_offset, zeros.data());
-      const kc::PackedSparseConv paired =
-          kc::pack_paired_sparse_conv(conv->filter_data, conv->output.c, conv->filter.h, conv->filter.w,
-                                      conv->input.c, conv->bias, conv->multipliers.data(), p.input_offset, zeros.data());
-      if (const kc::PackedSparseConv* table = choose_table(sparse, paired, channel)) {
-        return fmt::format("    kc::sparse_conv2d<{}{}>({}{{}}, {}, {}, {}, {}, {}, scratch);\n",
-                           requant_type(table->requant), gemm_policy(*table, channel),
-                           shape_struct(layer, members), input_pointer(in[0], "int8_t"),
-                           packed_array(layer, "stream", "int32_t", table->stream),
-                           packed_array(layer, "quads", "uint16_t", table->pair_quads),
-                           channel_quant(layer, table->quant), output_pointer(out, "int8_t"));
-      }
+      const ConvShape host_shape{conv->filter.h, conv->filter.w, conv->input.c, conv->output.c};
+      need_scratch(kc::conv2d_scratch_bytes(host_shape));
+      const std::string shape = shape_struct(layer, members);
+      const WeightMatrix matrix{conv->filter_data, conv->output.c, conv->filter.h * conv->filter.w * conv->input.c, 0};
+      const std::string skipping =
+          emit_skipping(layer, matrix, conv->bias, conv->multipliers, p.input_offset, "conv2d", shape,
+                        input_pointer(in[0], "int8_t"), output_pointer(out, "int8_t"),
+                        kc::unrolled_conv2d_scratch_bytes(host_shape));
+      if (!skipping.empty()) return skipping;
       const kc::PackedConv packed = kc::pack_conv(conv->filter_data, conv->output.c, conv->filter.h, conv->filter.w,
                                                   conv->input.c, conv->bias, conv->multipliers.data(), p.input_offset);
       return fmt::format("    kc::conv2d<{}>({}{{}}, {}, {}, {}, {}, scratch);\n", requant_type(packed.requant),
-                         shape_struct(layer, members), input_pointer(in[0], "int8_t"),
+                         shape, input_pointer(in[0], "int8_t"),
                          packed_array(layer, "weights", "int8_t", packed.weights), channel_quant(layer, packed.quant),
                          output_pointer(out, "int8_t"));
     }
     if (const auto* fc = std::get_if<runtime::LoweredFullyConnected>(&lowered.params)) {
       const auto& p = fc->params;
-      need_scratch(kc::fully_connected_scratch_bytes(FcShape{fc->depth}));
+      const FcShape host_shape{fc->depth, fc->out_depth};
+      need_scratch(kc::fully_connected_scratch_bytes(host_shape));
       const std::string shape =
           shape_struct(layer, {{"batches", fc->batches}, {"depth", fc->depth}, {"out_depth", fc->out_depth},
                                {"input_offset", p.input_offset}, {"output_offset", p.output_offset},
                                {"act_min", p.act_min}, {"act_max", p.act_max}});
-      const std::vector<uint8_t> zeros = zero_mask(fc->weights, fc->out_depth, fc->depth);
-      const kc::PackedSparseConv sparse = kc::pack_sparse_fully_connected(
-          fc->weights, fc->out_depth, fc->depth, fc->bias, fc->multipliers.data(), p.input_offset, zeros.data());
-      if (unrolled_.count(layer) != 0) {
-        need_scratch(kc::fully_connected_scratch_bytes(FcShape{fc->depth}) + 8 * static_cast<size_t>(fc->out_depth));
-        return emit_unrolled(layer, WeightMatrix{fc->weights, fc->out_depth, fc->depth, 0}, sparse, zeros,
-                             "unrolled_fully_connected", shape, input_pointer(in[0], "int8_t"),
-                             output_pointer(out, "int8_t"));
-      }
-      const kc::PackedSparseConv channel = kc::pack_channel_sparse_fully_connected(
-          fc->weights, fc->out_depth, fc->depth, fc->bias, fc->multipliers.data(), p.input_offset, zeros.data());
-      const kc::PackedSparseConv paired = kc::pack_paired_sparse_fully_connected(
-          fc->weights, fc->out_depth, fc->depth, fc->bias, fc->multipliers.data(), p.input_offset, zeros.data());
-      if (const kc::PackedSparseConv* table = choose_table(sparse, paired, channel)) {
-        return fmt::format("    kc::sparse_fully_connected<{}{}>({}{{}}, {}, {}, {}, {}, {}, scratch);\n",
-                           requant_type(table->requant), gemm_policy(*table, channel), shape,
-                           input_pointer(in[0], "int8_t"), packed_array(layer, "stream", "int32_t", table->stream),
-                           packed_array(layer, "quads", "uint16_t", table->pair_quads),
-                           channel_quant(layer, table->quant), output_pointer(out, "int8_t"));
-      }
+      const std::string skipping = emit_skipping(
+          layer, WeightMatrix{fc->weights, fc->out_depth, fc->depth, 0}, fc->bias, fc->multipliers, p.input_offset,
+          "fully_connected", shape, input_pointer(in[0], "int8_t"), output_pointer(out, "int8_t"),
+          kc::unrolled_fully_connected_scratch_bytes(host_shape));
+      if (!skipping.empty()) return skipping;
       const kc::PackedConv packed = kc::pack_fully_connected(fc->weights, fc->out_depth, fc->depth, fc->bias,
                                                              fc->multipliers.data(), p.input_offset);
       return fmt::format("    kc::fully_connected<{}>({}{{}}, {}, {}, {}, {}, scratch);\n", requant_type(packed.requant),

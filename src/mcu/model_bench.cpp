@@ -46,7 +46,7 @@ ModelMeasurement measure_model(const ir::Graph& graph, const codegen::Board& boa
   const fs::path qemu_elf = build_firmware(directory, FirmwareTarget::kQemu);
   ModelMeasurement m;
   m.fit = firmware.fit;
-  if (options.build_board_elf) m.memory = firmware_memory_usage(build_firmware(directory, FirmwareTarget::kBoard));
+  m.memory = firmware_memory_usage(build_firmware(directory, FirmwareTarget::kBoard));
   write_bytes(directory / "input.bin", inputs.first(count * in_bytes));
 
   log(fmt::format("running {} inference(s) on QEMU {}", count, board.qemu_machine));

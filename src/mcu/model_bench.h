@@ -34,13 +34,12 @@ struct ModelMeasurement {
   int64_t total_macs = 0;
   size_t count = 0, outputs_equal = 0;
   bool bit_exact = false;
-  MemoryUsage memory;        // the board build's ELF (zeros when not built)
+  MemoryUsage memory;        // the board build's ELF
   codegen::FitReport fit;
 };
 
 struct ModelBenchOptions {
   codegen::GenerateOptions generate;
-  bool build_board_elf = true;  // also link the board build for its flash / RAM figures
   std::function<void(std::string_view)> log;  // progress lines (none when empty)
 };
 

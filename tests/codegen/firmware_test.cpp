@@ -143,6 +143,16 @@ INSTANTIATE_TEST_SUITE_P(
       return name;
     });
 
+// Significance statistics of `graph` on `count` inputs of the byte pattern (i * mul + add) % mod:
+// enough to rank operands deterministically without a data set.
+frugal::approx::SignificanceReport pattern_significance(const frugal::ir::Graph& graph, size_t count, size_t mul,
+                                                        size_t add, size_t mod) {
+  const frugal::runtime::CompiledModel compiled(graph, frugal::runtime::KernelSet::kReference);
+  std::vector<uint8_t> inputs(count * compiled.input_bytes(0));
+  for (size_t i = 0; i < inputs.size(); ++i) inputs[i] = static_cast<uint8_t>((i * mul + add) % mod);
+  return frugal::approx::analyze_significance(compiled, inputs, {1});
+}
+
 // An approximate DS-CNN (half of every pointwise conv's and the FC's weight quads skipped, a
 // resolved config as explore writes it): generate picks the skipping kernels, and the firmware
 // is bit-exact with the host running the zeroed weights, in fewer instructions than the exact one.
@@ -152,10 +162,7 @@ TEST(BenchApprox, SkippingKernelsAreBitExactAndFaster) {
   }
   namespace approx = frugal::approx;
   const frugal::ir::Graph graph = frugal::import::import_tflite_file(kKws);
-  const frugal::runtime::CompiledModel compiled(graph, frugal::runtime::KernelSet::kReference);
-  std::vector<uint8_t> inputs(2 * compiled.input_bytes(0));
-  for (size_t i = 0; i < inputs.size(); ++i) inputs[i] = static_cast<uint8_t>((i * 29 + 7) % 251);
-  const approx::SignificanceReport report = approx::analyze_significance(compiled, inputs, {1});
+  const approx::SignificanceReport report = pattern_significance(graph, 2, 29, 7, 251);
   approx::SkipConfig config;
   for (approx::LayerSkip s : approx::uniform_skip(report, 0.5, approx::Measure::kResidualError).layers) {
     const auto named = [&](const frugal::ir::Op& op) { return op.name == s.layer; };
@@ -204,10 +211,7 @@ TEST(BenchApprox, UnrolledFormIsBitExact) {
   }
   namespace approx = frugal::approx;
   const frugal::ir::Graph graph = frugal::import::import_tflite_file(kKws);
-  const frugal::runtime::CompiledModel compiled(graph, frugal::runtime::KernelSet::kReference);
-  std::vector<uint8_t> inputs(compiled.input_bytes(0));
-  for (size_t i = 0; i < inputs.size(); ++i) inputs[i] = static_cast<uint8_t>((i * 31 + 3) % 253);
-  const approx::SignificanceReport report = approx::analyze_significance(compiled, inputs, {1});
+  const approx::SignificanceReport report = pattern_significance(graph, 1, 31, 3, 253);
   const auto fc = std::find_if(graph.ops.begin(), graph.ops.end(), [](const frugal::ir::Op& op) {
     return op.type == frugal::ir::OpType::kFullyConnected;
   });

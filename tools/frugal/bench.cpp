@@ -109,18 +109,12 @@ int run_bench(const BenchOptions& options) {
   bench.generate = generate_options(options.kernels, options.skip_kernel);
   bench.log = [](std::string_view line) { fmt::print(stderr, "{}\n", line); };
   const mcu::ModelMeasurement m = mcu::measure_model(graph, board, inputs, count, dir, bench);
-  const bool bit_exact = m.bit_exact;
-  const size_t equal = m.outputs_equal;
-  const size_t layers = m.layers.size();
-  const uint64_t total_instructions = m.total_instructions, total_cycles = m.total_cycles_estimate;
-  const int64_t total_macs = m.total_macs;
-  const mcu::MemoryUsage& memory = m.memory;
   const double mhz = board.clock_hz / 1e6;
   auto ms = [&](uint64_t cycles) { return static_cast<double>(cycles) / (board.clock_hz / 1e3); };
 
   if (options.json) {
     Json layer_list = Json::array();
-    for (size_t k = 0; k < layers; ++k) {
+    for (size_t k = 0; k < m.layers.size(); ++k) {
       const mcu::LayerMeasurement& l = m.layers[k];
       layer_list.push_back({{"index", k},
                             {"name", l.name},
@@ -138,27 +132,27 @@ int run_bench(const BenchOptions& options) {
                  {"cycle_model", board.cycle_model},
                  {"clock_hz", board.clock_hz},
                  {"count", count},
-                 {"bit_exact", bit_exact},
-                 {"outputs_equal", equal},
-                 {"total_macs", total_macs},
-                 {"total_instructions", total_instructions},
-                 {"total_cycles_estimate", total_cycles},
-                 {"ms_estimate", ms(total_cycles)},
-                 {"flash_bytes", memory.flash_bytes},
-                 {"ram_bytes", memory.ram_bytes},
-                 {"stack_bytes", memory.stack_bytes},
+                 {"bit_exact", m.bit_exact},
+                 {"outputs_equal", m.outputs_equal},
+                 {"total_macs", m.total_macs},
+                 {"total_instructions", m.total_instructions},
+                 {"total_cycles_estimate", m.total_cycles_estimate},
+                 {"ms_estimate", ms(m.total_cycles_estimate)},
+                 {"flash_bytes", m.memory.flash_bytes},
+                 {"ram_bytes", m.memory.ram_bytes},
+                 {"stack_bytes", m.memory.stack_bytes},
                  {"arena_bytes", m.fit.arena_bytes},
                  {"layers", layer_list}};
     fmt::print("{}\n", json.dump());
-    return bit_exact ? 0 : 1;
+    return m.bit_exact ? 0 : 1;
   }
 
   fmt::print("{} on {} ({}), QEMU {} with the {} cycle table, {} inference(s)\n", options.model, board.name,
              board.description, board.qemu_machine, board.cycle_model, count);
-  fmt::print("bit-exact with the host engine: {} ({}/{} outputs equal)\n\n", bit_exact ? "yes" : "NO", equal, count);
+  fmt::print("bit-exact with the host engine: {} ({}/{} outputs equal)\n\n", m.bit_exact ? "yes" : "NO", m.outputs_equal, count);
   fmt::print("{:>3}  {:<34} {:<16} {:>11} {:>13} {:>9} {:>13} {:>9}\n", "#", "layer", "op", "MACs", "instructions",
              "instr/MAC", "est. cycles", "est. ms");
-  for (size_t k = 0; k < layers; ++k) {
+  for (size_t k = 0; k < m.layers.size(); ++k) {
     const mcu::LayerMeasurement& l = m.layers[k];
     std::string name = l.name;
     if (name.size() > 34) name = name.substr(0, 31) + "...";
@@ -170,13 +164,13 @@ int run_bench(const BenchOptions& options) {
                l.kernel_note.empty() ? std::string() : "  (" + l.kernel_note + ")");
   }
   fmt::print("\ntotal: {} MACs, {} instructions ({:.2f}/MAC), ~{} cycles = ~{:.1f} ms at {:.0f} MHz\n",
-             with_commas(static_cast<uint64_t>(total_macs)), with_commas(total_instructions),
-             total_macs > 0 ? static_cast<double>(total_instructions) / static_cast<double>(total_macs) : 0.0,
-             with_commas(total_cycles), ms(total_cycles), mhz);
+             with_commas(static_cast<uint64_t>(m.total_macs)), with_commas(m.total_instructions),
+             m.total_macs > 0 ? static_cast<double>(m.total_instructions) / static_cast<double>(m.total_macs) : 0.0,
+             with_commas(m.total_cycles_estimate), ms(m.total_cycles_estimate), mhz);
   fmt::print("memory (linked board firmware): flash {} B of {}; RAM {} B static (arena {}) + {} B stack, of {}\n",
-             with_commas(memory.flash_bytes), with_commas(board.flash_bytes()), with_commas(memory.ram_bytes),
-             with_commas(m.fit.arena_bytes), with_commas(memory.stack_bytes), with_commas(board.ram_bytes()));
-  return bit_exact ? 0 : 1;
+             with_commas(m.memory.flash_bytes), with_commas(board.flash_bytes()), with_commas(m.memory.ram_bytes),
+             with_commas(m.fit.arena_bytes), with_commas(m.memory.stack_bytes), with_commas(board.ram_bytes()));
+  return m.bit_exact ? 0 : 1;
 }
 
 }  // namespace frugal::cli

@@ -207,13 +207,11 @@ int run_explore(const ExploreOptions& options) {
     if (!dense->bit_exact) throw ir::Error("the exact model's firmware is not bit-exact with the host");
   }
   if (!costs && dense) {
-    Json bench_json = {{"board", board.name}, {"layers", Json::array()}};
+    std::unordered_map<std::string, std::pair<double, double>> measured;
     for (const mcu::LayerMeasurement& l : dense->layers) {
-      bench_json["layers"].push_back(
-          {{"name", l.name}, {"instructions", l.instructions}, {"cycles_estimate", l.cycles_estimate}});
+      measured[l.name] = {static_cast<double>(l.instructions), static_cast<double>(l.cycles_estimate)};
     }
-    costs = std::make_unique<approx::InstructionCostModel>(
-        approx::InstructionCostModel::from_bench_json(graph, bench_json.dump(), board.name));
+    costs = std::make_unique<approx::InstructionCostModel>(approx::InstructionCostModel::from_measured(graph, measured));
     dense_costs = "qemu";
   } else if (!costs) {
     costs = std::make_unique<approx::InstructionCostModel>(approx::InstructionCostModel::estimate(graph));
@@ -230,14 +228,14 @@ int run_explore(const ExploreOptions& options) {
   std::unique_ptr<Progress> bar;
   std::string bar_phase;
   size_t bar_done = 0;
-  const auto phase_start = std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
+  auto phase_start = std::chrono::steady_clock::now();
   auto progress = [&](std::string_view phase, size_t done, size_t total, size_t evaluations, size_t front_size) {
-    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - *phase_start).count();
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - phase_start).count();
     if (phase != bar_phase) {
       if (bar) bar->finish(bar_done, elapsed);
       bar.reset();
       bar_phase = std::string(phase);
-      *phase_start = std::chrono::steady_clock::now();
+      phase_start = std::chrono::steady_clock::now();
       fmt::print(stderr, "{}:\n", phase);
     }
     bar_done = done;
