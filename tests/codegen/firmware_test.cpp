@@ -200,6 +200,19 @@ TEST(BenchApprox, SkippingKernelsAreBitExactAndFaster) {
   EXPECT_NE(wrong.err.find("has no layer"), std::string::npos) << wrong.err;
   EXPECT_EQ(std::count(wrong.err.begin(), wrong.err.end(), '\n'), 1) << wrong.err;
   EXPECT_FALSE(fs::exists(dir / "never"));
+  // So is a truncated one.
+  const fs::path truncated = dir / "truncated.json";
+  std::FILE* f = std::fopen(truncated.c_str(), "wb");
+  ASSERT_NE(f, nullptr);
+  std::fputs("{\"format\": \"frugal-skip-config\", \"version\": 1, \"layers\": [", f);
+  std::fclose(f);
+  const Outcome broken = frugal("generate " + kKws + " --board nucleo-f446re --approx " + truncated.string() + " -o " +
+                                (dir / "never").string());
+  EXPECT_EQ(broken.exit_code, 1);
+  EXPECT_EQ(broken.err.rfind("error: ", 0), 0u) << broken.err;
+  EXPECT_NE(broken.err.find("not valid JSON"), std::string::npos) << broken.err;
+  EXPECT_EQ(std::count(broken.err.begin(), broken.err.end(), '\n'), 1) << broken.err;
+  EXPECT_FALSE(fs::exists(dir / "never"));
   fs::remove_all(dir);
 }
 
