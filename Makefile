@@ -6,7 +6,7 @@ FUZZ_SECONDS ?= 300
 
 DEBIAN_PACKAGES := build-essential cmake ninja-build pkg-config flatbuffers-compiler \
   libflatbuffers-dev libcli11-dev nlohmann-json3-dev libfmt-dev libgtest-dev libgmock-dev \
-  libbenchmark-dev jq bsdextrautils \
+  libbenchmark-dev libtorch-dev jq bsdextrautils \
   gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm
 FUZZ_PACKAGES := clang libclang-rt-14-dev
 

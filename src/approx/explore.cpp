@@ -554,39 +554,6 @@ void measure_test(ExploreResult& result, const ir::Graph& graph, const Significa
 // ---------------------------------------------------------------------------------------------
 // Splits
 
-namespace {
-
-data::EvalSet slice(const data::EvalSet& all, size_t begin, size_t end) {
-  data::EvalSet s;
-  s.dataset = all.dataset;
-  s.input_bytes = all.input_bytes;
-  end = std::min(end, all.num_samples());
-  begin = std::min(begin, end);
-  s.inputs.assign(all.inputs.begin() + static_cast<std::ptrdiff_t>(begin * all.input_bytes),
-                  all.inputs.begin() + static_cast<std::ptrdiff_t>(end * all.input_bytes));
-  s.labels.assign(all.labels.begin() + static_cast<std::ptrdiff_t>(begin), all.labels.begin() + static_cast<std::ptrdiff_t>(end));
-  return s;
-}
-
-data::EvalSet cifar_batch(const data::DataRoot& root, const char* file, const ir::Tensor& input, size_t limit) {
-  const std::filesystem::path path = root.path / "cifar10" / file;
-  if (!std::filesystem::exists(path)) {
-    throw Error(fmt::format("{} not found: exploration needs the full shared CIFAR-10 set (training batches)",
-                            path.string()));
-  }
-  const data::ImageSet images = data::read_cifar10_batch(path, limit);
-  data::EvalSet s;
-  s.dataset = data::Dataset::kCifar10;
-  s.input_bytes = input.num_bytes();
-  s.inputs.resize(images.size() * s.input_bytes);
-  for (size_t i = 0; i < images.size(); ++i) {
-    data::prepare_image(images.image(i), input, {s.inputs.data() + i * s.input_bytes, s.input_bytes});
-  }
-  s.labels = images.labels;
-  return s;
-}
-
-}  // namespace
 
 ExploreSplits load_explore_splits(data::Dataset dataset, const data::DataRoot& root, const ir::Tensor& input,
                                   size_t validation_limit, size_t test_limit) {
@@ -595,7 +562,7 @@ ExploreSplits load_explore_splits(data::Dataset dataset, const data::DataRoot& r
     case data::Dataset::kCifar10: {
       data::check_model_input(dataset, input);
       const size_t v = validation_limit == 0 ? 2000 : validation_limit;
-      s.calibration = cifar_batch(root, "data_batch_1.bin", input, 1000);
+      s.calibration = data::load_cifar10_training(root, "data_batch_1.bin", input, 1000);
       s.test = data::load_eval_set(dataset, root, input, test_limit == 0 ? data::kAllRecords : test_limit);
       if (s.test.num_samples() < 10000 && test_limit == 0) {
         throw Error(fmt::format("exploration needs the full shared CIFAR-10 test set ({} records found)",
@@ -605,7 +572,7 @@ ExploreSplits load_explore_splits(data::Dataset dataset, const data::DataRoot& r
         throw Error(fmt::format("the validation split ({} test records) must leave test records held out (of {})", v,
                                 s.test.num_samples()));
       }
-      s.validation = slice(s.test, 0, v);
+      s.validation = data::slice(s.test, 0, v);
       s.validation_in_test = v;
       s.description = fmt::format(
           "calibration: data_batch_1 images 0-{}; validation: test_batch images 0-{}; test: test_batch images 0-{} "
@@ -622,9 +589,9 @@ ExploreSplits load_explore_splits(data::Dataset dataset, const data::DataRoot& r
       }
       const size_t v_end = validation_limit == 0 ? 500 : std::min<size_t>(500, 200 + validation_limit);
       const size_t t_end = test_limit == 0 ? 1000 : std::min<size_t>(1000, 500 + test_limit);
-      s.calibration = slice(all, 0, 200);
-      s.validation = slice(all, 200, v_end);
-      s.test = slice(all, 500, t_end);
+      s.calibration = data::slice(all, 0, 200);
+      s.validation = data::slice(all, 200, v_end);
+      s.test = data::slice(all, 500, t_end);
       s.description = fmt::format("calibration: {} records 0-199; validation: records 200-{}; test: records 500-{}",
                                   data::to_string(dataset), v_end - 1, t_end - 1);
       break;

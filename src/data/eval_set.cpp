@@ -219,4 +219,52 @@ EvalSet load_eval_set(Dataset dataset, const DataRoot& root, const ir::Tensor& i
   return set;
 }
 
+
+EvalSet slice(const EvalSet& set, size_t begin, size_t end) {
+  EvalSet s;
+  s.dataset = set.dataset;
+  s.input_bytes = set.input_bytes;
+  s.windows_per_sample = set.windows_per_sample;
+  end = std::min(end, set.num_samples());
+  begin = std::min(begin, end);
+  const size_t sample_bytes = set.input_bytes * set.windows_per_sample;
+  s.inputs.assign(set.inputs.begin() + static_cast<std::ptrdiff_t>(begin * sample_bytes),
+                  set.inputs.begin() + static_cast<std::ptrdiff_t>(end * sample_bytes));
+  s.labels.assign(set.labels.begin() + static_cast<std::ptrdiff_t>(begin),
+                  set.labels.begin() + static_cast<std::ptrdiff_t>(end));
+  return s;
+}
+
+EvalSet stride(const EvalSet& set, size_t begin, size_t step) {
+  EvalSet s;
+  s.dataset = set.dataset;
+  s.input_bytes = set.input_bytes;
+  s.windows_per_sample = set.windows_per_sample;
+  const size_t sample_bytes = set.input_bytes * set.windows_per_sample;
+  for (size_t i = begin; i < set.num_samples(); i += std::max<size_t>(step, 1)) {
+    const auto first = set.inputs.begin() + static_cast<std::ptrdiff_t>(i * sample_bytes);
+    s.inputs.insert(s.inputs.end(), first, first + static_cast<std::ptrdiff_t>(sample_bytes));
+    s.labels.push_back(set.labels[i]);
+  }
+  return s;
+}
+
+EvalSet load_cifar10_training(const DataRoot& root, const char* file, const ir::Tensor& input, size_t limit) {
+  check_model_input(Dataset::kCifar10, input);
+  const std::filesystem::path path = root.path / "cifar10" / file;
+  if (!std::filesystem::exists(path)) {
+    throw ir::Error(path.string() + " not found: this needs the full shared CIFAR-10 set (training batches)");
+  }
+  const ImageSet images = read_cifar10_batch(path, limit);
+  EvalSet s;
+  s.dataset = Dataset::kCifar10;
+  s.input_bytes = input.num_bytes();
+  s.inputs.resize(images.size() * s.input_bytes);
+  for (size_t i = 0; i < images.size(); ++i) {
+    prepare_image(images.image(i), input, {s.inputs.data() + i * s.input_bytes, s.input_bytes});
+  }
+  s.labels = images.labels;
+  return s;
+}
+
 }  // namespace frugal::data

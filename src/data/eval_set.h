@@ -57,6 +57,18 @@ struct EvalSet {
   }
 };
 
+// Samples [begin, end) of `set` (clamped to its size), every window of each.
+EvalSet slice(const EvalSet& set, size_t begin, size_t end);
+// Samples begin, begin + step, begin + 2 step, ... of `set` (a split that keeps the class mix of
+// a set ordered by class, such as ad01's 36 normal then 36 anomalous samples).
+EvalSet stride(const EvalSet& set, size_t begin, size_t step);
+
+// The first `limit` images of a CIFAR-10 training batch (`file` under cifar10/, e.g.
+// "data_batch_1.bin") prepared for `input`; throws ir::Error naming the file when it is absent
+// (the repo's fixtures hold no training batches).
+EvalSet load_cifar10_training(const DataRoot& root, const char* file, const ir::Tensor& input,
+                              size_t limit = kAllRecords);
+
 // Reads the data set under `root` (at most `limit` labelled samples) and prepares it for `input`.
 EvalSet load_eval_set(Dataset dataset, const DataRoot& root, const ir::Tensor& input,
                       size_t limit = kAllRecords);

@@ -55,6 +55,10 @@ std::string_view to_string(OpType type) {
   return "UNKNOWN";
 }
 
+std::string_view to_string(PqLayout layout) {
+  return layout == PqLayout::kKernel ? "kernel" : "row";
+}
+
 std::string_view to_string(Padding padding) {
   return padding == Padding::kSame ? "SAME" : "VALID";
 }

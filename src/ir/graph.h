@@ -36,6 +36,26 @@ struct Quantization {
   bool per_channel() const { return scale.size() > 1; }
 };
 
+// How a product-quantized weight tensor is stored (issue 7, "YONO"): each sub-vector of the
+// int8 weights is the index of a codeword in a codebook shared by every model of a bundle.
+enum class PqLayout : uint8_t {
+  // CONV_2D [O,kh,kw,I]: sub-vector (o, i) = the kh*kw taps of output o on input channel i, in
+  // (kh, kw) order; d = kh*kw; indices [O][I]. The paper's "3x3 kernel" codebook.
+  kKernel,
+  // FULLY_CONNECTED [O,L] and CONV_2D [O,kh,kw,I] (L = kh*kw*I): sub-vector (o, g) = elements
+  // g*d .. g*d+d-1 of row o in the stored order; indices [O][L/d]. 1x1 conv and FC weights.
+  kRow,
+};
+
+std::string_view to_string(PqLayout layout);
+
+struct PqEncoding {
+  int32_t codebook = 0;  // index into the bundle's codebooks
+  PqLayout layout = PqLayout::kRow;
+  int32_t subvector = 0;         // d, the codebook's codeword length
+  std::vector<uint16_t> indices;  // one per sub-vector, row-major as the layout says
+};
+
 struct Tensor {
   std::string name;
   DataType type = DataType::kInt8;
@@ -45,6 +65,10 @@ struct Tensor {
   // row-major. Activations have no data.
   std::vector<uint8_t> data;
   bool is_constant = false;
+  // Set on product-quantized weights. `data` then holds the decoded int8 weights (codeword values
+  // under the tensor's own per-channel scales): what kernels that ignore the encoding run on, and
+  // the definition of correct for the kernels that compute from codebook + indices.
+  std::optional<PqEncoding> pq;
 
   int64_t num_elements() const;
   size_t num_bytes() const { return static_cast<size_t>(num_elements()) * element_size(type); }

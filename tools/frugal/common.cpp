@@ -1,6 +1,7 @@
 #include "common.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -11,16 +12,38 @@
 #include <unistd.h>
 
 #include "approx/skipping.h"
+#include "pq/bundle.h"
 #include "import/tflite/tflite_importer.h"
 
 namespace frugal::cli {
 namespace fs = std::filesystem;
 
-ir::Graph load_model(const fs::path& path) {
+ir::Graph load_model(const fs::path& spec) {
+  // BUNDLE#NAME picks one model of a bundle; a bundle of one model needs no name.
+  fs::path path = spec;
+  std::string name;
   std::error_code ec;
+  const std::string text = spec.string();
+  const size_t hash = text.rfind('#');
+  if (!fs::exists(path, ec) && hash != std::string::npos) {
+    path = text.substr(0, hash);
+    name = text.substr(hash + 1);
+  }
   if (!fs::exists(path, ec)) throw ir::Error("cannot open model '" + path.string() + "': no such file");
   if (fs::is_directory(path, ec)) throw ir::Error("cannot open model '" + path.string() + "': it is a directory");
-  return import::import_tflite_file(path);
+  const std::vector<uint8_t> bytes = read_file(path, "model");
+  if (!pq::looks_like_bundle(bytes)) {
+    if (!name.empty()) throw ir::Error("'" + path.string() + "' is not a bundle, so '#" + name + "' names nothing");
+    return import::import_tflite_file(path);
+  }
+  pq::Bundle bundle = pq::read_bundle(bytes);
+  std::vector<std::string> names;
+  for (pq::BundleModel& model : bundle.models) {
+    if (model.name == name || (name.empty() && bundle.models.size() == 1)) return std::move(model.graph);
+    names.push_back(model.name);
+  }
+  throw ir::Error(fmt::format("bundle '{}' holds {}; pick one as {}#NAME", path.string(), fmt::join(names, ", "),
+                              path.string()));
 }
 
 ir::Graph load_model(const fs::path& path, const fs::path& approx) {

@@ -21,12 +21,14 @@ int main(int argc, char** argv) {
   GenerateOptions generate_options;
   BenchOptions bench_options;
   ExploreOptions explore_options;
+  CompressOptions compress_options;
   CLI::App* inspect = add_inspect(app, inspect_options);
   CLI::App* run = add_run(app, run_options);
   CLI::App* eval = add_eval(app, eval_options);
   CLI::App* generate = add_generate(app, generate_options);
   CLI::App* bench = add_bench(app, bench_options);
   CLI::App* explore = add_explore(app, explore_options);
+  CLI::App* compress = add_compress(app, compress_options);
 
   try {
     app.parse(argc, argv);
@@ -42,6 +44,7 @@ int main(int argc, char** argv) {
     if (generate->parsed()) return run_generate(generate_options);
     if (bench->parsed()) return run_bench(bench_options);
     if (explore->parsed()) return run_explore(explore_options);
+    if (compress->parsed()) return run_compress(compress_options);
     return 2;
   } catch (const frugal::ir::Error& e) {
     fmt::print(stderr, "error: {}\n", e.what());

@@ -74,4 +74,25 @@ struct ExploreOptions {
 CLI::App* add_explore(CLI::App& app, ExploreOptions& options);
 int run_explore(const ExploreOptions& options);
 
+struct CompressOptions {
+  std::vector<std::string> models;
+  std::string output;
+  std::vector<std::string> data;   // one per model, or empty: guessed from each input shape
+  std::vector<std::string> names;  // one per model, or empty: file stems
+  int32_t subvector = 8;
+  int32_t codewords = 256;
+  int32_t kernel_codewords = 256;
+  double max_accuracy_loss = 0.01;
+  size_t tuning = 2000;
+  int32_t epochs = 2;
+  bool no_recovery = false;
+  bool no_refit = false;
+  size_t statistics = 512;
+  std::string leave_out;  // learn the codebooks without this model (generalisation check)
+  unsigned threads = 0;
+  bool json = false;
+};
+CLI::App* add_compress(CLI::App& app, CompressOptions& options);
+int run_compress(const CompressOptions& options);
+
 }  // namespace frugal::cli

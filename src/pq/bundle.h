@@ -1,0 +1,79 @@
+// A bundle: several models whose product-quantized weights share codebooks, as one file.
+//
+// In memory every model is an ordinary IR graph whose encoded weight tensors carry an
+// ir::PqEncoding and the decoded int8 weights, so the interpreter, the firmware generator and
+// every other pass see a normal model. On disk (bundle.fbs) an encoded tensor keeps only its
+// indices; reading a bundle decodes them again.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "pq/codebook.h"
+
+namespace frugal::pq {
+
+struct BundleModel {
+  std::string name;    // unique in the bundle; the firmware's model selector uses it
+  std::string source;  // file it was compressed from (informative)
+  ir::Graph graph;
+};
+
+struct Bundle {
+  std::vector<Codebook> codebooks;
+  std::vector<BundleModel> models;
+};
+
+// The int8 weights of `tensor` decoded from `codebook` and its encoding (shape-sized).
+std::vector<int8_t> decode(const ir::Tensor& tensor, const Codebook& codebook);
+
+// Throws ir::Error naming the model, tensor and rule when an encoding does not fit its tensor
+// (codebook index, layout vs op, d, index count, index range) or its data differs from the decoding.
+void check_encodings(const Bundle& bundle);
+
+// What a bundle stores, in bytes, counted as the firmware stores it: indices packed at the
+// codebook's index width, int8 codewords, every constant tensor left unencoded at its own
+// type (int8 weights, int32 biases, shape operands), and quantization parameters: 8 bytes per
+// scale entry of every quantized tensor (a weight channel's multiplier and shift, an activation's
+// scale and zero point) except biases, whose scale is input scale x weight scale.
+struct Storage {
+  size_t indices = 0, codebooks = 0, dense_weights = 0, biases = 0, quantization = 0;
+  size_t total() const { return indices + codebooks + dense_weights + biases + quantization; }
+};
+
+struct ModelStorage {
+  Storage pq;                // as stored in the bundle (codebooks not included; they are shared)
+  size_t int8_bytes = 0;     // the same model with int8 weights (dense_weights + biases + quantization)
+  size_t fp32_bytes = 0;     // every weight and bias as float32 (4 bytes per element)
+  int64_t weights = 0;       // elements of weight tensors (conv, depthwise, FC)
+  int64_t encoded_weights = 0;
+};
+
+ModelStorage model_storage(const ir::Graph& graph, std::span<const Codebook> codebooks);
+
+struct BundleStorage {
+  std::vector<ModelStorage> models;
+  Storage total;             // all models plus the shared codebooks once
+  size_t int8_bytes = 0, fp32_bytes = 0;
+  double ratio_vs_int8() const { return static_cast<double>(int8_bytes) / static_cast<double>(total.total()); }
+  double ratio_vs_fp32() const { return static_cast<double>(fp32_bytes) / static_cast<double>(total.total()); }
+};
+
+BundleStorage bundle_storage(const Bundle& bundle);
+
+// Serialization (bundle_io.cpp). `write_bundle` returns the bytes of a .frugal file;
+// `read_bundle` runs the flatbuffers Verifier first and then checks everything the schema
+// cannot (tensor indices, shapes vs data sizes, encodings); it throws ir::Error with a one-line
+// message naming what is wrong, never crashes on corrupt input.
+std::vector<uint8_t> write_bundle(const Bundle& bundle);
+Bundle read_bundle(std::span<const uint8_t> bytes);
+Bundle read_bundle_file(const std::filesystem::path& path);
+// True when `bytes` start like a bundle (file identifier "FRGB"), to tell it from a .tflite.
+bool looks_like_bundle(std::span<const uint8_t> bytes);
+
+}  // namespace frugal::pq

@@ -1,0 +1,449 @@
+#include "pq/compress.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <exception>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "data/metrics.h"
+#include "pq/encode.h"
+#include "runtime/interpreter.h"
+
+namespace frugal::pq {
+
+namespace {
+
+unsigned resolve_threads(unsigned threads) { return threads != 0 ? threads : std::max(1u, std::thread::hardware_concurrency()); }
+
+// Runs `work(inference, session)` for every inference of `count`, spread over threads that each
+// own a Session.
+template <typename Work>
+void for_each_inference(const runtime::CompiledModel& model, size_t count, unsigned threads, Work work) {
+  threads = static_cast<unsigned>(std::max<size_t>(1, std::min<size_t>(resolve_threads(threads), count)));
+  std::atomic<size_t> next{0};
+  std::mutex error_mutex;
+  std::exception_ptr error;
+  auto run = [&] {
+    try {
+      runtime::Session session(model);
+      for (size_t i = next++; i < count; i = next++) work(i, session);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(error_mutex);
+      if (!error) error = std::current_exception();
+      next = count;
+    }
+  };
+  std::vector<std::thread> workers;
+  for (unsigned t = 1; t < threads; ++t) workers.emplace_back(run);
+  run();
+  for (std::thread& w : workers) w.join();
+  if (error) std::rethrow_exception(error);
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Data
+
+std::optional<data::Dataset> guess_dataset(const ir::Tensor& input) {
+  for (const data::Dataset d : {data::Dataset::kCifar10, data::Dataset::kKws01, data::Dataset::kVww01, data::Dataset::kAd01}) {
+    try {
+      data::check_model_input(d, input);
+      // A 32x32x3 image and a 96x96x3 one both take images; the shape decides.
+      if (d == data::Dataset::kCifar10 && (input.shape.size() != 4 || input.shape[1] != 32)) continue;
+      if (d == data::Dataset::kVww01 && (input.shape.size() != 4 || input.shape[1] != 96)) continue;
+      return d;
+    } catch (const ir::Error&) {
+    }
+  }
+  return std::nullopt;
+}
+
+ModelSplits load_splits(data::Dataset dataset, const data::DataRoot& root, const ir::Tensor& input,
+                        size_t tuning_limit) {
+  ModelSplits s;
+  const data::EvalSet all = data::load_eval_set(dataset, root, input);
+  const size_t n = all.num_samples();
+  const std::string where = root.fixtures ? " (repo fixtures only: small splits)" : "";
+  switch (dataset) {
+    case data::Dataset::kCifar10: {
+      if (!root.fixtures) {
+        s.tuning = data::load_cifar10_training(root, "data_batch_1.bin", input, tuning_limit);
+        s.validation = data::slice(all, 0, 2000);
+        s.evaluation = data::slice(all, 2000, n);
+        s.description = fmt::format("tuning: data_batch_1 images 0-{}; validation: test images 0-1999; "
+                                    "evaluation: test images 2000-{}",
+                                    s.tuning.num_samples() - 1, n - 1);
+        return s;
+      }
+      break;
+    }
+    case data::Dataset::kKws01:
+    case data::Dataset::kVww01:
+      if (n >= 1000) {
+        s.tuning = data::slice(all, 0, 300);
+        s.validation = data::slice(all, 300, 500);
+        s.evaluation = data::slice(all, 500, n);
+        s.description = fmt::format("tuning: {0} records 0-299; validation: 300-499; evaluation: 500-{1}",
+                                    data::to_string(dataset), n - 1);
+        return s;
+      }
+      break;
+    case data::Dataset::kAd01:
+      s.tuning = data::stride(all, 0, 2);
+      s.validation = s.tuning;
+      s.evaluation = data::stride(all, 1, 2);
+      s.description = fmt::format("tuning = validation: ad01 even samples ({}); evaluation: odd samples ({}){}",
+                                  s.tuning.num_samples(), s.evaluation.num_samples(), where);
+      return s;
+  }
+  // Fixtures: a third each, in order, so the splits stay disjoint.
+  s.tuning = data::slice(all, 0, n / 3);
+  s.validation = data::slice(all, n / 3, 2 * n / 3);
+  s.evaluation = data::slice(all, 2 * n / 3, n);
+  s.description = fmt::format("tuning: {0} records 0-{1}; validation: {2}-{3}; evaluation: {4}-{5}{6}",
+                              data::to_string(dataset), n / 3 - 1, n / 3, 2 * n / 3 - 1, 2 * n / 3, n - 1, where);
+  return s;
+}
+
+Score score(const ir::Graph& graph, const data::EvalSet& set, unsigned threads) {
+  const runtime::CompiledModel model(graph, runtime::KernelSet::kFast);
+  const ir::Graph& g = model.graph();
+  const ir::Tensor& in_desc = g.tensor(g.inputs.at(0));
+  const ir::Tensor& out_desc = g.tensor(g.outputs.at(0));
+  const size_t out_bytes = model.output_bytes(0);
+  if (set.input_bytes != model.input_bytes(0)) {
+    throw ir::Error(fmt::format("{}-byte records for a model taking {} bytes", set.input_bytes, model.input_bytes(0)));
+  }
+  const size_t inferences = set.num_inferences();
+  if (set.dataset == data::Dataset::kAd01) {
+    std::vector<double> errors(inferences);
+    for_each_inference(model, inferences, threads, [&](size_t i, runtime::Session& session) {
+      std::memcpy(session.input(0), set.input(i).data(), set.input_bytes);
+      session.invoke();
+      errors[i] = data::reconstruction_mse(in_desc, set.input(i), out_desc, {session.output(0), out_bytes});
+    });
+    std::vector<double> scores(set.num_samples(), 0.0);
+    for (size_t s = 0; s < scores.size(); ++s) {
+      for (size_t w = 0; w < set.windows_per_sample; ++w) scores[s] += errors[s * set.windows_per_sample + w];
+      scores[s] /= static_cast<double>(set.windows_per_sample);
+    }
+    return {"auc", data::roc_auc(scores, set.labels)};
+  }
+  std::atomic<size_t> correct{0};
+  for_each_inference(model, inferences, threads, [&](size_t i, runtime::Session& session) {
+    std::memcpy(session.input(0), set.input(i).data(), set.input_bytes);
+    session.invoke();
+    if (static_cast<int64_t>(data::argmax(out_desc.type, {session.output(0), out_bytes})) == set.labels[i]) ++correct;
+  });
+  return {"top1", inferences == 0 ? 0.0 : static_cast<double>(correct) / static_cast<double>(inferences)};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compression
+
+namespace {
+
+struct Codebooks {
+  std::vector<Codebook> books;
+  std::map<CodebookKind, int32_t> index;  // kind -> position in books
+};
+
+Codebooks shared_codebooks(const std::vector<CompressInput>& inputs,
+                           const std::vector<std::vector<WeightLayer>>& layers, const CompressOptions& options) {
+  Codebooks cb;
+  if (!options.fixed_codebooks.empty()) {
+    cb.books = options.fixed_codebooks;
+    for (size_t i = 0; i < cb.books.size(); ++i) cb.index[cb.books[i].kind] = static_cast<int32_t>(i);
+    return cb;
+  }
+  for (const CodebookKind kind : {CodebookKind::kKernel3x3, CodebookKind::kRow}) {
+    std::vector<float> pool;
+    int32_t d = 0;
+    for (size_t m = 0; m < inputs.size(); ++m) {
+      for (const WeightLayer& layer : layers[m]) {
+        if (!layer.encodable || layer.kind != kind) continue;
+        const std::vector<float> v = subvectors(inputs[m].graph.tensor(layer.weights), layer.layout, layer.subvector);
+        pool.insert(pool.end(), v.begin(), v.end());
+        d = layer.subvector;
+      }
+    }
+    if (pool.empty()) continue;
+    const int32_t k = kind == CodebookKind::kKernel3x3 ? options.kernel_codewords : options.row_codewords;
+    if (options.log) options.log(fmt::format("k-means: {} codebook, {} sub-vectors of {}, {} codewords", to_string(kind),
+                                             pool.size() / static_cast<size_t>(d), d, k));
+    KMeansOptions km;
+    km.seed = options.seed;
+    km.threads = options.threads;
+    cb.index[kind] = static_cast<int32_t>(cb.books.size());
+    cb.books.push_back(learn_codebook(kind, d, k, pool, {}, km));
+  }
+  return cb;
+}
+
+// Mean squared change of a layer's real weights against the original, per parameter, in units
+// of the original scale: the paper's pick for the next layer to fine-tune.
+double weight_change(const ir::Graph& original, const ir::Graph& current, int32_t tensor) {
+  const ir::Tensor& a = original.tensor(tensor);
+  const ir::Tensor& b = current.tensor(tensor);
+  const auto n = static_cast<size_t>(a.num_elements());
+  const size_t outputs = static_cast<size_t>(a.shape.at(0)), row = n / outputs;
+  double sum = 0.0;
+  for (size_t i = 0; i < n; ++i) {
+    const size_t o = i / row;
+    const double sa = a.quant.scale[a.quant.per_channel() ? o : 0];
+    const double sb = b.quant.scale[b.quant.per_channel() ? o : 0];
+    const double diff = a.data_as<int8_t>()[i] - b.data_as<int8_t>()[i] * sb / sa;
+    sum += diff * diff;
+  }
+  return sum / static_cast<double>(n);
+}
+
+class ModelCompressor {
+ public:
+  ModelCompressor(const CompressInput& input, const std::vector<WeightLayer>& layers, const Codebooks& codebooks,
+                  const CompressOptions& options)
+      : in_(input), layers_(layers), cb_(codebooks), opt_(options), current_(input.graph) {}
+
+  ModelResult run() {
+    ModelResult r;
+    r.name = in_.name;
+    r.dataset = std::string(data::to_string(in_.dataset));
+    r.splits = in_.splits.description;
+    const Score before = score(in_.graph, in_.splits.validation, opt_.threads);
+    r.metric = before.metric;
+    r.validation_before = baseline_ = before.value;
+    r.before = score(in_.graph, in_.splits.evaluation, opt_.threads).value;
+    log(fmt::format("{}: validation {} {:.4f}, evaluation {:.4f} ({})", in_.name, r.metric, r.validation_before,
+                    r.before, in_.splits.description));
+
+    // Largest layers first: they hold most of the bytes; first and last layers last.
+    std::vector<size_t> order;
+    for (size_t i = 0; i < layers_.size(); ++i)
+      if (layers_[i].encodable) order.push_back(i);
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      const bool ea = layers_[a].first || layers_[a].last, eb = layers_[b].first || layers_[b].last;
+      if (ea != eb) return !ea;
+      return layers_[a].elements > layers_[b].elements;
+    });
+
+    if (opt_.statistics_inputs > 0) {
+      std::vector<int32_t> ops;
+      for (const size_t i : order) ops.push_back(layers_[i].op);
+      const data::EvalSet& tuning = in_.splits.tuning;
+      const size_t n = std::min(tuning.num_inferences(), opt_.statistics_inputs);
+      // Evenly spaced, so that a tuning split ordered by class or by sample is covered.
+      std::vector<uint8_t> inputs;
+      for (size_t k = 0; k < n; ++k) {
+        const auto x = tuning.input(k * tuning.num_inferences() / n);
+        inputs.insert(inputs.end(), x.begin(), x.end());
+      }
+      std::vector<InputStatistics> stats = collect_input_statistics(in_.graph, ops, inputs, n, 32, opt_.threads);
+      statistics_.resize(layers_.size());
+      for (size_t k = 0; k < order.size(); ++k) statistics_[order[k]] = std::move(stats[k]);
+      log(fmt::format("  input statistics of {} layers from {} tuning inputs", ops.size(), n));
+    }
+
+    encoded_.assign(layers_.size(), false);
+    tuned_.assign(layers_.size(), false);
+    std::vector<size_t> rejected;
+    for (const size_t i : order) {
+      ir::Graph trial = current_;
+      encode(trial, i, {});
+      const double s = validate(trial);
+      if (within_bound(s)) {
+        accept(std::move(trial), i, s, "encoded");
+      } else {
+        log(fmt::format("  {}: loses {:.2f} points alone, kept int8 for now", tensor_name(i), (baseline_ - s) * 100));
+        rejected.push_back(i);
+      }
+    }
+    if (opt_.recover && !rejected.empty()) {
+      // Second pass with recovery: a layer the bound refused alone may fit once a few layers are
+      // fine-tuned around it.
+      for (const size_t i : rejected) try_with_recovery(i);
+    }
+
+    r.validation_after = validate(current_);
+    r.after = score(current_, in_.splits.evaluation, opt_.threads).value;
+    for (size_t i = 0; i < layers_.size(); ++i) {
+      const WeightLayer& layer = layers_[i];
+      LayerResult lr;
+      lr.name = tensor_name(i);
+      lr.op = std::string(ir::to_string(in_.graph.ops[static_cast<size_t>(layer.op)].type));
+      lr.weights = layer.elements;
+      lr.encoded = encoded_[i];
+      lr.tuned = tuned_[i];
+      if (!layer.encodable) lr.note = layer.reason;
+      else if (!encoded_[i]) lr.note = "over the accuracy-loss bound";
+      r.layers.push_back(std::move(lr));
+    }
+    log(fmt::format("{}: {} of {} weight layers encoded; evaluation {} {:.4f} -> {:.4f}", in_.name,
+                    std::count(encoded_.begin(), encoded_.end(), true), layers_.size(), r.metric, r.before, r.after));
+    return r;
+  }
+
+  ir::Graph take_graph() { return std::move(current_); }
+
+ private:
+  void log(const std::string& line) const {
+    if (opt_.log) opt_.log(line);
+  }
+  std::string tensor_name(size_t i) const { return in_.graph.tensor(layers_[i].weights).name; }
+  double validate(const ir::Graph& g) const { return score(g, in_.splits.validation, opt_.threads).value; }
+  bool within_bound(double s) const { return baseline_ - s <= opt_.max_accuracy_loss + 1e-12; }
+
+  void encode(ir::Graph& g, size_t i, std::span<const float> target) const {
+    const WeightLayer& layer = layers_[i];
+    const int32_t book = cb_.index.at(layer.kind);
+    EncodeOptions eo;
+    eo.refit_scales = opt_.refit_scales;
+    if (!statistics_.empty()) eo.statistics = &statistics_[i];
+    encode_layer(g, layer, book, cb_.books[static_cast<size_t>(book)], eo, target);
+  }
+
+  void accept(ir::Graph g, size_t i, double s, const char* how) {
+    current_ = std::move(g);
+    encoded_[i] = true;
+    log(fmt::format("  {}: {} ({} weights), validation {:.4f}", tensor_name(i), how, layers_[i].elements, s));
+  }
+
+  // The paper's choice of layers to fine-tune: first and last layers, then the encoded layers
+  // whose weights moved most per parameter; `must` (the layer being added) always.
+  std::vector<size_t> tuned_layers(const ir::Graph& g, size_t must) const {
+    std::vector<size_t> chosen{must};
+    for (size_t i = 0; i < layers_.size(); ++i)
+      if ((layers_[i].first || layers_[i].last) && i != must) chosen.push_back(i);
+    std::vector<std::pair<double, size_t>> moved;
+    for (size_t i = 0; i < layers_.size(); ++i) {
+      if (!encoded_[i] || std::find(chosen.begin(), chosen.end(), i) != chosen.end()) continue;
+      moved.emplace_back(weight_change(in_.graph, g, layers_[i].weights), i);
+    }
+    std::sort(moved.rbegin(), moved.rend());
+    for (const auto& [change, i] : moved) chosen.push_back(i);
+    chosen.resize(std::min(chosen.size(), static_cast<size_t>(std::max(1, opt_.max_tuned_layers))));
+    return chosen;
+  }
+
+  const std::vector<float>& teacher() {
+    if (teacher_.empty()) {
+      teacher_ = teacher_targets(in_.graph, in_.splits.tuning.inputs, in_.splits.tuning.num_inferences(), opt_.threads);
+    }
+    return teacher_;
+  }
+
+  void try_with_recovery(size_t i) {
+    ir::Graph trial = current_;
+    encode(trial, i, {});
+    const std::vector<size_t> tuned = tuned_layers(trial, i);
+    std::vector<int32_t> ops;
+    for (const size_t t : tuned) ops.push_back(layers_[t].op);
+    double best = validate(trial);
+    ir::Graph best_graph = trial;
+    for (int32_t round = 0; round < opt_.recovery_rounds; ++round) {
+      FineTuneOptions ft = opt_.fine_tune;
+      ft.seed = opt_.seed + static_cast<uint64_t>(round);
+      ft.threads = opt_.threads;
+      const std::vector<std::vector<float>> weights =
+          distill_layers(trial, ops, in_.splits.tuning.inputs, in_.splits.tuning.num_inferences(), teacher(), ft);
+      // Maximisation step: every tuned layer back onto its grid (codewords, or int8 for layers
+      // that stay dense).
+      for (size_t k = 0; k < tuned.size(); ++k) {
+        const size_t t = tuned[k];
+        if (t == i || encoded_[t]) {
+          encode(trial, t, weights[k]);
+        } else {
+          ir::Tensor& w = trial.tensor(layers_[t].weights);
+          auto* q = reinterpret_cast<int8_t*>(w.data.data());
+          for (size_t e = 0; e < weights[k].size(); ++e) {
+            q[e] = static_cast<int8_t>(std::clamp(std::lround(weights[k][e]), -127L, 127L));
+          }
+        }
+      }
+      const double s = validate(trial);
+      log(fmt::format("  {}: recovery round {} tuning {} layers, validation {:.4f}", tensor_name(i), round + 1,
+                      tuned.size(), s));
+      if (s > best) {
+        best = s;
+        best_graph = trial;
+      }
+    }
+    if (within_bound(best)) {
+      for (const size_t t : tuned) tuned_[t] = true;
+      accept(std::move(best_graph), i, best, "encoded after recovery");
+    } else {
+      log(fmt::format("  {}: kept int8 (validation {:.4f} even after recovery)", tensor_name(i), best));
+    }
+  }
+
+  const CompressInput& in_;
+  const std::vector<WeightLayer>& layers_;
+  const Codebooks& cb_;
+  const CompressOptions& opt_;
+  ir::Graph current_;
+  double baseline_ = 0.0;
+  std::vector<bool> encoded_, tuned_;
+  std::vector<float> teacher_;
+  std::vector<InputStatistics> statistics_;  // per layer (empty: weight-error assignment)
+};
+
+}  // namespace
+
+std::vector<Codebook> learn_shared_codebooks(const std::vector<CompressInput>& inputs, const CompressOptions& options) {
+  std::vector<std::vector<WeightLayer>> layers;
+  for (const CompressInput& in : inputs) layers.push_back(weight_layers(in.graph, options.row_subvector));
+  CompressOptions learn = options;
+  learn.fixed_codebooks.clear();
+  return shared_codebooks(inputs, layers, learn).books;
+}
+
+CompressResult compress(std::vector<CompressInput> inputs, const CompressOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  if (inputs.empty()) throw ir::Error("compress needs at least one model");
+  std::vector<std::vector<WeightLayer>> layers;
+  for (const CompressInput& in : inputs) {
+    ir::validate(in.graph);
+    layers.push_back(weight_layers(in.graph, options.row_subvector));
+  }
+  const Codebooks codebooks = shared_codebooks(inputs, layers, options);
+  for (auto& model_layers : layers) {
+    for (WeightLayer& layer : model_layers) {
+      if (!layer.encodable) continue;
+      const auto found = codebooks.index.find(layer.kind);
+      if (found == codebooks.index.end()) {
+        layer.encodable = false;
+        layer.reason = fmt::format("no shared {} codebook", to_string(layer.kind));
+      } else if (codebooks.books[static_cast<size_t>(found->second)].subvector != layer.subvector) {
+        layer.encodable = false;
+        layer.reason = fmt::format("the shared {} codebook has d = {}, the layer needs {}", to_string(layer.kind),
+                                   codebooks.books[static_cast<size_t>(found->second)].subvector, layer.subvector);
+      }
+    }
+  }
+
+  CompressResult result;
+  result.bundle.codebooks = codebooks.books;
+  for (size_t m = 0; m < inputs.size(); ++m) {
+    ModelCompressor compressor(inputs[m], layers[m], codebooks, options);
+    result.models.push_back(compressor.run());
+    result.bundle.models.push_back({inputs[m].name, inputs[m].source, compressor.take_graph()});
+  }
+  check_encodings(result.bundle);
+  result.storage = bundle_storage(result.bundle);
+  for (size_t m = 0; m < result.models.size(); ++m) result.models[m].storage = result.storage.models[m];
+  result.seconds = seconds_since(start);
+  return result;
+}
+
+}  // namespace frugal::pq

@@ -1,0 +1,110 @@
+// `frugal compress`: several int8 models into one bundle whose product-quantized weights share
+// two codebooks, keeping every model within an accuracy-loss bound.
+//
+// Steps: pool the sub-vectors of every encodable layer of every model and learn the shared
+// codebooks by k-means; then per model, encode layers greedily (largest first; first and last
+// layers last) keeping each only if the validation score stays within the bound; then the
+// paper's EM-like recovery (fine-tune a few layers by distillation, re-assign their codewords)
+// and one more greedy pass over the layers it could not keep before.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "data/eval_set.h"
+#include "ir/graph.h"
+#include "pq/bundle.h"
+#include "pq/finetune.h"
+
+namespace frugal::pq {
+
+// The data of one model, in three disjoint parts: inputs for distillation, the split that
+// steers the layer choice, and the split the reported accuracy comes from.
+struct ModelSplits {
+  data::EvalSet tuning, validation, evaluation;
+  std::string description;  // one line: which records each split holds
+};
+
+// The documented splits (docs/product-quantization.md):
+//   cifar10  tuning: data_batch_1 images 0..tuning_limit-1 (training images: only their inputs
+//            are used); validation: test images 0-1999; evaluation: test images 2000-9999
+//   kws01, vww01 (1,000 records)  tuning: 0-299; validation: 300-499; evaluation: 500-999
+//   ad01 (72 samples, 36 normal then 36 anomalous)  tuning = validation: even samples;
+//            evaluation: odd samples (18 + 18 each way)
+// With only the repo's fixtures (no full shared data), the splits are smaller slices of what
+// is there and `description` says so.
+ModelSplits load_splits(data::Dataset dataset, const data::DataRoot& root, const ir::Tensor& input,
+                        size_t tuning_limit = 2000);
+
+// The data set whose records fit the model's input (the first of cifar10, kws01, vww01, ad01).
+std::optional<data::Dataset> guess_dataset(const ir::Tensor& input);
+
+// Top-1 for classifiers; ROC AUC of the mean window reconstruction error for ad01.
+struct Score {
+  std::string metric;  // "top1" or "auc"
+  double value = 0.0;
+};
+Score score(const ir::Graph& graph, const data::EvalSet& set, unsigned threads = 0);
+
+struct CompressInput {
+  std::string name, source;
+  ir::Graph graph;
+  data::Dataset dataset = data::Dataset::kCifar10;
+  ModelSplits splits;
+};
+
+struct CompressOptions {
+  int32_t row_subvector = 8;      // d of the row codebook (FC and 1x1 conv); the 3x3 one has d = 9
+  int32_t row_codewords = 256;    // K of the row codebook
+  int32_t kernel_codewords = 256; // K of the 3x3 kernel codebook
+  double max_accuracy_loss = 0.01;  // per model, on the validation split (fraction; AUC for ad01)
+  bool refit_scales = true;
+  // Choose codewords by the error they cause in each layer's output, measured on this many
+  // tuning inputs (0: by the weight error alone).
+  size_t statistics_inputs = 512;
+  bool recover = true;            // the EM-like fine-tuning (needs libtorch)
+  int32_t recovery_rounds = 2;    // fine-tune + re-assign rounds per tuned layer set
+  int32_t max_tuned_layers = 3;
+  FineTuneOptions fine_tune;
+  uint64_t seed = 1;
+  unsigned threads = 0;
+  // Codebooks to use instead of learning them (leave-one-out: codebooks from other models).
+  std::vector<Codebook> fixed_codebooks;
+  std::function<void(const std::string&)> log;  // progress lines
+};
+
+struct LayerResult {
+  std::string name;  // the weight tensor's name
+  std::string op;    // CONV_2D etc.
+  int64_t weights = 0;
+  bool encoded = false;
+  bool tuned = false;
+  std::string note;  // why it was left int8
+};
+
+struct ModelResult {
+  std::string name, dataset, metric;
+  double before = 0.0, after = 0.0;                        // evaluation split
+  double validation_before = 0.0, validation_after = 0.0;  // validation split
+  std::vector<LayerResult> layers;
+  ModelStorage storage;
+  std::string splits;
+};
+
+struct CompressResult {
+  Bundle bundle;
+  std::vector<ModelResult> models;
+  BundleStorage storage;
+  double seconds = 0.0;
+};
+
+// The shared codebooks k-means learns from the encodable layers of `inputs` (what compress does
+// first unless options.fixed_codebooks is set).
+std::vector<Codebook> learn_shared_codebooks(const std::vector<CompressInput>& inputs, const CompressOptions& options);
+
+CompressResult compress(std::vector<CompressInput> inputs, const CompressOptions& options);
+
+}  // namespace frugal::pq

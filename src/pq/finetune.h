@@ -1,0 +1,46 @@
+// Accuracy recovery for product-quantized models (the paper's EM-like loop with fixed
+// codewords): a float view of an IR graph in libtorch whose selected layers are fine-tuned by
+// distillation from the original int8 model's outputs; pq::recover then re-assigns the tuned
+// weights to their nearest codewords and keeps the result if the int8 model got better.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "ir/graph.h"
+
+namespace frugal::pq {
+
+struct FineTuneOptions {
+  int32_t epochs = 2;
+  int32_t batch = 32;
+  float learning_rate = 1e-3f;  // Adam
+  unsigned threads = 0;         // 0: all cores
+  uint64_t seed = 1;
+  // Simulate the int8 activations in the float forward pass (round to the tensor's scale and
+  // clamp, straight-through gradient), so the float view behaves like the deployed model.
+  bool fake_quant_activations = true;
+};
+
+// The tensor the student is trained to match: the input of a final SOFTMAX (the logits, which
+// carry more information than saturated int8 probabilities), else the graph's output.
+int32_t distillation_target(const ir::Graph& graph);
+
+// Real values of the distillation target of `teacher` for each of `count` inputs (`inputs` holds
+// count x input-tensor bytes, in the graph's input type), run by the int8 interpreter; returns
+// count x target-elements floats.
+std::vector<float> teacher_targets(const ir::Graph& teacher, std::span<const uint8_t> inputs, size_t count,
+                                   unsigned threads = 0);
+
+// Fine-tunes the weights of ops `layers` (CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED op
+// indices) of the float view of `graph`, starting from the graph's current int8 weights, so that
+// its distillation target matches `targets` (MSE) on `inputs`; everything else is frozen.
+// Returns, per layer, the tuned weights in int8 units (real weight / the channel's scale, same
+// element order as the tensor), unrounded: the caller maps them back to codewords.
+std::vector<std::vector<float>> distill_layers(const ir::Graph& graph, std::span<const int32_t> layers,
+                                               std::span<const uint8_t> inputs, size_t count,
+                                               std::span<const float> targets, const FineTuneOptions& options = {});
+
+}  // namespace frugal::pq

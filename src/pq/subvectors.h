@@ -1,0 +1,33 @@
+// How an ir::PqLayout cuts a weight tensor into sub-vectors, and how indices are packed on disk.
+// Private to frugal_pq: decode/check_encodings (bundle.cpp) and the reader (bundle_io.cpp) must
+// agree on both, and the reader needs the index count before any ir::Tensor exists.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+
+namespace frugal::pq::detail {
+
+// An encoded tensor's indices form rows x cols (row-major); each index stands for `d` weights.
+struct SubvectorGrid {
+  int64_t rows = 0;  // O, the output channels
+  int64_t cols = 0;  // I (kKernel) or L/d (kRow)
+  int64_t count() const { return rows * cols; }
+};
+
+// The grid of `shape` under `layout` with sub-vectors of `d`, or nullopt with `why` set to the
+// rule the shape breaks (for a message). Dimensions must already be known to be positive.
+std::optional<SubvectorGrid> subvector_grid(const std::vector<int32_t>& shape, ir::PqLayout layout,
+                                            int32_t d, std::string& why);
+
+// Bytes of `count` indices packed at `index_bits` (4 or 8).
+inline size_t packed_index_bytes(size_t count, int32_t index_bits) {
+  return index_bits == 4 ? (count + 1) / 2 : count;
+}
+
+}  // namespace frugal::pq::detail

@@ -1,0 +1,219 @@
+// frugal compress M1 M2 ... -o BUNDLE: several int8 models into one bundle whose weights share
+// product-quantization codebooks (pq/compress.h), each model kept within an accuracy-loss bound
+// on its validation split and measured before and after on its evaluation split.
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "common.h"
+#include "data/data_root.h"
+#include "pq/bundle.h"
+#include "pq/compress.h"
+#include "verbs.h"
+
+namespace frugal::cli {
+
+namespace fs = std::filesystem;
+
+CLI::App* add_compress(CLI::App& app, CompressOptions& options) {
+  CLI::App* command = app.add_subcommand(
+      "compress", "Several models into one bundle with shared product-quantization codebooks");
+  command->add_option("models", options.models, "Model files (.tflite, int8)")->required();
+  command->add_option("-o,--output", options.output, "Bundle file to write (.frugal)")->required();
+  command->add_option("--data", options.data,
+                      "Data set per model, in order (default: guessed from each model's input)");
+  command->add_option("--names", options.names, "Model names in the bundle, in order (default: file stems)");
+  command->add_option("--subvector", options.subvector,
+                      "Sub-vector length d of the row codebook (FC and 1x1 conv; 3x3 kernels use d = 9)")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  command->add_option("--codewords", options.codewords, "Codewords K of the row codebook")
+      ->check(CLI::Range(2, 256))
+      ->capture_default_str();
+  command->add_option("--kernel-codewords", options.kernel_codewords, "Codewords K of the 3x3 kernel codebook")
+      ->check(CLI::Range(2, 256))
+      ->capture_default_str();
+  command->add_option("--max-accuracy-loss", options.max_accuracy_loss,
+                      "Per-model bound on the validation loss (fraction of Top-1, or of AUC for ad01)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  command->add_option("--tuning", options.tuning, "CIFAR-10 training images used for distillation")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  command->add_option("--epochs", options.epochs, "Fine-tuning epochs per recovery round")
+      ->check(CLI::Range(0, 100))
+      ->capture_default_str();
+  command->add_flag("--no-recovery", options.no_recovery, "No fine-tuning: encode only what fits the bound as is");
+  command->add_flag("--no-refit", options.no_refit, "Keep each channel's weight scale (no least-squares refit)");
+  command->add_option("--statistics", options.statistics,
+                      "Tuning inputs whose layer inputs weigh the codeword choice by output error (0: by "
+                      "weight error)")
+      ->capture_default_str();
+  command->add_option("--leave-out", options.leave_out,
+                      "Learn the codebooks without this model (its name), then compress every model with them");
+  command->add_option("--threads", options.threads, "Worker threads (default: all cores)")->check(CLI::PositiveNumber);
+  command->add_flag("--json", options.json, "Print one JSON object instead of the text summary");
+  return command;
+}
+
+namespace {
+
+Json storage_json(const pq::Storage& s) {
+  Json j;
+  j["indices"] = s.indices;
+  j["codebooks"] = s.codebooks;
+  j["dense_weights"] = s.dense_weights;
+  j["biases"] = s.biases;
+  j["quantization"] = s.quantization;
+  j["total"] = s.total();
+  return j;
+}
+
+}  // namespace
+
+int run_compress(const CompressOptions& options) {
+  const size_t n = options.models.size();
+  if (!options.data.empty() && options.data.size() != n) {
+    throw ir::Error(fmt::format("--data names {} data sets for {} models", options.data.size(), n));
+  }
+  if (!options.names.empty() && options.names.size() != n) {
+    throw ir::Error(fmt::format("--names gives {} names for {} models", options.names.size(), n));
+  }
+  const data::DataRoot root = data::find_data_root();
+  fmt::print(stderr, "{}\n", root.describe());
+
+  std::vector<pq::CompressInput> inputs;
+  for (size_t m = 0; m < n; ++m) {
+    pq::CompressInput in;
+    in.source = options.models[m];
+    in.name = options.names.empty() ? fs::path(options.models[m]).stem().string() : options.names[m];
+    for (const pq::CompressInput& other : inputs) {
+      if (other.name == in.name) throw ir::Error(fmt::format("two models are named '{}' (use --names)", in.name));
+    }
+    in.graph = load_model(options.models[m]);
+    require_single_input_output(in.graph, "compress");
+    const ir::Tensor& input = in.graph.tensor(in.graph.inputs[0]);
+    if (options.data.empty()) {
+      const std::optional<data::Dataset> guess = pq::guess_dataset(input);
+      if (!guess) {
+        throw ir::Error(fmt::format("{}: no shared data set takes a {} input (give --data)", options.models[m],
+                                    data::describe_tensor(input)));
+      }
+      in.dataset = *guess;
+    } else {
+      const std::optional<data::Dataset> named = data::parse_dataset(options.data[m]);
+      if (!named) throw ir::Error(fmt::format("unknown data set '{}'", options.data[m]));
+      in.dataset = *named;
+    }
+    in.splits = pq::load_splits(in.dataset, root, input, options.tuning);
+    inputs.push_back(std::move(in));
+  }
+
+  pq::CompressOptions po;
+  po.row_subvector = options.subvector;
+  po.row_codewords = options.codewords;
+  po.kernel_codewords = options.kernel_codewords;
+  po.max_accuracy_loss = options.max_accuracy_loss;
+  po.recover = !options.no_recovery;
+  po.refit_scales = !options.no_refit;
+  po.statistics_inputs = options.statistics;
+  po.fine_tune.epochs = options.epochs;
+  po.threads = options.threads;
+  const auto start = std::chrono::steady_clock::now();
+  po.log = [&](const std::string& line) {
+    const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    fmt::print(stderr, "[{:6.1f} s] {}\n", t, line);
+  };
+  if (!options.leave_out.empty()) {
+    std::vector<pq::CompressInput> others;
+    bool found = false;
+    for (const pq::CompressInput& in : inputs) {
+      if (in.name == options.leave_out) found = true;
+      else others.push_back(in);
+    }
+    if (!found) throw ir::Error(fmt::format("--leave-out: no model named '{}'", options.leave_out));
+    if (others.empty()) throw ir::Error("--leave-out needs at least one other model to learn the codebooks from");
+    po.fixed_codebooks = pq::learn_shared_codebooks(others, po);
+  }
+
+  const pq::CompressResult result = pq::compress(std::move(inputs), po);
+  const std::vector<uint8_t> bytes = pq::write_bundle(result.bundle);
+  write_file_atomically(options.output, bytes);
+
+  const pq::BundleStorage& st = result.storage;
+  Json json;
+  json["bundle"] = options.output;
+  json["bundle_bytes"] = bytes.size();
+  json["stored_bytes"] = st.total.total();
+  json["int8_bytes"] = st.int8_bytes;
+  json["fp32_bytes"] = st.fp32_bytes;
+  json["ratio_vs_fp32"] = st.ratio_vs_fp32();
+  json["ratio_vs_int8"] = st.ratio_vs_int8();
+  json["storage"] = storage_json(st.total);
+  Json books = Json::array();
+  for (const pq::Codebook& cb : result.bundle.codebooks) {
+    books.push_back({{"kind", std::string(pq::to_string(cb.kind))},
+                     {"subvector", cb.subvector},
+                     {"codewords", cb.codewords},
+                     {"index_bits", cb.index_bits()},
+                     {"bytes", cb.bytes()}});
+  }
+  json["codebooks"] = books;
+  if (!options.leave_out.empty()) json["codebooks_learnt_without"] = options.leave_out;
+  json["max_accuracy_loss"] = options.max_accuracy_loss;
+  Json models = Json::array();
+  double loss_sum = 0.0;
+  for (const pq::ModelResult& m : result.models) {
+    Json layers = Json::array();
+    for (const pq::LayerResult& l : m.layers) {
+      Json lj{{"tensor", l.name}, {"op", l.op}, {"weights", l.weights}, {"encoded", l.encoded}, {"tuned", l.tuned}};
+      if (!l.note.empty()) lj["note"] = l.note;
+      layers.push_back(std::move(lj));
+    }
+    models.push_back({{"name", m.name},
+                      {"dataset", m.dataset},
+                      {"metric", m.metric},
+                      {"before", m.before},
+                      {"after", m.after},
+                      {"validation_before", m.validation_before},
+                      {"validation_after", m.validation_after},
+                      {"stored_bytes", m.storage.pq.total()},
+                      {"int8_bytes", m.storage.int8_bytes},
+                      {"fp32_bytes", m.storage.fp32_bytes},
+                      {"ratio_vs_int8", static_cast<double>(m.storage.int8_bytes) /
+                                            static_cast<double>(std::max<size_t>(1, m.storage.pq.total()))},
+                      {"weights", m.storage.weights},
+                      {"encoded_weights", m.storage.encoded_weights},
+                      {"storage", storage_json(m.storage.pq)},
+                      {"splits", m.splits},
+                      {"layers", layers}});
+    loss_sum += m.before - m.after;
+  }
+  json["models"] = models;
+  json["average_loss"] = result.models.empty() ? 0.0 : loss_sum / static_cast<double>(result.models.size());
+  json["seconds"] = result.seconds;
+
+  if (options.json) {
+    fmt::print("{}\n", json.dump());
+    return 0;
+  }
+  fmt::print("bundle: {} ({} bytes; {} stored: indices {}, codebooks {}, dense weights {}, biases {}, "
+             "quantization {})\n",
+             options.output, with_commas(bytes.size()), with_commas(st.total.total()), with_commas(st.total.indices),
+             with_commas(st.total.codebooks), with_commas(st.total.dense_weights), with_commas(st.total.biases),
+             with_commas(st.total.quantization));
+  fmt::print("compression: {:.2f}x vs fp32 ({} bytes), {:.2f}x vs int8 ({} bytes)\n", st.ratio_vs_fp32(),
+             with_commas(st.fp32_bytes), st.ratio_vs_int8(), with_commas(st.int8_bytes));
+  fmt::print("{:<28} {:>7} {:>8} {:>8} {:>10} {:>10} {:>8}\n", "model", "metric", "before", "after", "int8 B",
+             "stored B", "layers");
+  for (const pq::ModelResult& m : result.models) {
+    const auto encoded = std::count_if(m.layers.begin(), m.layers.end(), [](const pq::LayerResult& l) { return l.encoded; });
+    fmt::print("{:<28} {:>7} {:>8.4f} {:>8.4f} {:>10} {:>10} {:>4}/{:<3}\n", m.name, m.metric, m.before, m.after,
+               with_commas(m.storage.int8_bytes), with_commas(m.storage.pq.total()), encoded, m.layers.size());
+  }
+  fmt::print("time: {:.1f} s\n", result.seconds);
+  return 0;
+}
+
+}  // namespace frugal::cli
