@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "codegen/boards.h"
 #include "codegen/model_source.h"
@@ -53,5 +55,17 @@ struct GeneratedFirmware {
 GeneratedFirmware generate_firmware(const ir::Graph& graph, const Board& board,
                                     const std::filesystem::path& directory,
                                     const GenerateOptions& options = {});
+
+struct GeneratedBundleFirmware {
+  BundleSource source;
+  FitReport fit;  // constants of all models, the largest arena and scratch
+};
+
+// A firmware with every model of `models` (name, graph) and the bundle C API of
+// generate_bundle_source; the QEMU harness runs input_<m>.bin through model m into
+// output_<m>.bin, marking each switch. Refuses (nothing written) when it does not fit.
+GeneratedBundleFirmware generate_bundle_firmware(const std::vector<std::pair<std::string, ir::Graph>>& models,
+                                                 const Board& board, const std::filesystem::path& directory,
+                                                 const GenerateOptions& options = {});
 
 }  // namespace frugal::codegen

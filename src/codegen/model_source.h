@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ir/graph.h"
@@ -31,6 +32,14 @@ struct ModelSourceOptions {
   KernelFlavor flavor = KernelFlavor::kCortexM;
   SkipKernel skip_kernel = SkipKernel::kTable;
   uint64_t unrolled_flash_budget = 0;  // kAuto only: bytes of flash the unrolled code may take
+  // Bundles (several models in one firmware): the model's C functions are <api_prefix>init,
+  // <api_prefix>input, ... in <file_stem>.cc, no frugal_model.h is written (the bundle writes
+  // one for all models), and with shared_buffers the model runs in the bundle's arena and
+  // scratch (frugal_bundle_arena / frugal_bundle_scratch) instead of its own, so that all
+  // models share one RAM area and switching copies nothing.
+  std::string api_prefix = "frugal_";
+  std::string file_stem = "model";
+  bool shared_buffers = false;
 };
 
 struct ModelSource {
@@ -52,6 +61,20 @@ struct ModelSource {
 
 ModelSource generate_model_source(const ir::Graph& graph, KernelFlavor flavor);
 ModelSource generate_model_source(const ir::Graph& graph, const ModelSourceOptions& options);
+
+// One firmware running several models (a bundle), one at a time, with a C API to select the
+// model and invoke it (frugal_model.h): each model's source (options.api_prefix "frugal_m<i>_")
+// in model_<i>.cc, and bundle.cc with the shared arena / scratch (the largest model's) and the
+// selection. Switching models writes one index: weights stay in flash, nothing is copied.
+struct BundleSource {
+  std::map<std::string, std::string> files;
+  std::vector<std::string> names;
+  std::vector<ModelSource> models;
+  size_t arena_bytes = 0, scratch_bytes = 0, constant_bytes = 0;
+};
+
+BundleSource generate_bundle_source(const std::vector<std::pair<std::string, ir::Graph>>& models,
+                                    const ModelSourceOptions& options);
 
 // Estimated flash of one unrolled GEMM (its two- and one-column functions).
 constexpr uint64_t unrolled_code_bytes(int64_t kept_smlads) { return 22 * static_cast<uint64_t>(kept_smlads); }

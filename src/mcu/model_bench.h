@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "codegen/boards.h"
@@ -49,5 +50,28 @@ struct ModelBenchOptions {
 ModelMeasurement measure_model(const ir::Graph& graph, const codegen::Board& board, std::span<const uint8_t> inputs,
                                size_t count, const std::filesystem::path& directory,
                                const ModelBenchOptions& options = {});
+
+struct BundleModelMeasurement {
+  std::string name;
+  ModelMeasurement model;  // layers, totals and bit-exactness (memory and fit are the bundle's)
+  // frugal_select() switching to this model, measured between two marks.
+  uint64_t switch_instructions = 0, switch_cycles_estimate = 0;
+};
+
+struct BundleMeasurement {
+  std::vector<BundleModelMeasurement> models;
+  bool bit_exact = false;  // every output of every model
+  MemoryUsage memory;      // the board build's ELF
+  codegen::FitReport fit;
+  codegen::GeneratedBundleFirmware firmware;  // per-model sources (constant bytes, layers)
+};
+
+// One firmware with every model of `models` (codegen::generate_bundle_firmware), `count`
+// inferences of each (inputs[i]: count raw inputs of model i back to back), each model's
+// outputs checked against the host engine and its layers and switch counted.
+BundleMeasurement measure_bundle(const std::vector<std::pair<std::string, ir::Graph>>& models,
+                                 const codegen::Board& board, const std::vector<std::vector<uint8_t>>& inputs,
+                                 size_t count, const std::filesystem::path& directory,
+                                 const ModelBenchOptions& options = {});
 
 }  // namespace frugal::mcu

@@ -15,7 +15,9 @@
 #include "data/data_root.h"
 #include "data/eval_set.h"
 #include "mcu/firmware.h"
+#include "mcu/external_storage.h"
 #include "mcu/model_bench.h"
+#include "pq/compress.h"
 #include "verbs.h"
 
 namespace frugal::cli {
@@ -85,7 +87,123 @@ std::vector<uint8_t> bench_inputs(const BenchOptions& options, const ir::Tensor&
 
 }  // namespace
 
+// A bundle: one firmware with every model; per model its layers, its switch and what loading it
+// from external storage would cost instead.
+int run_bench_bundle(const BenchOptions& options, const std::vector<std::pair<std::string, ir::Graph>>& models) {
+  const codegen::Board& board = codegen::find_board(options.board);
+  if (!options.approx.empty()) throw ir::Error("--approx applies to a single model, not to a bundle");
+  const size_t count = options.count;
+  const bool keep = !options.keep.empty();
+  const fs::path dir = keep ? fs::path(options.keep)
+                            : fs::temp_directory_path() / fmt::format("frugal-bench-{}", ::getpid());
+  struct Cleanup {
+    fs::path dir;
+    bool keep;
+    ~Cleanup() {
+      std::error_code ignored;
+      if (!keep) fs::remove_all(dir, ignored);
+    }
+  } cleanup{dir, keep};
+
+  std::vector<std::vector<uint8_t>> inputs;
+  for (const auto& [name, graph] : models) {
+    const ir::Tensor& input = graph.tensor(graph.inputs.at(0));
+    BenchOptions own = options;
+    own.data.clear();
+    if (options.input.empty()) {
+      // Each model's own data set when one fits its input (else seeded random inputs).
+      const std::optional<data::Dataset> dataset = pq::guess_dataset(input);
+      if (dataset) own.data = std::string(data::to_string(*dataset));
+    }
+    fmt::print(stderr, "{}: inputs from {}\n", name, own.data.empty() ? std::string("random bytes") : own.data);
+    inputs.push_back(bench_inputs(own, input, count));
+  }
+  mcu::ModelBenchOptions bench;
+  bench.generate = generate_options(options.kernels, options.skip_kernel);
+  bench.log = [](std::string_view line) { fmt::print(stderr, "{}\n", line); };
+  const mcu::BundleMeasurement b = mcu::measure_bundle(models, board, inputs, count, dir, bench);
+  const codegen::GeneratedBundleFirmware& firmware_info = b.firmware;
+  auto ms = [&](uint64_t cycles) { return static_cast<double>(cycles) / (board.clock_hz / 1e3); };
+
+  Json model_list = Json::array();
+  for (size_t i = 0; i < b.models.size(); ++i) {
+    const mcu::BundleModelMeasurement& mm = b.models[i];
+    const mcu::ModelMeasurement& m = mm.model;
+    const size_t constants = firmware_info.source.models[i].constant_bytes;
+    Json loads = Json::object();
+    for (const mcu::StorageLink* link : {&mcu::kSdCardSpi, &mcu::kQspiNorFlash}) {
+      const uint64_t cycles = link->load_cycles(constants, board.clock_hz);
+      loads[std::string(link->name)] = {{"cycles", cycles},
+                                        {"ms", ms(cycles)},
+                                        {"switch_saving", 1.0 - static_cast<double>(mm.switch_cycles_estimate) /
+                                                                    static_cast<double>(std::max<uint64_t>(1, cycles))}};
+    }
+    Json layer_list = Json::array();
+    for (const mcu::LayerMeasurement& l : m.layers) {
+      layer_list.push_back({{"name", l.name}, {"op", l.op}, {"macs", l.macs}, {"instructions", l.instructions},
+                            {"cycles_estimate", l.cycles_estimate}});
+    }
+    model_list.push_back(
+        {{"name", mm.name},
+         {"bit_exact", m.bit_exact},
+         {"outputs_equal", m.outputs_equal},
+         {"total_macs", m.total_macs},
+         {"total_instructions", m.total_instructions},
+         {"total_cycles_estimate", m.total_cycles_estimate},
+         {"ms_estimate", ms(m.total_cycles_estimate)},
+         {"constant_bytes", constants},
+         {"switch", {{"instructions", mm.switch_instructions},
+                     {"cycles_estimate", mm.switch_cycles_estimate},
+                     {"bytes_copied", 0},
+                     {"fraction_of_inference", static_cast<double>(mm.switch_cycles_estimate) /
+                                                   static_cast<double>(std::max<uint64_t>(1, m.total_cycles_estimate))}}},
+         {"load_from_external_storage", loads},
+         {"layers", layer_list}});
+  }
+  if (options.json) {
+    Json json = {{"bundle", options.model},
+                 {"board", board.name},
+                 {"qemu_machine", board.qemu_machine},
+                 {"cycle_model", board.cycle_model},
+                 {"clock_hz", board.clock_hz},
+                 {"count", count},
+                 {"bit_exact", b.bit_exact},
+                 {"flash_bytes", b.memory.flash_bytes},
+                 {"ram_bytes", b.memory.ram_bytes},
+                 {"stack_bytes", b.memory.stack_bytes},
+                 {"arena_bytes", b.fit.arena_bytes},
+                 {"models", model_list}};
+    fmt::print("{}\n", json.dump());
+    return b.bit_exact ? 0 : 1;
+  }
+  fmt::print("{} on {} ({}), QEMU {} with the {} cycle table, {} inference(s) per model\n", options.model,
+             board.name, board.description, board.qemu_machine, board.cycle_model, count);
+  fmt::print("bit-exact with the host engine: {}\n\n", b.bit_exact ? "yes (every model)" : "NO");
+  fmt::print("{:<24} {:>14} {:>13} {:>9} {:>8} {:>9} {:>10} {:>10} {:>6}\n", "model", "instructions", "est. cycles",
+             "est. ms", "switch", "% of inf", "SD ms", "QSPI ms", "exact");
+  for (size_t i = 0; i < b.models.size(); ++i) {
+    const mcu::BundleModelMeasurement& mm = b.models[i];
+    const mcu::ModelMeasurement& m = mm.model;
+    const size_t constants = firmware_info.source.models[i].constant_bytes;
+    fmt::print("{:<24} {:>14} {:>13} {:>9.3f} {:>8} {:>8.4f}% {:>10.2f} {:>10.2f} {:>6}\n", mm.name,
+               with_commas(m.total_instructions), with_commas(m.total_cycles_estimate), ms(m.total_cycles_estimate),
+               mm.switch_cycles_estimate,
+               100.0 * static_cast<double>(mm.switch_cycles_estimate) /
+                   static_cast<double>(std::max<uint64_t>(1, m.total_cycles_estimate)),
+               ms(mcu::kSdCardSpi.load_cycles(constants, board.clock_hz)),
+               ms(mcu::kQspiNorFlash.load_cycles(constants, board.clock_hz)), m.bit_exact ? "yes" : "NO");
+  }
+  fmt::print("\nswitch: frugal_select() in cycles (estimated), 0 bytes copied; SD / QSPI: loading the model's {} "
+             "from external storage instead (docs/product-quantization.md)\n",
+             "constants");
+  fmt::print("memory (linked board firmware): flash {} B of {}; RAM {} B static (shared arena {}) + {} B stack, of {}\n",
+             with_commas(b.memory.flash_bytes), with_commas(board.flash_bytes()), with_commas(b.memory.ram_bytes),
+             with_commas(b.fit.arena_bytes), with_commas(b.memory.stack_bytes), with_commas(board.ram_bytes()));
+  return b.bit_exact ? 0 : 1;
+}
+
 int run_bench(const BenchOptions& options) {
+  if (auto models = load_bundle_models(options.model)) return run_bench_bundle(options, *models);
   const codegen::Board& board = codegen::find_board(options.board);
   const ir::Graph graph = load_model(options.model, options.approx);
   require_single_input_output(graph, "bench");

@@ -46,6 +46,17 @@ ir::Graph load_model(const fs::path& spec) {
                               path.string()));
 }
 
+std::optional<std::vector<std::pair<std::string, ir::Graph>>> load_bundle_models(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) return std::nullopt;
+  const std::vector<uint8_t> bytes = read_file(path, "model");
+  if (!pq::looks_like_bundle(bytes)) return std::nullopt;
+  pq::Bundle bundle = pq::read_bundle(bytes);
+  std::vector<std::pair<std::string, ir::Graph>> models;
+  for (pq::BundleModel& model : bundle.models) models.emplace_back(model.name, std::move(model.graph));
+  return models;
+}
+
 ir::Graph load_model(const fs::path& path, const fs::path& approx) {
   ir::Graph graph = load_model(path);
   if (approx.empty()) return graph;

@@ -7,9 +7,11 @@
 #include <filesystem>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "codegen/firmware_project.h"
@@ -22,6 +24,9 @@ using Json = nlohmann::ordered_json;
 
 // Imports a .tflite model; throws ir::Error with a one-line message if it cannot.
 ir::Graph load_model(const std::filesystem::path& path);
+
+// When `path` is a bundle file (no #NAME), its models as (name, graph); nullopt for anything else.
+std::optional<std::vector<std::pair<std::string, ir::Graph>>> load_bundle_models(const std::filesystem::path& path);
 // The same with a resolved skip configuration (frugal explore's point_K.json) applied when
 // `approx` is not empty: the skipped weights become 0 and bias deltas are added.
 ir::Graph load_model(const std::filesystem::path& path, const std::filesystem::path& approx);

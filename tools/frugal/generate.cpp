@@ -41,6 +41,43 @@ CLI::App* add_generate(CLI::App& app, GenerateOptions& options) {
 
 int run_generate(const GenerateOptions& options) {
   const codegen::Board& board = codegen::find_board(options.board);
+  if (auto models = load_bundle_models(options.model)) {
+    if (!options.approx.empty()) throw ir::Error("--approx applies to a single model, not to a bundle");
+    const codegen::GeneratedBundleFirmware firmware = codegen::generate_bundle_firmware(
+        *models, board, options.output, generate_options(options.kernels, options.skip_kernel));
+    const codegen::FitReport& fit = firmware.fit;
+    Json list = Json::array();
+    for (size_t i = 0; i < firmware.source.models.size(); ++i) {
+      list.push_back({{"name", firmware.source.names[i]},
+                      {"index", i},
+                      {"layers", firmware.source.models[i].layer_names.size()},
+                      {"constant_bytes", firmware.source.models[i].constant_bytes},
+                      {"arena_bytes", firmware.source.models[i].arena_bytes}});
+    }
+    if (options.json) {
+      Json json = {{"bundle", options.model},         {"board", board.name},
+                   {"output", options.output},        {"models", list},
+                   {"constant_bytes", fit.constant_bytes}, {"code_bytes_estimate", fit.code_bytes_estimate},
+                   {"flash_available", fit.flash_available}, {"arena_bytes", fit.arena_bytes},
+                   {"stack_bytes", fit.stack_bytes},   {"ram_available", fit.ram_available}};
+      fmt::print("{}\n", json.dump());
+      return 0;
+    }
+    fmt::print("wrote {} for {} ({}): {} models, select one with frugal_select() (frugal_model.h)\n", options.output,
+               board.name, board.description, firmware.source.models.size());
+    for (size_t i = 0; i < firmware.source.models.size(); ++i) {
+      fmt::print("  {} {}: {} layers, {} B of constants, arena {} B\n", i, firmware.source.names[i],
+                 firmware.source.models[i].layer_names.size(), with_commas(firmware.source.models[i].constant_bytes),
+                 with_commas(firmware.source.models[i].arena_bytes));
+    }
+    fmt::print("  flash: {} B of constants + ~{} B of code, of {} B\n", with_commas(fit.constant_bytes),
+               with_commas(fit.code_bytes_estimate), with_commas(fit.flash_available));
+    fmt::print("  RAM:   {} B of shared arena + {} B of stack, of {} B\n", with_commas(fit.arena_bytes),
+               with_commas(fit.stack_bytes), with_commas(fit.ram_available));
+    fmt::print("build: make -C {} (board) or make -C {} qemu (QEMU {})\n", options.output, options.output,
+               board.qemu_machine);
+    return 0;
+  }
   const ir::Graph graph = load_model(options.model, options.approx);
   require_single_input_output(graph, "generate");
   const codegen::GeneratedFirmware firmware = codegen::generate_firmware(graph, board, options.output, generate_options(options.kernels, options.skip_kernel));
