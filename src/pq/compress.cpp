@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 #include <exception>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -78,7 +79,7 @@ ModelSplits load_splits(data::Dataset dataset, const data::DataRoot& root, const
   const std::string where = root.fixtures ? " (repo fixtures only: small splits)" : "";
   switch (dataset) {
     case data::Dataset::kCifar10: {
-      if (!root.fixtures) {
+      if (n >= 10000 && std::filesystem::exists(root.path / "cifar10" / "data_batch_1.bin")) {
         s.tuning = data::load_cifar10_training(root, "data_batch_1.bin", input, tuning_limit);
         s.validation = data::slice(all, 0, 2000);
         s.evaluation = data::slice(all, 2000, n);

@@ -34,8 +34,8 @@ struct ModelSplits {
 //   kws01, vww01 (1,000 records)  tuning: 0-299; validation: 300-499; evaluation: 500-999
 //   ad01 (72 samples, 36 normal then 36 anomalous)  tuning = validation: even samples;
 //            evaluation: odd samples (18 + 18 each way)
-// With only the repo's fixtures (no full shared data), the splits are smaller slices of what
-// is there and `description` says so.
+// Without the full shared data (the repo's fixtures), each split is a third of the records there,
+// in order, and `description` says so.
 ModelSplits load_splits(data::Dataset dataset, const data::DataRoot& root, const ir::Tensor& input,
                         size_t tuning_limit = 2000);
 

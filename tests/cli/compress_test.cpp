@@ -1,0 +1,223 @@
+// End-to-end tests of `frugal compress` and of bundles in the other verbs, on the repo's fixtures
+// (FRUGAL_DATA points at them, so the run is the same with or without ../shared).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "import/tflite/tflite_importer.h"
+#include "support/cli_runner.h"
+
+namespace fs = std::filesystem;
+using frugal::testing::last_line;
+using frugal::testing::run_frugal;
+
+namespace {
+
+const fs::path kFixtures = fs::path(FRUGAL_SOURCE_DIR) / "fixtures" / "data";
+const fs::path kResnet = kFixtures / "mlperf_tiny/image_classification/pretrainedResnet_quant.tflite";
+const fs::path kKws = kFixtures / "mlperf_tiny/keyword_spotting/kws_ref_model_int8.tflite";
+
+std::string q(const fs::path& p) {
+  std::string text = "\"";
+  text.append(p.string()).append("\"");
+  return text;
+}
+
+// The children see only the fixtures, whether or not ../shared is there.
+void use_fixtures() { ::setenv("FRUGAL_DATA", kFixtures.c_str(), 1); }
+
+// What a model's weights and biases take as float32, counted from the imported graph: 4 bytes per
+// element of every conv / depthwise / FC weight (input 1) and bias (input 2).
+size_t fp32_bytes(const fs::path& model) {
+  const frugal::ir::Graph g = frugal::import::import_tflite_file(model);
+  size_t bytes = 0;
+  for (const frugal::ir::Op& op : g.ops) {
+    if (op.type != frugal::ir::OpType::kConv2D && op.type != frugal::ir::OpType::kDepthwiseConv2D &&
+        op.type != frugal::ir::OpType::kFullyConnected)
+      continue;
+    for (size_t i = 1; i < op.inputs.size() && i <= 2; ++i)
+      if (op.inputs[i] >= 0) bytes += 4 * static_cast<size_t>(g.tensor(op.inputs[i]).num_elements());
+  }
+  return bytes;
+}
+
+class Compress : public ::testing::Test {
+ protected:
+  // One bundle of the two fixture models, every encodable layer encoded (a loss bound of 100%),
+  // shared by the tests: compressing is the slow part.
+  static void SetUpTestSuite() {
+    use_fixtures();
+    dir_ = new fs::path(fs::temp_directory_path() / ("frugal_compress_test_" + std::to_string(::getpid())));
+    fs::create_directories(*dir_);
+    bundle_ = new fs::path(*dir_ / "two.frugal");
+    const auto r = run_frugal("compress " + q(kKws) + " " + q(kResnet) +
+                              " --names kws resnet8 --max-accuracy-loss 1 --no-recovery --json -o " + q(*bundle_));
+    result_ = new frugal::testing::CliRun(r);
+  }
+  static void TearDownTestSuite() {
+    std::error_code ignored;
+    fs::remove_all(*dir_, ignored);
+    delete dir_;
+    delete bundle_;
+    delete result_;
+  }
+  static fs::path* dir_;
+  static fs::path* bundle_;
+  static frugal::testing::CliRun* result_;
+};
+fs::path* Compress::dir_ = nullptr;
+fs::path* Compress::bundle_ = nullptr;
+frugal::testing::CliRun* Compress::result_ = nullptr;
+
+TEST_F(Compress, JsonReportsRatiosBytesAndModels) {
+  ASSERT_EQ(result_->exit_code, 0) << result_->err;
+  const auto j = nlohmann::json::parse(last_line(result_->out));
+  ASSERT_TRUE(fs::exists(*bundle_));
+  EXPECT_EQ(j["bundle_bytes"].get<size_t>(), fs::file_size(*bundle_));
+  // fp32 from the imported graphs, independently of the bundle's accounting.
+  EXPECT_EQ(j["fp32_bytes"].get<size_t>(), fp32_bytes(kKws) + fp32_bytes(kResnet));
+  const auto& s = j["storage"];
+  EXPECT_EQ(j["stored_bytes"].get<size_t>(), s["indices"].get<size_t>() + s["codebooks"].get<size_t>() +
+                                                  s["dense_weights"].get<size_t>() + s["biases"].get<size_t>() +
+                                                  s["quantization"].get<size_t>());
+  EXPECT_DOUBLE_EQ(j["ratio_vs_fp32"].get<double>(),
+                   j["fp32_bytes"].get<double>() / j["stored_bytes"].get<double>());
+  EXPECT_DOUBLE_EQ(j["ratio_vs_int8"].get<double>(),
+                   j["int8_bytes"].get<double>() / j["stored_bytes"].get<double>());
+  // Every encodable layer is encoded, so the weights shrink well below int8.
+  EXPECT_GT(j["ratio_vs_int8"].get<double>(), 2.0);
+  EXPECT_GT(j["ratio_vs_fp32"].get<double>(), 8.0);
+  ASSERT_EQ(j["codebooks"].size(), 2u);
+  EXPECT_EQ(j["codebooks"][0]["kind"], "kernel3x3");
+  EXPECT_EQ(j["codebooks"][0]["subvector"], 9);
+  EXPECT_EQ(j["codebooks"][1]["kind"], "row");
+  EXPECT_EQ(j["codebooks"][1]["subvector"], 8);
+  ASSERT_EQ(j["models"].size(), 2u);
+  EXPECT_EQ(j["models"][0]["name"], "kws");
+  EXPECT_EQ(j["models"][1]["name"], "resnet8");
+  for (const auto& m : j["models"]) {
+    EXPECT_EQ(m["metric"], "top1");
+    EXPECT_GE(m["before"].get<double>(), 0.0);
+    EXPECT_LE(m["after"].get<double>(), 1.0);
+    size_t encoded = 0;
+    for (const auto& layer : m["layers"]) {
+      if (layer["encoded"].get<bool>()) ++encoded;
+      if (layer["op"] == "DEPTHWISE_CONV_2D") {
+        EXPECT_FALSE(layer["encoded"].get<bool>());
+      }
+    }
+    EXPECT_GT(encoded, 0u);
+  }
+}
+
+TEST_F(Compress, BundleModelsRunInEvalAndRun) {
+  ASSERT_EQ(result_->exit_code, 0) << result_->err;
+  const auto r = run_frugal("eval " +
+                            q(bundle_->string() + "#kws") + " --data kws01 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(last_line(r.out));
+  EXPECT_EQ(j["count"], 200);
+  // A bundle of two models needs the name.
+  const auto ambiguous = run_frugal("eval " + q(*bundle_) + " --data kws01");
+  EXPECT_EQ(ambiguous.exit_code, 1);
+  EXPECT_NE(ambiguous.err.find("kws, resnet8"), std::string::npos) << ambiguous.err;
+  const auto unknown = run_frugal("eval " + q(bundle_->string() + "#nope") + " --data kws01");
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.err.find("pick one"), std::string::npos) << unknown.err;
+}
+
+TEST_F(Compress, GenerateWritesOneFirmwareWithEveryModel) {
+  ASSERT_EQ(result_->exit_code, 0) << result_->err;
+  const fs::path out = *dir_ / "fw";
+  const auto r = run_frugal("generate " + q(*bundle_) + " --board nucleo-f446re -o " + q(out) + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(last_line(r.out));
+  ASSERT_EQ(j["models"].size(), 2u);
+  EXPECT_EQ(j["models"][1]["name"], "resnet8");
+  for (const char* file : {"frugal_model.h", "bundle.cc", "model_0.cc", "model_1.cc", "Makefile"}) {
+    EXPECT_TRUE(fs::exists(out / file)) << file;
+  }
+  const std::string header = frugal::testing::slurp(out / "frugal_model.h");
+  EXPECT_NE(header.find("#define FRUGAL_NUM_MODELS 2"), std::string::npos);
+  EXPECT_NE(header.find("#define FRUGAL_MODEL_RESNET8 1"), std::string::npos);
+  EXPECT_NE(header.find("int frugal_select(int model);"), std::string::npos);
+}
+
+TEST_F(Compress, BenchRunsEveryModelBitExactAndSwitchesForAlmostNothing) {
+  ASSERT_EQ(result_->exit_code, 0) << result_->err;
+  const auto r = run_frugal("bench " + q(*bundle_) +
+                            " --board nucleo-f446re -n 2 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(last_line(r.out));
+  EXPECT_TRUE(j["bit_exact"].get<bool>());
+  ASSERT_EQ(j["models"].size(), 2u);
+  for (const auto& m : j["models"]) {
+    EXPECT_TRUE(m["bit_exact"].get<bool>()) << m["name"];
+    EXPECT_EQ(m["outputs_equal"], 2);
+    EXPECT_EQ(m["switch"]["bytes_copied"], 0);
+    EXPECT_GT(m["switch"]["instructions"].get<uint64_t>(), 0u);
+    EXPECT_LT(m["switch"]["instructions"].get<uint64_t>(), 100u);
+    EXPECT_LT(m["switch"]["fraction_of_inference"].get<double>(), 0.01);
+    EXPECT_GT(m["load_from_external_storage"]["SD card over SPI (25 MHz)"]["cycles"].get<uint64_t>(),
+              m["switch"]["cycles_estimate"].get<uint64_t>());
+  }
+}
+
+TEST_F(Compress, LeaveOneOutLearnsTheCodebooksWithoutThatModel) {
+  const fs::path out = *dir_ / "loo.frugal";
+  const auto r = run_frugal("compress " + q(kKws) +
+                            " " + q(kResnet) + " --names kws resnet8 --leave-out kws --no-recovery --json -o " + q(out));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(last_line(r.out));
+  EXPECT_EQ(j["codebooks_learnt_without"], "kws");
+  EXPECT_TRUE(fs::exists(out));
+}
+
+TEST(CompressErrors, BadArgumentsAreOneLineErrorsAndWriteNothing) {
+  use_fixtures();
+  const fs::path dir = fs::temp_directory_path() / ("frugal_compress_err_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const fs::path out = dir / "out.frugal";
+  struct Case {
+    std::string args, message;
+  };
+  const fs::path not_a_model = dir / "junk.tflite";
+  std::ofstream(not_a_model) << "definitely not a flatbuffer";
+  const Case cases[] = {
+      {"compress " + q(dir / "missing.tflite") + " -o " + q(out), "cannot open model"},
+      {"compress " + q(kKws) + " " + q(kResnet) + " --names one -o " + q(out), "--names gives 1 names for 2 models"},
+      {"compress " + q(kKws) + " " + q(kKws) + " -o " + q(out), "two models are named"},
+      {"compress " + q(kKws) + " " + q(kResnet) + " --leave-out nobody -o " + q(out), "no model named 'nobody'"},
+      {"compress " + q(kKws) + " --data cifar10 -o " + q(out), "cifar10"},
+      {"compress " + q(not_a_model) + " -o " + q(out), "error: "},
+  };
+  for (const Case& c : cases) {
+    const auto r = run_frugal(c.args);
+    EXPECT_EQ(r.exit_code, 1) << c.args << "\n" << r.err;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << c.args << "\n" << r.err;
+    EXPECT_EQ(r.err.find("error: "), r.err.rfind("error: ")) << "one error line\n" << r.err;
+    EXPECT_FALSE(fs::exists(out)) << c.args;
+  }
+  // A corrupt bundle is refused where a model is expected.
+  const fs::path bundle = dir / "good.frugal";
+  const auto made = run_frugal("compress " + q(kKws) +
+                               " --max-accuracy-loss 1 --no-recovery -o " + q(bundle));
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  std::string bytes = frugal::testing::slurp(bundle);
+  bytes.resize(bytes.size() / 2);
+  const fs::path truncated = dir / "truncated.frugal";
+  std::ofstream(truncated, std::ios::binary) << bytes;
+  const auto r = run_frugal("inspect " + q(truncated));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("bundle"), std::string::npos) << r.err;
+  std::error_code ignored;
+  fs::remove_all(dir, ignored);
+}
+
+}  // namespace
