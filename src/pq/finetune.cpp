@@ -13,7 +13,6 @@
 #include <map>
 #include <string>
 #include <thread>
-#include <utility>
 
 #include "data/metrics.h"
 #include "runtime/interpreter.h"
@@ -80,8 +79,7 @@ torch::Tensor int8_values(const ir::Tensor& t) {
   return torch::tensor(values).reshape(to_int64(t.shape));
 }
 
-// Per-channel weight scales shaped to broadcast against the IR weight layout (a scalar tensor
-// for per-tensor quantization).
+// Per-channel weight scales shaped to broadcast against the IR weight layout.
 torch::Tensor weight_scales(const ir::Tensor& w, int64_t axis) {
   torch::Tensor scales = torch::tensor(w.quant.scale);
   if (!w.quant.per_channel()) return scales;  // shape [1] broadcasts against any layout
@@ -100,22 +98,17 @@ torch::Tensor torch_layout(ir::OpType type, const torch::Tensor& w) {
   }
 }
 
-// Real-valued constant: scale * (q - zero_point) per tensor, with a leading batch dim of 1 so
-// it broadcasts against batched activations.
+// Real value of a constant operand (float32 as is, int8 as scale * (q - zero_point)), with a
+// leading batch dimension of 1 so it broadcasts against batched activations.
 torch::Tensor constant_value(const ir::Tensor& t) {
-  if (t.type == ir::DataType::kFloat32) {
-    std::vector<float> values(static_cast<size_t>(t.num_elements()));
-    std::memcpy(values.data(), t.data.data(), t.data.size());
-    return torch::tensor(values).reshape(batched(1, t.shape));
-  }
-  std::vector<float> values = data::dequantize(t, t.data);
-  return torch::tensor(values).reshape(batched(1, t.shape));
+  return torch::tensor(data::dequantize(t, t.data)).reshape(batched(1, t.shape));
 }
 
 // Rounds to the int8 grid of a tensor in the forward pass and passes the gradient through
 // unchanged (straight-through estimator), so training sees the deployed model's activations.
-// Equivalent to x + (fq(x) - x).detach(), but one fused pass over the data instead of three:
-// fake quantization runs after every op, so it is a large share of the training time.
+// Equivalent to x + (fq(x) - x).detach(), but one fused kernel instead of half a dozen
+// elementwise passes: fake quantization runs after every op, a large share of the training time.
+// (It rounds ties to even where TFLite rounds them away from zero; exact ties are rare in float.)
 struct StraightThroughFakeQuant : torch::autograd::Function<StraightThroughFakeQuant> {
   static torch::Tensor forward(torch::autograd::AutogradContext* /*ctx*/, const torch::Tensor& x, double scale,
                                int64_t zero_point) {
@@ -145,7 +138,6 @@ torch::Tensor apply_activation(const torch::Tensor& x, ir::Activation activation
 // which torch's symmetric `padding` argument cannot express, hence explicit pads.
 struct WindowPads {
   int64_t top, bottom, left, right;
-  int64_t out_h, out_w;
 };
 
 WindowPads window_pads(const ir::OpAttributes& a, int32_t in_h, int32_t in_w, int32_t k_h, int32_t k_w) {
@@ -156,7 +148,7 @@ WindowPads window_pads(const ir::OpAttributes& a, int32_t in_h, int32_t in_w, in
   };
   const int64_t total_h = total(geo.out_h, a.stride_h, k_h, a.dilation_h, in_h);
   const int64_t total_w = total(geo.out_w, a.stride_w, k_w, a.dilation_w, in_w);
-  return WindowPads{geo.pad_top, total_h - geo.pad_top, geo.pad_left, total_w - geo.pad_left, geo.out_h, geo.out_w};
+  return WindowPads{geo.pad_top, total_h - geo.pad_top, geo.pad_left, total_w - geo.pad_left};
 }
 
 // [B, N, H, W, C] (a batch of IR NHWC tensors) <-> [B*N, C, H, W] for torch's 2-D ops.
@@ -209,7 +201,6 @@ class FloatView {
     for (size_t i = 0; i < graph.ops.size(); ++i) prepare(i);
   }
 
-  int32_t target() const { return target_; }
   torch::Tensor parameter(int32_t op_index) const {
     return params_.at(graph_.ops[static_cast<size_t>(op_index)].inputs[1]);
   }
@@ -224,7 +215,7 @@ class FloatView {
     const int64_t batch = input.size(0);
     std::vector<torch::Tensor> values(graph_.tensors.size());
     values[static_cast<size_t>(graph_.inputs[0])] = input;
-    for (const auto& [tensor, value] : constants_) values[tensor] = value;
+    for (const auto& [tensor, value] : constants_) values[static_cast<size_t>(tensor)] = value;
     for (int32_t i = 0; i <= last_op_; ++i) {
       const ir::Op& op = graph_.ops[static_cast<size_t>(i)];
       torch::Tensor y = run(static_cast<size_t>(i), values, batch);
@@ -274,8 +265,7 @@ class FloatView {
       const ir::Tensor& tensor = graph_.tensor(t);
       const bool numeric = tensor.type == ir::DataType::kFloat32 ||
                            (tensor.type == ir::DataType::kInt8 && !tensor.quant.empty());
-      if (tensor.is_constant && numeric && !constants_.count(static_cast<size_t>(t)))
-        constants_.emplace(static_cast<size_t>(t), constant_value(tensor));
+      if (tensor.is_constant && numeric && !constants_.contains(t)) constants_.emplace(t, constant_value(tensor));
     }
   }
 
@@ -305,7 +295,8 @@ class FloatView {
         const WindowPads pads = window_pads(a, in.shape[1], in.shape[2], w.shape[1], w.shape[2]);
         const torch::Tensor x = pad_window(to_nchw(value(0)), pads, 0.0);
         const int64_t groups = op.type == ir::OpType::kDepthwiseConv2D ? in.shape[3] : 1;
-        const std::vector<int64_t> stride{a.stride_h, a.stride_w}, no_padding{0, 0}, dilation{a.dilation_h, a.dilation_w};
+        const std::vector<int64_t> stride{a.stride_h, a.stride_w}, no_padding{0, 0};
+        const std::vector<int64_t> dilation{a.dilation_h, a.dilation_w};
         const torch::Tensor y =
             torch::conv2d(x, weight_of(index), ops_[index].bias, stride, no_padding, dilation, groups);
         return from_nchw(y, batch, out.shape);
@@ -363,6 +354,7 @@ class FloatView {
           dims.push_back((axis < 0 ? axis + rank : axis) + 1);  // + 1: the batch dimension
         std::sort(dims.begin(), dims.end());
         dims.erase(std::unique(dims.begin(), dims.end()), dims.end());
+        if (dims.empty()) return value(0);  // torch would reduce every dimension
         return torch::mean(value(0), dims, a.keep_dims);
       }
       case ir::OpType::kConcatenation: {
@@ -383,7 +375,7 @@ class FloatView {
   int32_t target_ = -1;
   int32_t last_op_ = -1;
   std::map<int32_t, torch::Tensor> params_;  // weight tensor index -> int8-unit parameter
-  std::map<size_t, torch::Tensor> constants_;
+  std::map<int32_t, torch::Tensor> constants_;  // numeric constants that are not weights
   std::vector<PreparedOp> ops_;
 };
 
@@ -437,8 +429,8 @@ std::vector<std::vector<float>> distill(const ir::Graph& graph, std::span<const 
   if (!layers.empty() && count > 0 && options.epochs > 0) {
     const torch::Tensor x_all = real_inputs(graph, inputs, count);
     const auto n = static_cast<int64_t>(count);
-    const torch::Tensor y_all =
-        torch::tensor(std::vector<float>(targets.begin(), targets.end())).reshape({n, static_cast<int64_t>(target_elements)});
+    const torch::Tensor y_all = torch::tensor(std::vector<float>(targets.begin(), targets.end()))
+                                    .reshape({n, static_cast<int64_t>(target_elements)});
     torch::optim::Adam adam(view.parameters(), torch::optim::AdamOptions(static_cast<double>(options.learning_rate)));
     at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(options.seed);
     for (int32_t epoch = 0; epoch < options.epochs; ++epoch) {
@@ -446,7 +438,8 @@ std::vector<std::vector<float>> distill(const ir::Graph& graph, std::span<const 
       for (int64_t start = 0; start < n; start += options.batch) {
         const torch::Tensor rows = order.slice(0, start, std::min<int64_t>(start + options.batch, n));
         adam.zero_grad();
-        const torch::Tensor loss = torch::mse_loss(view.forward(x_all.index_select(0, rows)), y_all.index_select(0, rows));
+        const torch::Tensor student = view.forward(x_all.index_select(0, rows));
+        const torch::Tensor loss = torch::mse_loss(student, y_all.index_select(0, rows));
         loss.backward();
         adam.step();
       }
@@ -476,6 +469,7 @@ int32_t distillation_target(const ir::Graph& graph) {
 
 std::vector<float> teacher_targets(const ir::Graph& teacher, std::span<const uint8_t> inputs, size_t count,
                                    unsigned threads) {
+  ir::validate(teacher);
   expect_single_io(teacher);
   expect_input_bytes(teacher, inputs, count);
   const runtime::CompiledModel model(teacher, runtime::KernelSet::kFast);
