@@ -55,6 +55,19 @@ std::string_view to_string(OpType type) {
   return "UNKNOWN";
 }
 
+std::string printable(std::string_view name) {
+  std::string out;
+  for (const char c : name) {
+    const auto byte = static_cast<uint8_t>(c);
+    if (byte < 0x20 || byte == 0x7f) {
+      out += fmt::format("\\x{:02x}", byte);
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 std::string_view to_string(PqLayout layout) {
   return layout == PqLayout::kKernel ? "kernel" : "row";
 }

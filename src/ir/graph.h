@@ -168,6 +168,11 @@ WindowGeometry window_geometry(Padding padding, int32_t in_h, int32_t in_w, int3
                                int32_t filter_w, int32_t stride_h, int32_t stride_w,
                                int32_t dilation_h, int32_t dilation_w);
 
+// A name read from a file, made safe for one-line messages and reports: control characters become
+// \xNN, so that a name cannot break a line or a terminal. Importers and the bundle reader apply
+// it alike, so names round trip unchanged between them.
+std::string printable(std::string_view name);
+
 // Multiply-accumulates of one op (0 for data movement ops).
 int64_t macs(const Graph& graph, const Op& op);
 

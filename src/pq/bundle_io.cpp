@@ -258,20 +258,8 @@ size_t payload_bytes(const Bundle& bundle) {
 
 // --- reading -----------------------------------------------------------------------------
 
-// Names end up in one-line messages and reports: control characters are escaped so that a name
-// from a file cannot break a line or a terminal. The importers escape names the same way, so
-// the names of imported models round trip unchanged.
 std::string printable(const flatbuffers::String* s) {
-  std::string out;
-  if (s == nullptr) return out;
-  for (const char c : s->string_view()) {
-    const auto byte = static_cast<uint8_t>(c);
-    if (byte < 0x20 || byte == 0x7f)
-      out += fmt::format("\\x{:02x}", byte);
-    else
-      out += c;
-  }
-  return out;
+  return s == nullptr ? std::string() : ir::printable(s->string_view());
 }
 
 std::string printable_identifier(const uint8_t* p) {

@@ -273,7 +273,9 @@ class ModelCompressor {
     if (opt_.recover && !rejected.empty()) {
       // Second pass with recovery: a layer the bound refused alone may fit once a few layers are
       // fine-tuned around it.
-      for (const size_t i : rejected) try_with_recovery(i);
+      // `rejected` is in the encoding order: largest layers first, first and last layers last.
+      const auto attempts = std::min<size_t>(rejected.size(), static_cast<size_t>(std::max(0, opt_.max_recovery_attempts)));
+      for (size_t k = 0; k < attempts; ++k) try_with_recovery(rejected[k]);
     }
 
     r.validation_after = validate(current_);

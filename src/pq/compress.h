@@ -68,6 +68,9 @@ struct CompressOptions {
   bool recover = true;            // the EM-like fine-tuning (needs libtorch)
   int32_t recovery_rounds = 2;    // fine-tune + re-assign rounds per tuned layer set
   int32_t max_tuned_layers = 3;
+  // Layers the bound refused that get a recovery attempt, largest first (each costs a few
+  // fine-tuning rounds).
+  int32_t max_recovery_attempts = 4;
   FineTuneOptions fine_tune;
   uint64_t seed = 1;
   unsigned threads = 0;

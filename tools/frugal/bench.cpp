@@ -85,6 +85,21 @@ std::vector<uint8_t> bench_inputs(const BenchOptions& options, const ir::Tensor&
   return bytes;
 }
 
+// The firmware project's folder: --keep DIR, else a temporary one removed afterwards.
+struct BenchDirectory {
+  explicit BenchDirectory(const std::string& keep_dir)
+      : keep(!keep_dir.empty()),
+        path(keep ? fs::path(keep_dir) : fs::temp_directory_path() / fmt::format("frugal-bench-{}", ::getpid())) {}
+  ~BenchDirectory() {
+    std::error_code ignored;
+    if (!keep) fs::remove_all(path, ignored);
+  }
+  BenchDirectory(const BenchDirectory&) = delete;
+  BenchDirectory& operator=(const BenchDirectory&) = delete;
+  bool keep;
+  fs::path path;
+};
+
 }  // namespace
 
 // A bundle: one firmware with every model; per model its layers, its switch and what loading it
@@ -93,17 +108,8 @@ int run_bench_bundle(const BenchOptions& options, const std::vector<std::pair<st
   const codegen::Board& board = codegen::find_board(options.board);
   if (!options.approx.empty()) throw ir::Error("--approx applies to a single model, not to a bundle");
   const size_t count = options.count;
-  const bool keep = !options.keep.empty();
-  const fs::path dir = keep ? fs::path(options.keep)
-                            : fs::temp_directory_path() / fmt::format("frugal-bench-{}", ::getpid());
-  struct Cleanup {
-    fs::path dir;
-    bool keep;
-    ~Cleanup() {
-      std::error_code ignored;
-      if (!keep) fs::remove_all(dir, ignored);
-    }
-  } cleanup{dir, keep};
+  const BenchDirectory work(options.keep);
+  const fs::path& dir = work.path;
 
   std::vector<std::vector<uint8_t>> inputs;
   for (const auto& [name, graph] : models) {
@@ -209,17 +215,8 @@ int run_bench(const BenchOptions& options) {
   require_single_input_output(graph, "bench");
   const size_t count = options.count;
 
-  const bool keep = !options.keep.empty();
-  const fs::path dir = keep ? fs::path(options.keep)
-                            : fs::temp_directory_path() / fmt::format("frugal-bench-{}", ::getpid());
-  struct Cleanup {
-    fs::path dir;
-    bool keep;
-    ~Cleanup() {
-      std::error_code ignored;
-      if (!keep) fs::remove_all(dir, ignored);
-    }
-  } cleanup{dir, keep};
+  const BenchDirectory work(options.keep);
+  const fs::path& dir = work.path;
 
   const ir::Tensor& input = graph.tensor(graph.inputs[0]);
   const std::vector<uint8_t> inputs = bench_inputs(options, input, count);

@@ -44,6 +44,13 @@ CLI::App* add_compress(CLI::App& app, CompressOptions& options) {
   command->add_option("--epochs", options.epochs, "Fine-tuning epochs per recovery round")
       ->check(CLI::Range(0, 100))
       ->capture_default_str();
+  command->add_option("--learning-rate", options.learning_rate, "Adam step of the fine-tuning (weights in int8 units)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  command->add_option("--recovery-attempts", options.recovery_attempts,
+                      "Refused layers (largest first) that get a fine-tuning attempt, per model")
+      ->check(CLI::Range(0, 1000))
+      ->capture_default_str();
   command->add_flag("--no-recovery", options.no_recovery, "No fine-tuning: encode only what fits the bound as is");
   command->add_flag("--no-refit", options.no_refit, "Keep each channel's weight scale (no least-squares refit)");
   command->add_option("--statistics", options.statistics,
@@ -119,6 +126,8 @@ int run_compress(const CompressOptions& options) {
   po.refit_scales = !options.no_refit;
   po.statistics_inputs = options.statistics;
   po.fine_tune.epochs = options.epochs;
+  po.fine_tune.learning_rate = options.learning_rate;
+  po.max_recovery_attempts = options.recovery_attempts;
   po.threads = options.threads;
   const auto start = std::chrono::steady_clock::now();
   po.log = [&](const std::string& line) {

@@ -85,7 +85,9 @@ struct CompressOptions {
   double max_accuracy_loss = 0.01;
   size_t tuning = 2000;
   int32_t epochs = 2;
+  float learning_rate = 0.1f;
   bool no_recovery = false;
+  int32_t recovery_attempts = 4;
   bool no_refit = false;
   size_t statistics = 512;
   std::string leave_out;  // learn the codebooks without this model (generalisation check)

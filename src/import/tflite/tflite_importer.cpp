@@ -97,19 +97,8 @@ std::string printable_identifier(const uint8_t* p) {
   return out;
 }
 
-// Names from the file end up in one-line messages and reports: control characters are
-// escaped so that a name cannot break a line or a terminal.
 std::string printable(const flatbuffers::String* s) {
-  std::string out;
-  if (s == nullptr) return out;
-  for (const char c : s->string_view()) {
-    const auto byte = static_cast<uint8_t>(c);
-    if (byte < 0x20 || byte == 0x7f)
-      out += fmt::format("\\x{:02x}", byte);
-    else
-      out += c;
-  }
-  return out;
+  return s == nullptr ? std::string() : ir::printable(s->string_view());
 }
 
 // The verifier checks a vector's length field for 4-byte alignment but not its elements for
