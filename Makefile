@@ -45,7 +45,7 @@ fuzz:
 	@./tools/install_npm.sh
 	@CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DFRUGAL_FUZZ=ON -DFRUGAL_TESTS=OFF -DFRUGAL_BENCH=OFF >/dev/null
-	@cmake --build build-fuzz -j $(JOBS) --target fuzz_tflite_import
+	@cmake --build build-fuzz -j $(JOBS) --target fuzz_tflite_import fuzz_bundle_read
 	@./tools/run_fuzz.sh build-fuzz $(FUZZ_SECONDS)
 
 clean:

@@ -8,6 +8,12 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 out="$root/fuzz-out"
 mkdir -p "$out/seeds" "$out/corpus" "$out/crashes"
 find "$root/fixtures" "$root/../shared/data" -name '*.tflite' -size -1M -exec cp {} "$out/seeds/" \; 2>/dev/null || true
+# Bundle seed: a small bundle written by the regular build's frugal, when there is one.
+if [ -x "$root/build/frugal" ]; then
+  FRUGAL_DATA="$root/fixtures/data" "$root/build/frugal" compress \
+    "$root/fixtures/data/mlperf_tiny/keyword_spotting/kws_ref_model_int8.tflite" \
+    --max-accuracy-loss 1 --no-recovery -o "$out/seeds/kws.frugal" >/dev/null 2>&1 || true
+fi
 status=0
 for target in "$build"/fuzz/fuzz_*; do
   [ -x "$target" ] || continue

@@ -1,7 +1,6 @@
 #include "pq/codebook.h"
 
 #include <fmt/format.h>
-#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -14,6 +13,20 @@
 namespace frugal::pq {
 
 namespace {
+
+// Runs body(i) for i in [0, n) over `threads` threads in contiguous chunks; each i is independent,
+// so the result does not depend on the thread count.
+template <typename Body>
+void parallel_for(int64_t n, int threads, Body body) {
+  threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, n / 1024 + 1)));
+  auto chunk = [&](int t) {
+    for (int64_t i = n * t / threads; i < n * (t + 1) / threads; ++i) body(i);
+  };
+  std::vector<std::thread> workers;
+  for (int t = 1; t < threads; ++t) workers.emplace_back(chunk, t);
+  chunk(0);
+  for (std::thread& w : workers) w.join();
+}
 
 float squared_distance(const float* a, const float* b, size_t d) {
   float sum = 0.0f;
@@ -29,8 +42,7 @@ float squared_distance(const float* a, const float* b, size_t d) {
 void assign(std::span<const float> vectors, size_t d, std::span<const float> centroids, size_t k,
             std::vector<uint32_t>& labels, std::vector<float>& distances, int threads) {
   const auto n = static_cast<int64_t>(labels.size());
-#pragma omp parallel for schedule(static) num_threads(threads)
-  for (int64_t i = 0; i < n; ++i) {
+  parallel_for(n, threads, [&](int64_t i) {
     const float* v = vectors.data() + i * static_cast<int64_t>(d);
     float best = std::numeric_limits<float>::max();
     uint32_t best_k = 0;
@@ -43,7 +55,7 @@ void assign(std::span<const float> vectors, size_t d, std::span<const float> cen
     }
     labels[static_cast<size_t>(i)] = best_k;
     distances[static_cast<size_t>(i)] = best;
-  }
+  });
 }
 
 }  // namespace
@@ -89,12 +101,11 @@ Codebook learn_codebook(CodebookKind kind, int32_t subvector, int32_t codewords,
     const size_t pick = draw(mass);
     std::copy_n(vectors.data() + pick * d, d, centroids.data() + c * d);
     const float* centre = centroids.data() + c * d;
-#pragma omp parallel for schedule(static) num_threads(threads)
-    for (int64_t i = 0; i < static_cast<int64_t>(n); ++i) {
+    parallel_for(static_cast<int64_t>(n), threads, [&](int64_t i) {
       const auto u = static_cast<size_t>(i);
       nearest[u] = std::min(nearest[u], squared_distance(vectors.data() + u * d, centre, d));
       mass[u] = static_cast<double>(weight(u)) * nearest[u];
-    }
+    });
   }
 
   std::vector<uint32_t> labels(n, 0);

@@ -51,7 +51,7 @@ struct KMeansOptions {
 // Lloyd's k-means over `vectors` (n x d floats, row-major) with k-means++ seeding, weights
 // `weights` (n, or empty for 1 each); centroids rounded to int8 at the end. Fewer distinct
 // vectors than K leaves the extra codewords as copies (still valid indices). Deterministic for
-// a given seed and thread count.
+// a given seed, whatever the thread count.
 Codebook learn_codebook(CodebookKind kind, int32_t subvector, int32_t codewords, std::span<const float> vectors,
                         std::span<const float> weights = {}, const KMeansOptions& options = {});
 
