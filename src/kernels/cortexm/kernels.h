@@ -6,6 +6,8 @@
 #include "kernels/cortexm/depthwise.h"
 #include "kernels/cortexm/fully_connected.h"
 #include "kernels/cortexm/pooling.h"
+#include "kernels/cortexm/pq_conv.h"
+#include "kernels/cortexm/pq_fully_connected.h"
 #include "kernels/cortexm/sparse_conv.h"
 #include "kernels/cortexm/sparse_fully_connected.h"
 #include "kernels/cortexm/sparse_unrolled.h"

@@ -1,0 +1,135 @@
+#include "kernels/cortexm/pq_pack.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+
+namespace frugal::kernels::cortexm {
+namespace {
+
+void check_codebook(const PqCodebookView& codebook) {
+  if (codebook.words == nullptr || codebook.codewords < 1 || codebook.codewords > 256 || codebook.subvector < 1) {
+    throw std::invalid_argument("pq: a codebook needs 1..256 codewords of length >= 1");
+  }
+}
+
+// Sum of |w| over each codeword: bounds the accumulators for the requantization choice.
+std::vector<int64_t> codeword_abs_sums(const PqCodebookView& codebook) {
+  std::vector<int64_t> sums(static_cast<size_t>(codebook.codewords), 0);
+  for (int32_t k = 0; k < codebook.codewords; ++k) {
+    for (int32_t j = 0; j < codebook.subvector; ++j) {
+      sums[static_cast<size_t>(k)] +=
+          std::abs(int32_t{codebook.words[static_cast<size_t>(k) * static_cast<size_t>(codebook.subvector) +
+                                          static_cast<size_t>(j)]});
+    }
+  }
+  return sums;
+}
+
+PackedPqLayer pack_layer(const PqCodebookView& codebook, const uint16_t* indices, int32_t out_channels,
+                         int32_t groups, int32_t columns, const int32_t* bias, const QuantizedMultiplier* multipliers,
+                         int32_t input_offset) {
+  if (out_channels < 1 || groups < 1 || columns < 1) throw std::invalid_argument("pq: empty layer");
+  const size_t o_count = static_cast<size_t>(out_channels), g_count = static_cast<size_t>(groups);
+  const std::vector<int64_t> cw_sums = codeword_abs_sums(codebook);
+  std::vector<int64_t> abs_sums(o_count, 0);
+  std::vector<uint16_t> transposed(o_count * g_count);
+  for (size_t o = 0; o < o_count; ++o) {
+    for (size_t g = 0; g < g_count; ++g) {
+      const uint16_t index = indices[o * g_count + g];
+      if (index >= codebook.codewords) {
+        throw std::invalid_argument("pq: index " + std::to_string(index) + " >= K = " +
+                                    std::to_string(codebook.codewords));
+      }
+      abs_sums[o] += cw_sums[index];
+      transposed[g * o_count + o] = index;
+    }
+  }
+  PackedPqLayer out;
+  out.groups = groups;
+  out.index_bits = pq_index_bits(codebook.codewords);
+  out.direct_indices = pack_pq_indices(indices, o_count * g_count, codebook.codewords);
+  out.table_indices = pack_pq_indices(transposed.data(), transposed.size(), codebook.codewords);
+  out.quant = pack_channel_quant(out_channels, bias, multipliers);
+  out.requant = choose_requant(out.quant, abs_sums, input_offset);
+  out.cost = pq_cost(groups, codebook.subvector, codebook.codewords, out_channels, columns);
+  out.cheaper = out.cost.table < out.cost.direct ? PqForm::kTable : PqForm::kDirect;
+  // As pq_direct_scratch_bytes / pq_table_scratch_bytes (pq_gemm.h).
+  const size_t column_bytes = g_count * static_cast<size_t>(pq_padded_length(codebook.subvector)) * sizeof(int16_t);
+  const size_t direct_columns = static_cast<size_t>(std::min(columns, kPqDirectColumns));
+  const size_t table_columns = static_cast<size_t>(std::min(columns, kPqTableColumns));
+  out.direct_scratch_bytes = direct_columns * column_bytes;
+  out.table_scratch_bytes =
+      table_columns * (column_bytes + sizeof(int32_t) * (static_cast<size_t>(codebook.codewords) + o_count));
+  return out;
+}
+
+}  // namespace
+
+PqCost pq_cost(int32_t groups, int32_t subvector, int32_t codewords, int32_t out_channels, int32_t columns) {
+  const double g = groups, o = out_channels, k = codewords, n = columns;
+  const double words = (subvector + 1) / 2;
+  const double length = g * subvector;
+  const int32_t direct_columns = std::min(columns, kPqDirectColumns);
+  const int32_t table_columns = std::min(columns, kPqTableColumns);
+  const double lookup = table_columns >= 4 ? 2.5 : table_columns >= 2 ? 3.2 : 4.0;
+  const double shared = 12.0 * o + 2.0 * length;  // requantization and im2col
+  PqCost cost;
+  cost.direct = std::llround(n * (o * g * (words + (direct_columns == 1 ? 4.5 : 3.5)) + shared));
+  cost.table = std::llround(n * (g * (k * (words + 2.0) + o * lookup + 10.0) + shared));
+  cost.dense = std::llround(n * (o * length + shared));
+  return cost;
+}
+
+std::vector<int16_t> pack_pq_codebook(const PqCodebookView& codebook) {
+  check_codebook(codebook);
+  const size_t d = static_cast<size_t>(codebook.subvector);
+  const size_t dp = static_cast<size_t>(pq_padded_length(codebook.subvector));
+  std::vector<int16_t> out(static_cast<size_t>(codebook.codewords) * dp, 0);
+  for (size_t k = 0; k < static_cast<size_t>(codebook.codewords); ++k) {
+    for (size_t j = 0; j < d; ++j) out[k * dp + j] = codebook.words[k * d + j];
+  }
+  return out;
+}
+
+std::vector<uint8_t> pack_pq_indices(const uint16_t* indices, size_t count, int32_t codewords) {
+  if (pq_index_bits(codewords) == 8) {
+    std::vector<uint8_t> out(count);
+    for (size_t i = 0; i < count; ++i) out[i] = static_cast<uint8_t>(indices[i]);
+    return out;
+  }
+  std::vector<uint8_t> out((count + 1) / 2, 0);
+  for (size_t i = 0; i < count; ++i) out[i / 2] |= static_cast<uint8_t>((indices[i] & 15u) << (4 * (i % 2)));
+  return out;
+}
+
+PackedPqLayer pack_pq_conv(const PqCodebookView& codebook, PqWeightLayout layout, const uint16_t* indices,
+                           int32_t out_c, int32_t kh, int32_t kw, int32_t in_c, int32_t out_pixels,
+                           const int32_t* bias, const QuantizedMultiplier* multipliers, int32_t input_offset) {
+  check_codebook(codebook);
+  const int32_t d = codebook.subvector;
+  int32_t groups = 0;
+  if (layout == kPqKernel) {
+    if (d != kh * kw) throw std::invalid_argument("pq: kernel layout needs d == kh * kw");
+    groups = in_c;
+  } else if (layout == kPqRow) {
+    if ((kh * kw * in_c) % d != 0) throw std::invalid_argument("pq: row layout needs d to divide kh * kw * in_c");
+    groups = kh * kw * in_c / d;
+  } else {
+    throw std::invalid_argument("pq: unknown layout");
+  }
+  return pack_layer(codebook, indices, out_c, groups, out_pixels, bias, multipliers, input_offset);
+}
+
+PackedPqLayer pack_pq_fully_connected(const PqCodebookView& codebook, const uint16_t* indices,
+                                      int32_t out_depth, int32_t depth, int32_t batches, const int32_t* bias,
+                                      const QuantizedMultiplier* multipliers, int32_t input_offset) {
+  check_codebook(codebook);
+  if (depth % codebook.subvector != 0) throw std::invalid_argument("pq: row layout needs d to divide depth");
+  return pack_layer(codebook, indices, out_depth, depth / codebook.subvector, batches, bias, multipliers,
+                    input_offset);
+}
+
+}  // namespace frugal::kernels::cortexm

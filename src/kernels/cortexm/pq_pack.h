@@ -1,0 +1,93 @@
+// Host-side packers (C++20, not for the MCU) of the product-quantized conv / FC kernels
+// (pq_conv.h, pq_fully_connected.h). They take what a PQ bundle stores — the codebook words and
+// one uint16 index per sub-vector in ir::PqEncoding order — never the decoded weights, and
+// produce the flash arrays the kernels read, the requantization choice and the figures a
+// generator needs to pick a form: an operation-count estimate of each form and its scratch.
+//
+// Layouts (pq_gemm.h has the reasons):
+//   codebook        K x pq_padded_length(d) int16, natural order, zero padded; one array per
+//                   codebook, shared by every layer that uses it
+//   direct indices  [O][G], table indices [G][O]; 4 bits (two per byte, low nibble first) when
+//                   K <= 16, else 8 bits; ceil(O * G * bits / 8) bytes either way
+//   ChannelQuant    one per output channel (pack.h)
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "kernels/cortexm/pack.h"
+#include "kernels/cortexm/pq_gemm.h"
+
+namespace frugal::kernels::cortexm {
+
+// A codebook as pq::Codebook holds it: K x d int8 words, row-major.
+struct PqCodebookView {
+  const int8_t* words = nullptr;
+  int32_t codewords = 0;  // K, 1 .. 256
+  int32_t subvector = 0;  // d >= 1
+};
+
+enum class PqForm : int32_t { kDirect = 0, kTable = 1 };
+
+// Estimated instructions of one call on a Cortex-M4 (arm-none-eabi-g++ -O2), an operation count
+// with constants fitted to bench/cortexm_pq (within about 20 % there; docs/cortexm-kernels.md).
+// Per output column (pixel or batch row), with G groups of d weights (W = ceil(d / 2) SMLAD
+// pairs, L = G * d), K codewords, O output channels and c columns in flight (the direct form
+// min(2, columns), the table form min(4, columns)):
+//   direct  O * G * (W + 3.5, c = 1: W + 4.5)       per output and group: index fetch, codeword
+//                                                    address, codeword and column loads, W SMLADs
+//   table   G * (K * (W + 2) + O * lookup(c) + 10)  per group: the K codeword products, then one
+//                                                    lookup-accumulate per output; lookup(c) =
+//                                                    2.5, 3.2, 4.0 for 4, 2, 1 columns
+//   dense   O * L                                    conv2d / fully_connected on decoded weights
+// each plus 12 * O (requantization) + 2 * L (im2col), times the columns. The table form wins
+// when K * (W + 2) is small against O * (W + 1): small codebooks, wide layers.
+struct PqCost {
+  int64_t direct = 0;
+  int64_t table = 0;
+  int64_t dense = 0;
+};
+PqCost pq_cost(int32_t groups, int32_t subvector, int32_t codewords, int32_t out_channels, int32_t columns);
+
+struct PackedPqLayer {
+  std::vector<uint8_t> direct_indices;  // [O][G], for pq_conv2d_direct / pq_fully_connected_direct
+  std::vector<uint8_t> table_indices;   // [G][O], for pq_conv2d_table / pq_fully_connected_table
+  std::vector<ChannelQuant> quant;      // out channels
+  RequantKind requant = RequantKind::kExact;
+  int32_t groups = 0;      // G
+  int32_t index_bits = 0;  // 4 or 8
+  PqCost cost;             // estimated instructions of one call
+  PqForm cheaper = PqForm::kDirect;
+  size_t direct_scratch_bytes = 0;  // pq_*_direct_scratch_bytes
+  size_t table_scratch_bytes = 0;   // pq_*_table_scratch_bytes with kPqTableColumns
+
+  const std::vector<uint8_t>& indices(PqForm form) const {
+    return form == PqForm::kTable ? table_indices : direct_indices;
+  }
+  size_t scratch_bytes(PqForm form) const {
+    return form == PqForm::kTable ? table_scratch_bytes : direct_scratch_bytes;
+  }
+};
+
+// The codebook array the kernels read.
+std::vector<int16_t> pack_pq_codebook(const PqCodebookView& codebook);
+
+// `count` indices packed at the index width of a K-codeword codebook, in the given order.
+std::vector<uint8_t> pack_pq_indices(const uint16_t* indices, size_t count, int32_t codewords);
+
+// CONV_2D with filter [out_c][kh][kw][in_c] encoded as `layout` (kPqRow: G = kh*kw*in_c / d,
+// which must divide; kPqKernel: d must be kh*kw, G = in_c); `indices` [out_c][G] as
+// ir::PqEncoding stores them; `out_pixels` = out_h * out_w (scratch and cost depend on it). bias
+// may be nullptr. Throws std::invalid_argument on a shape the layout cannot describe or an index
+// >= K.
+PackedPqLayer pack_pq_conv(const PqCodebookView& codebook, PqWeightLayout layout, const uint16_t* indices,
+                           int32_t out_c, int32_t kh, int32_t kw, int32_t in_c, int32_t out_pixels,
+                           const int32_t* bias, const QuantizedMultiplier* multipliers, int32_t input_offset);
+
+// FULLY_CONNECTED with weights [out_depth][depth] encoded as kPqRow (depth % d == 0).
+PackedPqLayer pack_pq_fully_connected(const PqCodebookView& codebook, const uint16_t* indices,
+                                      int32_t out_depth, int32_t depth, int32_t batches, const int32_t* bias,
+                                      const QuantizedMultiplier* multipliers, int32_t input_offset);
+
+}  // namespace frugal::kernels::cortexm
