@@ -171,6 +171,8 @@ GeneratedFirmware generate_firmware(const ir::Graph& graph, const Board& board, 
                                     const GenerateOptions& options) {
   ModelSourceOptions source_options;
   source_options.flavor = options.flavor;
+  source_options.codebooks = options.codebooks;
+  source_options.pq_kernel = options.pq_kernel;
   GeneratedFirmware firmware{generate_model_source(graph, source_options), {}};
   firmware.fit = check_fit(firmware.source, board, options.stack_bytes);
   if (options.skip_kernel != SkipKernel::kTable && firmware.fit.fits()) {
@@ -201,6 +203,8 @@ GeneratedBundleFirmware generate_bundle_firmware(const std::vector<std::pair<std
                                                  const GenerateOptions& options) {
   ModelSourceOptions source_options;
   source_options.flavor = options.flavor;
+  source_options.codebooks = options.codebooks;
+  source_options.pq_kernel = options.pq_kernel;
   GeneratedBundleFirmware firmware{generate_bundle_source(models, source_options), {}};
   const BundleSource& source = firmware.source;
   size_t layers = 0;

@@ -39,6 +39,8 @@ FitReport check_fit(const ModelSource& source, const Board& board, uint32_t stac
 struct GenerateOptions {
   KernelFlavor flavor = KernelFlavor::kCortexM;
   SkipKernel skip_kernel = SkipKernel::kTable;
+  std::vector<PqCodebookData> codebooks;  // a bundle's shared codebooks (model_source.h)
+  PqKernel pq_kernel = PqKernel::kAuto;
   uint32_t stack_bytes = 8 * 1024;
 };
 

@@ -11,6 +11,7 @@
 #include "kernels/cortexm/conv.h"
 #include "kernels/cortexm/fully_connected.h"
 #include "kernels/cortexm/pack.h"
+#include "kernels/cortexm/pq_pack.h"
 #include "kernels/cortexm/sparse_pack.h"
 #include "kernels/cortexm/sparse_unrolled.h"
 #include "runtime/interpreter.h"
@@ -352,6 +353,55 @@ class Emitter {
     return emit_reference_layer(layer, op, lowered);
   }
 
+  // The codebook an encoded weight tensor's kernels read, or nullptr when the layer runs on its
+  // decoded weights (not encoded, no codebook given, or PqKernel::kDecoded).
+  const PqCodebookData* pq_codebook(const ir::Tensor& w) const {
+    if (!w.pq || options_.pq_kernel == PqKernel::kDecoded) return nullptr;
+    const auto k = static_cast<size_t>(w.pq->codebook);
+    if (k >= options_.codebooks.size() || options_.codebooks[k].subvector != w.pq->subvector) return nullptr;
+    return &options_.codebooks[k];
+  }
+  kernels::cortexm::PqCodebookView pq_view(const ir::Tensor& w) const {
+    const PqCodebookData& cb = *pq_codebook(w);
+    return {cb.words.data(), cb.codewords, cb.subvector};
+  }
+
+  // Name of the int16 codebook array of codebook k: the bundle's shared one, or the model's own
+  // (emitted once).
+  std::string codebook_array(int32_t k) {
+    if (options_.shared_buffers) return fmt::format("frugal_pq_codebook_{}", k);
+    const std::string name = fmt::format("pq_codebook_{}", k);
+    if (emitted_codebooks_.insert(k).second) {
+      const PqCodebookData& cb = options_.codebooks[static_cast<size_t>(k)];
+      const std::vector<int16_t> words =
+          kernels::cortexm::pack_pq_codebook({cb.words.data(), cb.codewords, cb.subvector});
+      constants_ += fmt::format("// shared codebook {}: {} codewords of {}\nalignas(4) const int16_t {}[{}] = {{{}\n}};\n\n",
+                                k, cb.codewords, cb.subvector, name, words.size(),
+                                value_list(words.data(), words.size()));
+      constant_bytes_ += words.size() * sizeof(int16_t);
+    }
+    return name;
+  }
+
+  // A product-quantized conv / FC layer computed from codebook + indices in flash.
+  std::string emit_pq(size_t layer, const ir::Tensor& w, const kernels::cortexm::PackedPqLayer& packed,
+                      const std::string& kernel, const std::string& shape, const std::string& input,
+                      const std::string& output) {
+    namespace kc = kernels::cortexm;
+    const kc::PqForm form = options_.pq_kernel == PqKernel::kDirect  ? kc::PqForm::kDirect
+                            : options_.pq_kernel == PqKernel::kTable ? kc::PqForm::kTable
+                                                                     : packed.cheaper;
+    need_scratch(packed.scratch_bytes(form));
+    const bool table = form == kc::PqForm::kTable;
+    kernel_note_ = fmt::format("product-quantized, {} form, {} codewords of {}", table ? "table" : "direct",
+                               w.pq->indices.empty() ? 0 : options_.codebooks[static_cast<size_t>(w.pq->codebook)].codewords,
+                               w.pq->subvector);
+    return fmt::format("    kc::pq_{}_{}<{}>({}{{}}, {}, {}, {}, {}, {}, scratch);\n", kernel, table ? "table" : "direct",
+                       requant_type(packed.requant), shape, input, codebook_array(w.pq->codebook),
+                       packed_array(layer, "indices", "uint8_t", packed.indices(form)), channel_quant(layer, packed.quant),
+                       output);
+  }
+
   // The Cortex-M kernel call for ops and shapes it covers (batch 1 conv/depthwise/pools,
   // ungrouped conv, same-shape ADD, any FULLY_CONNECTED); "" for the rest, which fall back to
   // the reference kernels.
@@ -382,6 +432,19 @@ class Emitter {
       if (conv->filter.c != conv->input.c) return "";  // grouped convolution
       const ConvShape host_shape{conv->filter.h, conv->filter.w, conv->input.c, conv->output.c};
       need_scratch(kc::conv2d_scratch_bytes(host_shape));
+      if (const ir::Tensor& w = graph_.tensor(graph_.ops[layer].inputs.at(1)); pq_codebook(w) != nullptr) {
+        const ir::PqEncoding& e = *w.pq;
+        const kc::PqCodebookView view = pq_view(w);
+        const kc::PackedPqLayer packed = kc::pack_pq_conv(
+            view, e.layout == ir::PqLayout::kKernel ? kc::kPqKernel : kc::kPqRow, e.indices.data(), conv->output.c,
+            conv->filter.h, conv->filter.w, conv->input.c, conv->output.h * conv->output.w, conv->bias,
+            conv->multipliers.data(), p.input_offset);
+        members.push_back({"subvector", view.subvector});
+        members.push_back({"codewords", view.codewords});
+        members.push_back({"layout", e.layout == ir::PqLayout::kKernel ? kc::kPqKernel : kc::kPqRow});
+        return emit_pq(layer, w, packed, "conv2d", shape_struct(layer, members), input_pointer(in[0], "int8_t"),
+                       output_pointer(out, "int8_t"));
+      }
       const std::string shape = shape_struct(layer, members);
       const WeightMatrix matrix{conv->filter_data, conv->output.c, conv->filter.h * conv->filter.w * conv->input.c, 0};
       const std::string skipping =
@@ -398,6 +461,18 @@ class Emitter {
     }
     if (const auto* fc = std::get_if<runtime::LoweredFullyConnected>(&lowered.params)) {
       const auto& p = fc->params;
+      if (const ir::Tensor& w = graph_.tensor(graph_.ops[layer].inputs.at(1)); pq_codebook(w) != nullptr) {
+        const kc::PqCodebookView view = pq_view(w);
+        const kc::PackedPqLayer packed =
+            kc::pack_pq_fully_connected(view, w.pq->indices.data(), fc->out_depth, fc->depth, fc->batches, fc->bias,
+                                        fc->multipliers.data(), p.input_offset);
+        const std::string shape = shape_struct(
+            layer, {{"batches", fc->batches}, {"depth", fc->depth}, {"out_depth", fc->out_depth},
+                    {"subvector", view.subvector}, {"codewords", view.codewords}, {"input_offset", p.input_offset},
+                    {"output_offset", p.output_offset}, {"act_min", p.act_min}, {"act_max", p.act_max}});
+        return emit_pq(layer, w, packed, "fully_connected", shape, input_pointer(in[0], "int8_t"),
+                       output_pointer(out, "int8_t"));
+      }
       const FcShape host_shape{fc->depth, fc->out_depth};
       need_scratch(kc::fully_connected_scratch_bytes(host_shape));
       const std::string shape =
@@ -618,6 +693,7 @@ class Emitter {
   std::set<size_t> unrolled_;  // op indices that get the unrolled form
   uint64_t unrolled_code_bytes_ = 0;
   std::set<int32_t> emitted_;
+  std::set<int32_t> emitted_codebooks_;
   std::string constants_;
   size_t constant_bytes_ = 0;
   size_t scratch_bytes_ = 0;

@@ -28,6 +28,17 @@ enum class KernelFlavor : uint8_t { kReference, kCortexM };
 //              per byte first.
 enum class SkipKernel : uint8_t { kTable, kUnrolled, kAuto };
 
+// A product-quantization codebook as the firmware needs it (pq::Codebook's words, K x d int8).
+struct PqCodebookData {
+  int32_t codewords = 0, subvector = 0;
+  std::vector<int8_t> words;
+};
+
+// How a product-quantized CONV_2D / FULLY_CONNECTED layer runs on Cortex-M: from codebook +
+// indices in the direct or the lookup-table form (kernels/cortexm/pq_*.h), per layer the one the
+// packer estimates cheaper (kAuto), or on its decoded int8 weights with the dense kernels.
+enum class PqKernel : uint8_t { kAuto, kDirect, kTable, kDecoded };
+
 struct ModelSourceOptions {
   KernelFlavor flavor = KernelFlavor::kCortexM;
   SkipKernel skip_kernel = SkipKernel::kTable;
@@ -40,6 +51,11 @@ struct ModelSourceOptions {
   std::string api_prefix = "frugal_";
   std::string file_stem = "model";
   bool shared_buffers = false;
+  // The codebooks the graph's encoded weights index (ir::PqEncoding::codebook). Layers whose
+  // codebook is not here run on their decoded weights. With shared_buffers the arrays are the
+  // bundle's (frugal_pq_codebook_<k>, defined once in bundle.cc), else the model's own.
+  std::vector<PqCodebookData> codebooks;
+  PqKernel pq_kernel = PqKernel::kAuto;
 };
 
 struct ModelSource {

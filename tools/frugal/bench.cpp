@@ -43,6 +43,7 @@ CLI::App* add_bench(CLI::App& app, BenchOptions& options) {
   command->add_option("--approx", options.approx,
                       "Skip configuration (a point_K.json of frugal explore -o): measure the approximate model");
   add_skip_kernel_option(*command, options.skip_kernel);
+  add_pq_kernel_option(*command, options.pq_kernel);
   command->add_flag("--json", options.json, "Print one JSON object instead of the table");
   return command;
 }
@@ -104,7 +105,8 @@ struct BenchDirectory {
 
 // A bundle: one firmware with every model; per model its layers, its switch and what loading it
 // from external storage would cost instead.
-int run_bench_bundle(const BenchOptions& options, const std::vector<std::pair<std::string, ir::Graph>>& models) {
+int run_bench_bundle(const BenchOptions& options, const LoadedBundle& bundle) {
+  const std::vector<std::pair<std::string, ir::Graph>>& models = bundle.models;
   const codegen::Board& board = codegen::find_board(options.board);
   if (!options.approx.empty()) throw ir::Error("--approx applies to a single model, not to a bundle");
   const size_t count = options.count;
@@ -125,7 +127,8 @@ int run_bench_bundle(const BenchOptions& options, const std::vector<std::pair<st
     inputs.push_back(bench_inputs(own, input, count));
   }
   mcu::ModelBenchOptions bench;
-  bench.generate = generate_options(options.kernels, options.skip_kernel);
+  bench.generate = generate_options(options.kernels, options.skip_kernel, options.pq_kernel);
+  bench.generate.codebooks = bundle.codebooks;
   bench.log = [](std::string_view line) { fmt::print(stderr, "{}\n", line); };
   const mcu::BundleMeasurement b = mcu::measure_bundle(models, board, inputs, count, dir, bench);
   const codegen::GeneratedBundleFirmware& firmware_info = b.firmware;
@@ -209,7 +212,7 @@ int run_bench_bundle(const BenchOptions& options, const std::vector<std::pair<st
 }
 
 int run_bench(const BenchOptions& options) {
-  if (auto models = load_bundle_models(options.model)) return run_bench_bundle(options, *models);
+  if (auto bundle = load_bundle(options.model)) return run_bench_bundle(options, *bundle);
   const codegen::Board& board = codegen::find_board(options.board);
   const ir::Graph graph = load_model(options.model, options.approx);
   require_single_input_output(graph, "bench");
@@ -221,7 +224,8 @@ int run_bench(const BenchOptions& options) {
   const ir::Tensor& input = graph.tensor(graph.inputs[0]);
   const std::vector<uint8_t> inputs = bench_inputs(options, input, count);
   mcu::ModelBenchOptions bench;
-  bench.generate = generate_options(options.kernels, options.skip_kernel);
+  bench.generate = generate_options(options.kernels, options.skip_kernel, options.pq_kernel);
+  bench.generate.codebooks = load_codebooks(options.model);
   bench.log = [](std::string_view line) { fmt::print(stderr, "{}\n", line); };
   const mcu::ModelMeasurement m = mcu::measure_model(graph, board, inputs, count, dir, bench);
   const double mhz = board.clock_hz / 1e6;

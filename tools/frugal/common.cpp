@@ -46,15 +46,37 @@ ir::Graph load_model(const fs::path& spec) {
                               path.string()));
 }
 
-std::optional<std::vector<std::pair<std::string, ir::Graph>>> load_bundle_models(const fs::path& path) {
+namespace {
+
+std::vector<codegen::PqCodebookData> codebook_data(const pq::Bundle& bundle) {
+  std::vector<codegen::PqCodebookData> out;
+  for (const pq::Codebook& cb : bundle.codebooks) out.push_back({cb.codewords, cb.subvector, cb.words});
+  return out;
+}
+
+}  // namespace
+
+std::optional<LoadedBundle> load_bundle(const fs::path& path) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) return std::nullopt;
   const std::vector<uint8_t> bytes = read_file(path, "model");
   if (!pq::looks_like_bundle(bytes)) return std::nullopt;
   pq::Bundle bundle = pq::read_bundle(bytes);
-  std::vector<std::pair<std::string, ir::Graph>> models;
-  for (pq::BundleModel& model : bundle.models) models.emplace_back(model.name, std::move(model.graph));
-  return models;
+  LoadedBundle loaded;
+  loaded.codebooks = codebook_data(bundle);
+  for (pq::BundleModel& model : bundle.models) loaded.models.emplace_back(model.name, std::move(model.graph));
+  return loaded;
+}
+
+std::vector<codegen::PqCodebookData> load_codebooks(const fs::path& spec) {
+  std::error_code ec;
+  fs::path path = spec;
+  const std::string text = spec.string();
+  if (const size_t hash = text.rfind('#'); !fs::exists(path, ec) && hash != std::string::npos) path = text.substr(0, hash);
+  if (!fs::is_regular_file(path, ec)) return {};
+  const std::vector<uint8_t> bytes = read_file(path, "model");
+  if (!pq::looks_like_bundle(bytes)) return {};
+  return codebook_data(pq::read_bundle(bytes));
 }
 
 ir::Graph load_model(const fs::path& path, const fs::path& approx) {
@@ -167,8 +189,13 @@ Json tensor_json(const ir::Tensor& tensor) {
   return json;
 }
 
-codegen::GenerateOptions generate_options(std::string_view kernels, std::string_view skip_kernel) {
+codegen::GenerateOptions generate_options(std::string_view kernels, std::string_view skip_kernel,
+                                          std::string_view pq_kernel) {
   codegen::GenerateOptions options;
+  options.pq_kernel = pq_kernel == "direct"    ? codegen::PqKernel::kDirect
+                      : pq_kernel == "table"   ? codegen::PqKernel::kTable
+                      : pq_kernel == "decoded" ? codegen::PqKernel::kDecoded
+                                               : codegen::PqKernel::kAuto;
   options.flavor = kernels == "reference" ? codegen::KernelFlavor::kReference : codegen::KernelFlavor::kCortexM;
   options.skip_kernel = skip_kernel == "unrolled" ? codegen::SkipKernel::kUnrolled
                         : skip_kernel == "auto"   ? codegen::SkipKernel::kAuto
@@ -183,6 +210,16 @@ void add_skip_kernel_option(CLI::App& command, std::string& skip_kernel) {
                   "GEMM, weights as SMLAD constants) or auto (per layer, unrolled where it is estimated faster "
                   "and fits the flash)")
       ->check(CLI::IsMember({"table", "unrolled", "auto"}))
+      ->capture_default_str();
+}
+
+void add_pq_kernel_option(CLI::App& command, std::string& pq_kernel) {
+  command
+      .add_option("--pq-kernel", pq_kernel,
+                  "Product-quantized layers of a bundle: auto (per layer the form estimated cheaper), direct "
+                  "(codewords read from flash), table (input x codeword lookup tables) or decoded (dense kernels "
+                  "on the decoded int8 weights)")
+      ->check(CLI::IsMember({"auto", "direct", "table", "decoded"}))
       ->capture_default_str();
 }
 

@@ -25,8 +25,15 @@ using Json = nlohmann::ordered_json;
 // Imports a .tflite model; throws ir::Error with a one-line message if it cannot.
 ir::Graph load_model(const std::filesystem::path& path);
 
-// When `path` is a bundle file (no #NAME), its models as (name, graph); nullopt for anything else.
-std::optional<std::vector<std::pair<std::string, ir::Graph>>> load_bundle_models(const std::filesystem::path& path);
+// A bundle as the firmware generator takes it.
+struct LoadedBundle {
+  std::vector<std::pair<std::string, ir::Graph>> models;
+  std::vector<codegen::PqCodebookData> codebooks;
+};
+// When `path` is a bundle file (no #NAME), its models and codebooks; nullopt for anything else.
+std::optional<LoadedBundle> load_bundle(const std::filesystem::path& path);
+// The codebooks of the bundle a model spec (BUNDLE#NAME) comes from; none for a .tflite.
+std::vector<codegen::PqCodebookData> load_codebooks(const std::filesystem::path& spec);
 // The same with a resolved skip configuration (frugal explore's point_K.json) applied when
 // `approx` is not empty: the skipped weights become 0 and bias deltas are added.
 ir::Graph load_model(const std::filesystem::path& path, const std::filesystem::path& approx);
@@ -36,8 +43,10 @@ void require_single_input_output(const ir::Graph& graph, std::string_view verb);
 
 runtime::KernelSet parse_kernels(std::string_view name);
 // Firmware generation options for --kernels cortexm|reference and --skip-kernel.
-codegen::GenerateOptions generate_options(std::string_view kernels, std::string_view skip_kernel = "table");
+codegen::GenerateOptions generate_options(std::string_view kernels, std::string_view skip_kernel = "table",
+                                          std::string_view pq_kernel = "auto");
 void add_skip_kernel_option(CLI::App& command, std::string& skip_kernel);
+void add_pq_kernel_option(CLI::App& command, std::string& pq_kernel);
 std::string_view kernels_name(runtime::KernelSet kernels);
 
 std::vector<uint8_t> read_file(const std::filesystem::path& path, std::string_view what);

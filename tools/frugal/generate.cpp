@@ -35,16 +35,19 @@ CLI::App* add_generate(CLI::App& app, GenerateOptions& options) {
                       "Skip configuration (a point_K.json of frugal explore -o): the approximate model, with "
                       "computation-skipping kernels for its skipped weights");
   add_skip_kernel_option(*command, options.skip_kernel);
+  add_pq_kernel_option(*command, options.pq_kernel);
   command->add_flag("--json", options.json, "Print one JSON object instead of the text summary");
   return command;
 }
 
 int run_generate(const GenerateOptions& options) {
   const codegen::Board& board = codegen::find_board(options.board);
-  if (auto models = load_bundle_models(options.model)) {
+  if (auto bundle = load_bundle(options.model)) {
     if (!options.approx.empty()) throw ir::Error("--approx applies to a single model, not to a bundle");
-    const codegen::GeneratedBundleFirmware firmware = codegen::generate_bundle_firmware(
-        *models, board, options.output, generate_options(options.kernels, options.skip_kernel));
+    codegen::GenerateOptions generate = generate_options(options.kernels, options.skip_kernel, options.pq_kernel);
+    generate.codebooks = bundle->codebooks;
+    const codegen::GeneratedBundleFirmware firmware =
+        codegen::generate_bundle_firmware(bundle->models, board, options.output, generate);
     const codegen::FitReport& fit = firmware.fit;
     Json list = Json::array();
     for (size_t i = 0; i < firmware.source.models.size(); ++i) {
@@ -80,7 +83,9 @@ int run_generate(const GenerateOptions& options) {
   }
   const ir::Graph graph = load_model(options.model, options.approx);
   require_single_input_output(graph, "generate");
-  const codegen::GeneratedFirmware firmware = codegen::generate_firmware(graph, board, options.output, generate_options(options.kernels, options.skip_kernel));
+  codegen::GenerateOptions generate = generate_options(options.kernels, options.skip_kernel, options.pq_kernel);
+  generate.codebooks = load_codebooks(options.model);
+  const codegen::GeneratedFirmware firmware = codegen::generate_firmware(graph, board, options.output, generate);
   const codegen::FitReport& fit = firmware.fit;
   if (options.json) {
     Json json = {{"model", options.model},

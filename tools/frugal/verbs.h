@@ -38,6 +38,7 @@ struct GenerateOptions {
   std::string model, board, output, approx;
   std::string kernels = "cortexm";
   std::string skip_kernel = "table";
+  std::string pq_kernel = "auto";
   bool json = false;
 };
 CLI::App* add_generate(CLI::App& app, GenerateOptions& options);
@@ -47,6 +48,7 @@ struct BenchOptions {
   std::string model, board, data, input, keep, approx;
   std::string kernels = "cortexm";
   std::string skip_kernel = "table";
+  std::string pq_kernel = "auto";
   size_t count = 1;
   bool json = false;
 };
