@@ -589,6 +589,17 @@ ExploreSplits load_explore_splits(data::Dataset dataset, const data::DataRoot& r
       }
       const size_t v_end = validation_limit == 0 ? 500 : std::min<size_t>(500, 200 + validation_limit);
       const size_t t_end = test_limit == 0 ? 1000 : std::min<size_t>(1000, 500 + test_limit);
+      if (dataset == data::Dataset::kVww01) {
+        // vww01 is ordered by class (500 person, then 500 no-person images): in order, the
+        // validation split would hold only persons and the test split none. The same sizes,
+        // interleaved by record i mod 10.
+        s.calibration = data::interleaved(all, 10, 0, 2);
+        s.validation = data::slice(data::interleaved(all, 10, 2, 5), 0, v_end - 200);
+        s.test = data::slice(data::interleaved(all, 10, 5, 10), 0, t_end - 500);
+        s.description = fmt::format("vww01 by record i mod 10: calibration 0-1 (200), validation 2-4 ({}), test 5-9 ({})",
+                                    s.validation.num_samples(), s.test.num_samples());
+        break;
+      }
       s.calibration = data::slice(all, 0, 200);
       s.validation = data::slice(all, 200, v_end);
       s.test = data::slice(all, 500, t_end);

@@ -236,14 +236,19 @@ EvalSet slice(const EvalSet& set, size_t begin, size_t end) {
 }
 
 EvalSet stride(const EvalSet& set, size_t begin, size_t step) {
+  return interleaved(slice(set, begin, set.num_samples()), std::max<size_t>(step, 1), 0, 1);
+}
+
+EvalSet interleaved(const EvalSet& set, size_t period, size_t first, size_t last) {
   EvalSet s;
   s.dataset = set.dataset;
   s.input_bytes = set.input_bytes;
   s.windows_per_sample = set.windows_per_sample;
   const size_t sample_bytes = set.input_bytes * set.windows_per_sample;
-  for (size_t i = begin; i < set.num_samples(); i += std::max<size_t>(step, 1)) {
-    const auto first = set.inputs.begin() + static_cast<std::ptrdiff_t>(i * sample_bytes);
-    s.inputs.insert(s.inputs.end(), first, first + static_cast<std::ptrdiff_t>(sample_bytes));
+  for (size_t i = 0; i < set.num_samples(); ++i) {
+    if (i % period < first || i % period >= last) continue;
+    const auto begin = set.inputs.begin() + static_cast<std::ptrdiff_t>(i * sample_bytes);
+    s.inputs.insert(s.inputs.end(), begin, begin + static_cast<std::ptrdiff_t>(sample_bytes));
     s.labels.push_back(set.labels[i]);
   }
   return s;

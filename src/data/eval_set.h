@@ -62,6 +62,9 @@ EvalSet slice(const EvalSet& set, size_t begin, size_t end);
 // Samples begin, begin + step, begin + 2 step, ... of `set` (a split that keeps the class mix of
 // a set ordered by class, such as ad01's 36 normal then 36 anomalous samples).
 EvalSet stride(const EvalSet& set, size_t begin, size_t step);
+// The samples i with first <= i % period < last: a split that keeps the class mix of a set
+// ordered by class (vww01: 500 person, then 500 no-person images).
+EvalSet interleaved(const EvalSet& set, size_t period, size_t first, size_t last);
 
 // The first `limit` images of a CIFAR-10 training batch (`file` under cifar10/, e.g.
 // "data_batch_1.bin") prepared for `input`; throws ir::Error naming the file when it is absent

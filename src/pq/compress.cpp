@@ -93,11 +93,13 @@ ModelSplits load_splits(data::Dataset dataset, const data::DataRoot& root, const
     case data::Dataset::kKws01:
     case data::Dataset::kVww01:
       if (n >= 1000) {
-        s.tuning = data::slice(all, 0, 300);
-        s.validation = data::slice(all, 300, 500);
-        s.evaluation = data::slice(all, 500, n);
-        s.description = fmt::format("tuning: {0} records 0-299; validation: 300-499; evaluation: 500-{1}",
-                                    data::to_string(dataset), n - 1);
+        // Interleaved, because vww01 is ordered by class (500 person, then 500 no-person).
+        s.tuning = data::interleaved(all, 10, 0, 3);
+        s.validation = data::interleaved(all, 10, 3, 5);
+        s.evaluation = data::interleaved(all, 10, 5, 10);
+        s.description = fmt::format("{} records by i mod 10: tuning 0-2 ({}), validation 3-4 ({}), evaluation 5-9 ({})",
+                                    data::to_string(dataset), s.tuning.num_samples(), s.validation.num_samples(),
+                                    s.evaluation.num_samples());
         return s;
       }
       break;
@@ -109,12 +111,12 @@ ModelSplits load_splits(data::Dataset dataset, const data::DataRoot& root, const
                                   s.tuning.num_samples(), s.evaluation.num_samples(), where);
       return s;
   }
-  // Fixtures: a third each, in order, so the splits stay disjoint.
-  s.tuning = data::slice(all, 0, n / 3);
-  s.validation = data::slice(all, n / 3, 2 * n / 3);
-  s.evaluation = data::slice(all, 2 * n / 3, n);
-  s.description = fmt::format("tuning: {0} records 0-{1}; validation: {2}-{3}; evaluation: {4}-{5}{6}",
-                              data::to_string(dataset), n / 3 - 1, n / 3, 2 * n / 3 - 1, 2 * n / 3, n - 1, where);
+  // Fixtures: a third each, interleaved, so the splits stay disjoint and keep the class mix.
+  s.tuning = data::interleaved(all, 3, 0, 1);
+  s.validation = data::interleaved(all, 3, 1, 2);
+  s.evaluation = data::interleaved(all, 3, 2, 3);
+  s.description = fmt::format("{} records by i mod 3: tuning 0, validation 1, evaluation 2{}", data::to_string(dataset),
+                              where);
   return s;
 }
 

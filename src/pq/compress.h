@@ -31,11 +31,12 @@ struct ModelSplits {
 // The documented splits (docs/product-quantization.md):
 //   cifar10  tuning: data_batch_1 images 0..tuning_limit-1 (training images: only their inputs
 //            are used); validation: test images 0-1999; evaluation: test images 2000-9999
-//   kws01, vww01 (1,000 records)  tuning: 0-299; validation: 300-499; evaluation: 500-999
+//   kws01, vww01 (1,000 records)  by record i mod 10: tuning 0-2, validation 3-4, evaluation 5-9
+//            (interleaved: vww01 is ordered by class)
 //   ad01 (72 samples, 36 normal then 36 anomalous)  tuning = validation: even samples;
 //            evaluation: odd samples (18 + 18 each way)
-// Without the full shared data (the repo's fixtures), each split is a third of the records there,
-// in order, and `description` says so.
+// Without the full shared data (the repo's fixtures), each split is every third record there,
+// and `description` says so.
 ModelSplits load_splits(data::Dataset dataset, const data::DataRoot& root, const ir::Tensor& input,
                         size_t tuning_limit = 2000);
 
