@@ -143,6 +143,11 @@ TEST_F(Compress, GenerateWritesOneFirmwareWithEveryModel) {
   for (const char* file : {"frugal_model.h", "bundle.cc", "model_0.cc", "model_1.cc", "Makefile"}) {
     EXPECT_TRUE(fs::exists(out / file)) << file;
   }
+  // Encoded layers compute from the shared codebooks, defined once in bundle.cc.
+  const std::string model = frugal::testing::slurp(out / "model_1.cc");
+  EXPECT_NE(model.find("kc::pq_conv2d_"), std::string::npos);
+  EXPECT_NE(model.find("frugal_pq_codebook_0"), std::string::npos);
+  EXPECT_NE(frugal::testing::slurp(out / "bundle.cc").find("const int16_t frugal_pq_codebook_0["), std::string::npos);
   const std::string header = frugal::testing::slurp(out / "frugal_model.h");
   EXPECT_NE(header.find("#define FRUGAL_NUM_MODELS 2"), std::string::npos);
   EXPECT_NE(header.find("#define FRUGAL_MODEL_RESNET8 1"), std::string::npos);
@@ -151,6 +156,7 @@ TEST_F(Compress, GenerateWritesOneFirmwareWithEveryModel) {
 
 TEST_F(Compress, BenchRunsEveryModelBitExactAndSwitchesForAlmostNothing) {
   ASSERT_EQ(result_->exit_code, 0) << result_->err;
+  // Every encoded layer runs from codebook + indices (each layer's cheaper form).
   const auto r = run_frugal("bench " + q(*bundle_) +
                             " --board nucleo-f446re -n 2 --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -166,6 +172,15 @@ TEST_F(Compress, BenchRunsEveryModelBitExactAndSwitchesForAlmostNothing) {
     EXPECT_LT(m["switch"]["fraction_of_inference"].get<double>(), 0.01);
     EXPECT_GT(m["load_from_external_storage"]["SD card over SPI (25 MHz)"]["cycles"].get<uint64_t>(),
               m["switch"]["cycles_estimate"].get<uint64_t>());
+  }
+}
+
+TEST_F(Compress, EveryProductQuantizedKernelFormIsBitExactUnderQemu) {
+  ASSERT_EQ(result_->exit_code, 0) << result_->err;
+  for (const char* form : {"table", "direct"}) {
+    const auto r = run_frugal("bench " + q(*bundle_) + " --board nucleo-f446re -n 1 --pq-kernel " + form + " --json");
+    ASSERT_EQ(r.exit_code, 0) << form << "\n" << r.err;
+    EXPECT_TRUE(nlohmann::json::parse(last_line(r.out))["bit_exact"].get<bool>()) << form;
   }
 }
 
