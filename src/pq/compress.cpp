@@ -280,6 +280,8 @@ class ModelCompressor {
       for (size_t k = 0; k < attempts; ++k) try_with_recovery(rejected[k]);
     }
 
+    if (opt_.recover && opt_.joint_rounds > 0) joint_recovery(order);
+
     r.validation_after = validate(current_);
     r.after = score(current_, in_.splits.evaluation, opt_.threads).value;
     for (size_t i = 0; i < layers_.size(); ++i) {
@@ -346,6 +348,50 @@ class ModelCompressor {
       teacher_ = teacher_targets(in_.graph, in_.splits.tuning.inputs, in_.splits.tuning.num_inferences(), opt_.threads);
     }
     return teacher_;
+  }
+
+  // Every encodable layer encoded, then fine-tune-all / re-assign-all rounds.
+  void joint_recovery(const std::vector<size_t>& order) {
+    ir::Graph trial = in_.graph;
+    for (const size_t i : order) encode(trial, i, {});
+    std::vector<int32_t> ops;
+    for (const WeightLayer& layer : layers_) ops.push_back(layer.op);
+    double best = validate(trial);
+    log(fmt::format("  joint: all {} encodable layers encoded, validation {:.4f}", order.size(), best));
+    ir::Graph best_graph = trial;
+    for (int32_t round = 0; round < opt_.joint_rounds; ++round) {
+      FineTuneOptions ft = opt_.fine_tune;
+      ft.seed = opt_.seed + static_cast<uint64_t>(round);
+      ft.threads = opt_.threads;
+      const std::vector<std::vector<float>> weights =
+          distill_layers(trial, ops, in_.splits.tuning.inputs, in_.splits.tuning.num_inferences(), teacher(), ft);
+      for (size_t k = 0; k < layers_.size(); ++k) {
+        if (layers_[k].encodable && std::find(order.begin(), order.end(), k) != order.end()) {
+          encode(trial, k, weights[k]);
+        } else {
+          ir::Tensor& w = trial.tensor(layers_[k].weights);
+          auto* q = reinterpret_cast<int8_t*>(w.data.data());
+          for (size_t e = 0; e < weights[k].size(); ++e) {
+            q[e] = static_cast<int8_t>(std::clamp(std::lround(weights[k][e]), -127L, 127L));
+          }
+        }
+      }
+      const double s = validate(trial);
+      log(fmt::format("  joint: round {} tuning {} layers, validation {:.4f}", round + 1, ops.size(), s));
+      if (s > best) {
+        best = s;
+        best_graph = trial;
+      }
+    }
+    const size_t encoded_now = static_cast<size_t>(std::count(encoded_.begin(), encoded_.end(), true));
+    if (within_bound(best) && order.size() > encoded_now) {
+      current_ = std::move(best_graph);
+      for (const size_t i : order) encoded_[i] = true;
+      std::fill(tuned_.begin(), tuned_.end(), true);
+      log(fmt::format("  joint: kept, every encodable layer encoded, validation {:.4f}", best));
+    } else {
+      log(fmt::format("  joint: not kept (validation {:.4f}), the greedy choice stands", best));
+    }
   }
 
   void try_with_recovery(size_t i) {

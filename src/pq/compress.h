@@ -72,6 +72,10 @@ struct CompressOptions {
   // Layers the bound refused that get a recovery attempt, largest first (each costs a few
   // fine-tuning rounds).
   int32_t max_recovery_attempts = 4;
+  // Instead of the greedy choice: encode every encodable layer, then alternate fine-tuning ALL
+  // weight layers jointly with re-assigning their codewords for this many rounds; kept if the
+  // model ends within the bound (else the greedy result stands). 0: off.
+  int32_t joint_rounds = 0;
   FineTuneOptions fine_tune;
   uint64_t seed = 1;
   unsigned threads = 0;

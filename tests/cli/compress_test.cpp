@@ -194,6 +194,22 @@ TEST_F(Compress, LeaveOneOutLearnsTheCodebooksWithoutThatModel) {
   EXPECT_TRUE(fs::exists(out));
 }
 
+TEST(CompressRecovery, JointRoundsFineTuneEveryLayerAndReport) {
+  use_fixtures();
+  const fs::path dir = fs::temp_directory_path() / ("frugal_compress_joint_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const auto r = run_frugal("compress " + q(kKws) + " --joint-rounds 1 --epochs 1 --recovery-attempts 1 --json -o " +
+                            q(dir / "joint.frugal"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("joint: round 1 tuning 10 layers"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("recovery round 1"), std::string::npos) << r.err;
+  const auto j = nlohmann::json::parse(last_line(r.out));
+  EXPECT_EQ(j["models"].size(), 1u);
+  EXPECT_TRUE(fs::exists(dir / "joint.frugal"));
+  std::error_code ignored;
+  fs::remove_all(dir, ignored);
+}
+
 TEST(CompressErrors, BadArgumentsAreOneLineErrorsAndWriteNothing) {
   use_fixtures();
   const fs::path dir = fs::temp_directory_path() / ("frugal_compress_err_" + std::to_string(::getpid()));

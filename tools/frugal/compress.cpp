@@ -51,6 +51,11 @@ CLI::App* add_compress(CLI::App& app, CompressOptions& options) {
                       "Refused layers (largest first) that get a fine-tuning attempt, per model")
       ->check(CLI::Range(0, 1000))
       ->capture_default_str();
+  command->add_option("--joint-rounds", options.joint_rounds,
+                      "Also try every encodable layer encoded, recovered by this many rounds of fine-tuning all "
+                      "layers jointly and re-assigning codewords (kept when within the bound)")
+      ->check(CLI::Range(0, 100))
+      ->capture_default_str();
   command->add_flag("--no-recovery", options.no_recovery, "No fine-tuning: encode only what fits the bound as is");
   command->add_flag("--no-refit", options.no_refit, "Keep each channel's weight scale (no least-squares refit)");
   command->add_option("--statistics", options.statistics,
@@ -128,6 +133,7 @@ int run_compress(const CompressOptions& options) {
   po.fine_tune.epochs = options.epochs;
   po.fine_tune.learning_rate = options.learning_rate;
   po.max_recovery_attempts = options.recovery_attempts;
+  po.joint_rounds = options.joint_rounds;
   po.threads = options.threads;
   const auto start = std::chrono::steady_clock::now();
   po.log = [&](const std::string& line) {

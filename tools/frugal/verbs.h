@@ -90,6 +90,7 @@ struct CompressOptions {
   float learning_rate = 0.1f;
   bool no_recovery = false;
   int32_t recovery_attempts = 4;
+  int32_t joint_rounds = 0;
   bool no_refit = false;
   size_t statistics = 512;
   std::string leave_out;  // learn the codebooks without this model (generalisation check)
