@@ -18,6 +18,8 @@
 #include <optional>
 
 #include "pq/bundle.h"
+
+#include "import/flatbuffers_read.h"
 #include "pq/bundle_generated.h"
 #include "pq/subvectors.h"
 
@@ -258,35 +260,10 @@ size_t payload_bytes(const Bundle& bundle) {
 
 // --- reading -----------------------------------------------------------------------------
 
-std::string printable(const flatbuffers::String* s) {
-  return s == nullptr ? std::string() : ir::printable(s->string_view());
-}
-
-std::string printable_identifier(const uint8_t* p) {
-  std::string out;
-  for (int i = 0; i < 4; ++i) {
-    const uint8_t c = p[i];
-    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
-      out += static_cast<char>(c);
-    else
-      out += fmt::format("\\x{:02x}", c);
-  }
-  return out;
-}
-
-// The verifier checks a vector's length field for 4-byte alignment but not its elements for
-// their own, so 8-byte zero points may sit misaligned: copy bytes instead of reading in place.
-template <typename T>
-std::vector<T> to_vector(const flatbuffers::Vector<T>* v) {
-  if (v == nullptr || v->size() == 0) return {};
-  std::vector<T> out(v->size());
-  std::memcpy(out.data(), v->Data(), out.size() * sizeof(T));
-  return out;
-}
-
-std::string shape_str(const std::vector<int32_t>& shape) {
-  return fmt::format("[{}]", fmt::join(shape, ","));
-}
+using import::printable;
+using import::printable_identifier;
+using import::shape_str;
+using import::to_vector;
 
 class Reader {
  public:
