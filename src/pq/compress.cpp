@@ -363,11 +363,22 @@ class ModelCompressor {
       FineTuneOptions ft = opt_.fine_tune;
       ft.seed = opt_.seed + static_cast<uint64_t>(round);
       ft.threads = opt_.threads;
-      const std::vector<std::vector<float>> weights =
-          distill_layers(trial, ops, in_.splits.tuning.inputs, in_.splits.tuning.num_inferences(), teacher(), ft);
+      // Encoded layers train through their codeword assignment (straight-through).
+      std::vector<CodewordProjection> projections(layers_.size());
+      for (const size_t k : order) {
+        const Codebook& cb = cb_.books[static_cast<size_t>(cb_.index.at(layers_[k].kind))];
+        projections[k] = {cb.words.data(), cb.codewords, cb.subvector,
+                          subvector_offsets(trial.tensor(layers_[k].weights), layers_[k].layout, layers_[k].subvector)};
+      }
+      const std::vector<std::vector<float>> weights = distill_layers(
+          trial, ops, in_.splits.tuning.inputs, in_.splits.tuning.num_inferences(), teacher(), ft, projections);
       for (size_t k = 0; k < layers_.size(); ++k) {
         if (layers_[k].encodable && std::find(order.begin(), order.end(), k) != order.end()) {
-          encode(trial, k, weights[k]);
+          // The assignment the training saw: nearest codewords under the current scales.
+          EncodeOptions plain;
+          plain.refit_scales = false;
+          const int32_t book = cb_.index.at(layers_[k].kind);
+          encode_layer(trial, layers_[k], book, cb_.books[static_cast<size_t>(book)], plain, weights[k]);
         } else {
           ir::Tensor& w = trial.tensor(layers_[k].weights);
           auto* q = reinterpret_cast<int8_t*>(w.data.data());

@@ -232,6 +232,14 @@ std::vector<float> subvectors(std::span<const float> values, const ir::Tensor& w
   return gather(values.data(), SubvectorIndexer(weights, layout, subvector));
 }
 
+std::vector<int64_t> subvector_offsets(const ir::Tensor& weights, ir::PqLayout layout, int32_t subvector) {
+  const SubvectorIndexer ix(weights, layout, subvector);
+  std::vector<int64_t> out(ix.count() * ix.d);
+  for (size_t s = 0; s < ix.count(); ++s)
+    for (size_t j = 0; j < ix.d; ++j) out[s * ix.d + j] = static_cast<int64_t>(ix.offset(s, j));
+  return out;
+}
+
 void encode_layer(ir::Graph& graph, const WeightLayer& layer, int32_t codebook_index, const Codebook& codebook,
                   const EncodeOptions& options, std::span<const float> target) {
   ir::Tensor& w = graph.tensor(layer.weights);

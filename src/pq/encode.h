@@ -44,6 +44,10 @@ std::vector<float> subvectors(const ir::Tensor& weights, ir::PqLayout layout, in
 std::vector<float> subvectors(std::span<const float> values, const ir::Tensor& weights, ir::PqLayout layout,
                               int32_t subvector);
 
+// Element offsets of the sub-vectors' values, offsets[s * d + j] (what training through the
+// assignment gathers, finetune.h).
+std::vector<int64_t> subvector_offsets(const ir::Tensor& weights, ir::PqLayout layout, int32_t subvector);
+
 struct EncodeOptions {
   // Re-fit each output channel's weight scale by least squares (scale' = scale * <w,c>/<c,c>,
   // alternating with the assignment), rescaling the bias to match. The decoded weights stay the

@@ -204,6 +204,19 @@ class FloatView {
   torch::Tensor parameter(int32_t op_index) const {
     return params_.at(graph_.ops[static_cast<size_t>(op_index)].inputs[1]);
   }
+  // Layers whose forward pass uses the nearest codewords of their weights (straight-through).
+  void project(int32_t op_index, const CodewordProjection& projection) {
+    if (projection.offsets.empty()) return;
+    Projection p;
+    const int64_t k = projection.codewords, d = projection.subvector;
+    std::vector<float> words(static_cast<size_t>(k * d));
+    for (size_t i = 0; i < words.size(); ++i) words[i] = projection.words[i];
+    p.codebook = torch::tensor(words).reshape({k, d});
+    p.offsets = torch::tensor(projection.offsets, torch::kLong);
+    p.d = d;
+    projections_[graph_.ops[static_cast<size_t>(op_index)].inputs[1]] = std::move(p);
+  }
+
   std::vector<torch::Tensor> parameters() const {
     std::vector<torch::Tensor> out;
     for (const auto& [tensor, param] : params_) out.push_back(param);
@@ -232,6 +245,13 @@ class FloatView {
  private:
   // Per-op tensors computed once: real-valued frozen weights (torch layout) and biases, and the
   // per-channel scales of trained weights.
+  struct Projection {
+    torch::Tensor codebook;  // K x d float
+    torch::Tensor offsets;   // S * d element offsets
+    int64_t d = 0;
+  };
+  std::map<int32_t, Projection> projections_;  // by weight tensor
+
   struct PreparedOp {
     torch::Tensor weight;  // frozen ops only
     torch::Tensor scales;  // trained ops: multiply the int8-unit parameter
@@ -272,8 +292,19 @@ class FloatView {
   torch::Tensor weight_of(size_t index) const {
     const ir::Op& op = graph_.ops[index];
     const PreparedOp& p = ops_[index];
-    if (const auto it = params_.find(op.inputs[1]); it != params_.end())
-      return torch_layout(op.type, p.scales * it->second);
+    if (const auto it = params_.find(op.inputs[1]); it != params_.end()) {
+      torch::Tensor w = it->second;
+      if (const auto pr = projections_.find(op.inputs[1]); pr != projections_.end()) {
+        // Nearest codeword of every sub-vector forward, identity backward.
+        const torch::Tensor flat = w.reshape({-1});
+        const torch::Tensor sub = flat.detach().index_select(0, pr->second.offsets).reshape({-1, pr->second.d});
+        const torch::Tensor nearest = torch::cdist(sub, pr->second.codebook).argmin(1);
+        const torch::Tensor chosen = pr->second.codebook.index_select(0, nearest).reshape({-1});
+        const torch::Tensor projected = torch::zeros_like(flat).index_put({pr->second.offsets}, chosen);
+        w = (flat + (projected - flat.detach())).reshape(w.sizes());
+      }
+      return torch_layout(op.type, p.scales * w);
+    }
     return p.weight;
   }
 
@@ -401,8 +432,10 @@ torch::Tensor real_inputs(const ir::Graph& graph, std::span<const uint8_t> input
 
 std::vector<std::vector<float>> distill(const ir::Graph& graph, std::span<const int32_t> layers,
                                         std::span<const uint8_t> inputs, size_t count, std::span<const float> targets,
-                                        const FineTuneOptions& options) {
+                                        const FineTuneOptions& options, std::span<const CodewordProjection> projections) {
   ir::validate(graph);
+  if (!projections.empty() && projections.size() != layers.size())
+    throw Error(fmt::format("{} codeword projections for {} layers", projections.size(), layers.size()));
   expect_single_io(graph);
   for (int32_t layer : layers) {
     if (layer < 0 || static_cast<size_t>(layer) >= graph.ops.size())
@@ -425,6 +458,18 @@ std::vector<std::vector<float>> distill(const ir::Graph& graph, std::span<const 
 
   torch::set_num_threads(static_cast<int>(resolve_threads(options.threads)));
   FloatView view(graph, layers, options.fake_quant_activations);
+  for (size_t k = 0; k < projections.size(); ++k) {
+    const CodewordProjection& pr = projections[k];
+    const auto elements = graph.tensor(graph.ops[static_cast<size_t>(layers[k])].inputs[1]).num_elements();
+    for (const int64_t offset : pr.offsets)
+      if (offset < 0 || offset >= elements)
+        throw Error(fmt::format("codeword projection of layer {}: offset {} outside its {} weights", layers[k], offset,
+                                elements));
+    if (!pr.offsets.empty() && (pr.subvector < 1 || pr.codewords < 1 || pr.words == nullptr ||
+                                pr.offsets.size() % static_cast<size_t>(pr.subvector) != 0))
+      throw Error(fmt::format("codeword projection of layer {} is malformed", layers[k]));
+    view.project(layers[k], pr);
+  }
 
   if (!layers.empty() && count > 0 && options.epochs > 0) {
     const torch::Tensor x_all = real_inputs(graph, inputs, count);
@@ -513,9 +558,10 @@ std::vector<float> teacher_targets(const ir::Graph& teacher, std::span<const uin
 
 std::vector<std::vector<float>> distill_layers(const ir::Graph& graph, std::span<const int32_t> layers,
                                                std::span<const uint8_t> inputs, size_t count,
-                                               std::span<const float> targets, const FineTuneOptions& options) {
+                                               std::span<const float> targets, const FineTuneOptions& options,
+                                               std::span<const CodewordProjection> projections) {
   try {
-    return distill(graph, layers, inputs, count, targets, options);
+    return distill(graph, layers, inputs, count, targets, options, projections);
   } catch (const c10::Error& e) {
     rethrow_torch(e);
   }

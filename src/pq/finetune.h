@@ -26,6 +26,17 @@ struct FineTuneOptions {
   bool fake_quant_activations = true;
 };
 
+// Trains a layer's weights THROUGH its codeword assignment: the forward pass uses each
+// sub-vector's nearest codeword, the gradient reaches the underlying float weights straight
+// through, so training sees the weights the firmware will have (instead of drifting in float
+// and losing most of it to a hard re-assignment afterwards).
+struct CodewordProjection {
+  const int8_t* words = nullptr;  // K x d
+  int32_t codewords = 0, subvector = 0;
+  // Element offsets (in the tensor's order) of sub-vector s's d values: offsets[s * d + j].
+  std::vector<int64_t> offsets;
+};
+
 // The tensor the student is trained to match: the input of a final SOFTMAX (the logits, which
 // carry more information than saturated int8 probabilities), else the graph's output.
 int32_t distillation_target(const ir::Graph& graph);
@@ -41,8 +52,10 @@ std::vector<float> teacher_targets(const ir::Graph& teacher, std::span<const uin
 // its distillation target matches `targets` (MSE) on `inputs`; everything else is frozen.
 // Returns, per layer, the tuned weights in int8 units (real weight / the channel's scale, same
 // element order as the tensor), unrounded: the caller maps them back to codewords.
+// `projections`: empty, or one per layer (a projection with no offsets: plain float weights).
 std::vector<std::vector<float>> distill_layers(const ir::Graph& graph, std::span<const int32_t> layers,
                                                std::span<const uint8_t> inputs, size_t count,
-                                               std::span<const float> targets, const FineTuneOptions& options = {});
+                                               std::span<const float> targets, const FineTuneOptions& options = {},
+                                               std::span<const CodewordProjection> projections = {});
 
 }  // namespace frugal::pq

@@ -189,6 +189,38 @@ TEST(DistillLayers, ZeroEpochsReturnTheInt8Weights) {
   EXPECT_TRUE(distill_layers(kws.graph, {}, kws.inputs, kws.count, targets, options).empty());
 }
 
+// Training through a codeword assignment: the returned weights are the underlying float ones,
+// so with no epochs they are the int8 weights, and a malformed projection is refused.
+TEST(DistillLayers, CodewordProjections) {
+  const Workload kws = real_inputs(kFixtures / kKws, data::Dataset::kKws01, 4);
+  const std::vector<float> targets = interpreter_values(kws.graph, softmax_input(kws.graph), kws.inputs, kws.count);
+  const std::vector<int32_t> layers = {2};  // 1x1 CONV_2D
+  const ir::Tensor& w = kws.graph.tensor(kws.graph.ops[2].inputs[1]);
+  const std::vector<int8_t> words = {0, 0, 1, -1};  // K = 2, d = 2
+  std::vector<int64_t> offsets(static_cast<size_t>(w.num_elements()));
+  for (size_t i = 0; i < offsets.size(); ++i) offsets[i] = static_cast<int64_t>(i);
+  std::vector<CodewordProjection> projection{{words.data(), 2, 2, offsets}};
+  FineTuneOptions none;
+  none.epochs = 0;
+  EXPECT_EQ(distill_layers(kws.graph, layers, kws.inputs, kws.count, targets, none, projection)[0], int8_as_float(w));
+  FineTuneOptions one;
+  one.epochs = 1;
+  one.threads = 1;
+  const std::vector<float> trained =
+      distill_layers(kws.graph, layers, kws.inputs, kws.count, targets, one, projection)[0];
+  EXPECT_EQ(trained.size(), offsets.size());
+  EXPECT_NE(trained, int8_as_float(w));  // the gradient reached the float weights
+
+  std::vector<CodewordProjection> outside = projection;
+  outside[0].offsets.back() = w.num_elements();
+  EXPECT_THROW(distill_layers(kws.graph, layers, kws.inputs, kws.count, targets, none, outside), ir::Error);
+  std::vector<CodewordProjection> ragged = projection;
+  ragged[0].offsets.pop_back();
+  EXPECT_THROW(distill_layers(kws.graph, layers, kws.inputs, kws.count, targets, none, ragged), ir::Error);
+  const std::vector<int32_t> two = {2, 3};
+  EXPECT_THROW(distill_layers(kws.graph, two, kws.inputs, kws.count, targets, none, projection), ir::Error);
+}
+
 TEST(DistillLayers, BadArgumentsThrowIrError) {
   const Workload kws = real_inputs(kFixtures / kKws, data::Dataset::kKws01, 4);
   const std::vector<float> targets = interpreter_values(kws.graph, softmax_input(kws.graph), kws.inputs, kws.count);
