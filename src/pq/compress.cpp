@@ -280,7 +280,7 @@ class ModelCompressor {
       for (size_t k = 0; k < attempts; ++k) try_with_recovery(rejected[k]);
     }
 
-    if (opt_.recover && opt_.joint_rounds > 0) joint_recovery(order);
+    if (opt_.recover && opt_.joint_rounds > 0 && !order.empty()) joint_recovery(order);
 
     r.validation_after = validate(current_);
     r.after = score(current_, in_.splits.evaluation, opt_.threads).value;
