@@ -48,6 +48,12 @@ void for_each_inference(const runtime::CompiledModel& model, size_t count, unsig
   if (error) std::rethrow_exception(error);
 }
 
+// Tuned weights (int8 units) of a layer that stays dense back onto its int8 grid.
+void round_to_int8(ir::Tensor& weights, std::span<const float> tuned) {
+  auto* q = reinterpret_cast<int8_t*>(weights.data.data());
+  for (size_t e = 0; e < tuned.size(); ++e) q[e] = static_cast<int8_t>(std::clamp(std::lround(tuned[e]), -127L, 127L));
+}
+
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -380,11 +386,7 @@ class ModelCompressor {
           const int32_t book = cb_.index.at(layers_[k].kind);
           encode_layer(trial, layers_[k], book, cb_.books[static_cast<size_t>(book)], plain, weights[k]);
         } else {
-          ir::Tensor& w = trial.tensor(layers_[k].weights);
-          auto* q = reinterpret_cast<int8_t*>(w.data.data());
-          for (size_t e = 0; e < weights[k].size(); ++e) {
-            q[e] = static_cast<int8_t>(std::clamp(std::lround(weights[k][e]), -127L, 127L));
-          }
+          round_to_int8(trial.tensor(layers_[k].weights), weights[k]);
         }
       }
       const double s = validate(trial);
@@ -426,11 +428,7 @@ class ModelCompressor {
         if (t == i || encoded_[t]) {
           encode(trial, t, weights[k]);
         } else {
-          ir::Tensor& w = trial.tensor(layers_[t].weights);
-          auto* q = reinterpret_cast<int8_t*>(w.data.data());
-          for (size_t e = 0; e < weights[k].size(); ++e) {
-            q[e] = static_cast<int8_t>(std::clamp(std::lround(weights[k][e]), -127L, 127L));
-          }
+          round_to_int8(trial.tensor(layers_[t].weights), weights[k]);
         }
       }
       const double s = validate(trial);

@@ -184,6 +184,17 @@ TEST_F(Compress, EveryProductQuantizedKernelFormIsBitExactUnderQemu) {
   }
 }
 
+TEST_F(Compress, ABundleTooBigForTheBoardIsRefusedAndWritesNothing) {
+  ASSERT_EQ(result_->exit_code, 0) << result_->err;
+  // Decoded int8 weights of both models (~110 KB) plus code do not fit the 128 KB Nucleo-G431RB.
+  const fs::path out = *dir_ / "too_big";
+  const auto r = run_frugal("generate " + q(*bundle_) + " --board nucleo-g431rb --pq-kernel decoded -o " + q(out));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("error: the bundle's 2 models do not fit nucleo-g431rb: flash needs"), std::string::npos)
+      << r.err;
+  EXPECT_FALSE(fs::exists(out));
+}
+
 TEST_F(Compress, LeaveOneOutLearnsTheCodebooksWithoutThatModel) {
   const fs::path out = *dir_ / "loo.frugal";
   const auto r = run_frugal("compress " + q(kKws) +
