@@ -431,7 +431,6 @@ class Emitter {
       }
       if (conv->filter.c != conv->input.c) return "";  // grouped convolution
       const ConvShape host_shape{conv->filter.h, conv->filter.w, conv->input.c, conv->output.c};
-      need_scratch(kc::conv2d_scratch_bytes(host_shape));
       if (const ir::Tensor& w = graph_.tensor(graph_.ops[layer].inputs.at(1)); pq_codebook(w) != nullptr) {
         const ir::PqEncoding& e = *w.pq;
         const kc::PqCodebookView view = pq_view(w);
@@ -445,6 +444,8 @@ class Emitter {
         return emit_pq(layer, w, packed, "conv2d", shape_struct(layer, members), input_pointer(in[0], "int8_t"),
                        output_pointer(out, "int8_t"));
       }
+      // Below the PQ branch: the codebook kernels size their own scratch (emit_pq).
+      need_scratch(kc::conv2d_scratch_bytes(host_shape));
       const std::string shape = shape_struct(layer, members);
       const WeightMatrix matrix{conv->filter_data, conv->output.c, conv->filter.h * conv->filter.w * conv->input.c, 0};
       const std::string skipping =

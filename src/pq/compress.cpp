@@ -9,6 +9,7 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -54,6 +55,66 @@ void round_to_int8(ir::Tensor& weights, std::span<const float> tuned) {
   for (size_t e = 0; e < tuned.size(); ++e) q[e] = static_cast<int8_t>(std::clamp(std::lround(tuned[e]), -127L, 127L));
 }
 
+// Tuned biases (accumulator units) back onto the int32 grid.
+void round_to_int32(ir::Tensor& bias, std::span<const float> tuned) {
+  auto* q = reinterpret_cast<int32_t*>(bias.data.data());
+  constexpr double lo = std::numeric_limits<int32_t>::min(), hi = std::numeric_limits<int32_t>::max();
+  for (size_t e = 0; e < tuned.size(); ++e)
+    q[e] = static_cast<int32_t>(std::clamp(std::round(static_cast<double>(tuned[e])), lo, hi));
+}
+
+std::vector<float> int8_as_float(const ir::Tensor& t) {
+  const auto n = static_cast<size_t>(t.num_elements());
+  return {t.data_as<int8_t>(), t.data_as<int8_t>() + n};
+}
+
+std::vector<float> int32_as_float(const ir::Tensor& t) {
+  std::vector<float> out(static_cast<size_t>(t.num_elements()));
+  for (size_t e = 0; e < out.size(); ++e) out[e] = static_cast<float>(t.data_as<int32_t>()[e]);
+  return out;
+}
+
+void append(data::EvalSet& to, const data::EvalSet& from) {
+  to.inputs.insert(to.inputs.end(), from.inputs.begin(), from.inputs.end());
+  to.labels.insert(to.labels.end(), from.labels.begin(), from.labels.end());
+}
+
+// More distillation inputs for the small keyword and person sets (300 tuning records): the
+// student only has to match the teacher, so any plausible input teaches it, labels unused.
+// Images get a mirrored copy; MFCC frames (time along the first axis) copies shifted by three
+// frames each way, the edge frame repeated.
+void augment_tuning(data::EvalSet& set, const ir::Tensor& input) {
+  if (input.shape.size() != 4 || set.windows_per_sample != 1) return;
+  const auto rows = static_cast<size_t>(input.shape[1]), cols = static_cast<size_t>(input.shape[2]);
+  const size_t pixel = set.input_bytes / (rows * cols);  // channels x element size
+  const size_t n = set.num_samples();
+  data::EvalSet extra;
+  extra.input_bytes = set.input_bytes;
+  auto add = [&](size_t i, auto&& source_of) {
+    const uint8_t* src = set.inputs.data() + i * set.input_bytes;
+    for (size_t r = 0; r < rows; ++r)
+      for (size_t c = 0; c < cols; ++c) {
+        const auto [sr, sc] = source_of(r, c);
+        const uint8_t* p = src + (sr * cols + sc) * pixel;
+        extra.inputs.insert(extra.inputs.end(), p, p + pixel);
+      }
+    extra.labels.push_back(set.labels[i]);
+  };
+  for (size_t i = 0; i < n; ++i) {
+    if (set.dataset == data::Dataset::kKws01) {
+      for (const ptrdiff_t shift : {-3, 3}) {
+        add(i, [&](size_t r, size_t c) {
+          const auto from = std::clamp<ptrdiff_t>(static_cast<ptrdiff_t>(r) - shift, 0, static_cast<ptrdiff_t>(rows) - 1);
+          return std::pair{static_cast<size_t>(from), c};
+        });
+      }
+    } else {
+      add(i, [&](size_t r, size_t c) { return std::pair{r, cols - 1 - c}; });
+    }
+  }
+  append(set, extra);
+}
+
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -86,12 +147,18 @@ ModelSplits load_splits(data::Dataset dataset, const data::DataRoot& root, const
   switch (dataset) {
     case data::Dataset::kCifar10: {
       if (n >= 10000 && std::filesystem::exists(root.path / "cifar10" / "data_batch_1.bin")) {
+        // Training batches in order, as many images as asked for and the shared data holds.
         s.tuning = data::load_cifar10_training(root, "data_batch_1.bin", input, tuning_limit);
+        for (const char* batch : {"data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin"}) {
+          const size_t have = s.tuning.num_samples();
+          if (have >= tuning_limit || !std::filesystem::exists(root.path / "cifar10" / batch)) break;
+          append(s.tuning, data::load_cifar10_training(root, batch, input, tuning_limit - have));
+        }
         s.validation = data::slice(all, 0, 2000);
         s.evaluation = data::slice(all, 2000, n);
-        s.description = fmt::format("tuning: data_batch_1 images 0-{}; validation: test images 0-1999; "
-                                    "evaluation: test images 2000-{}",
-                                    s.tuning.num_samples() - 1, n - 1);
+        s.description = fmt::format("tuning: the first {} CIFAR-10 training images (data_batch_1 on); validation: "
+                                    "test images 0-1999; evaluation: test images 2000-{}",
+                                    s.tuning.num_samples(), n - 1);
         return s;
       }
       break;
@@ -103,9 +170,13 @@ ModelSplits load_splits(data::Dataset dataset, const data::DataRoot& root, const
         s.tuning = data::interleaved(all, 10, 0, 3);
         s.validation = data::interleaved(all, 10, 3, 5);
         s.evaluation = data::interleaved(all, 10, 5, 10);
-        s.description = fmt::format("{} records by i mod 10: tuning 0-2 ({}), validation 3-4 ({}), evaluation 5-9 ({})",
-                                    data::to_string(dataset), s.tuning.num_samples(), s.validation.num_samples(),
-                                    s.evaluation.num_samples());
+        const size_t records = s.tuning.num_samples();
+        augment_tuning(s.tuning, input);
+        s.description = fmt::format(
+            "{} records by i mod 10: tuning 0-2 ({}, {} with {}), validation 3-4 ({}), evaluation 5-9 ({})",
+            data::to_string(dataset), records, s.tuning.num_samples(),
+            dataset == data::Dataset::kKws01 ? "copies shifted 3 frames earlier and later" : "mirrored copies",
+            s.validation.num_samples(), s.evaluation.num_samples());
         return s;
       }
       break;
@@ -356,54 +427,120 @@ class ModelCompressor {
     return teacher_;
   }
 
-  // Every encodable layer encoded, then fine-tune-all / re-assign-all rounds.
+  // Bits a layer saves when encoded: its int8 weights against its indices.
+  double saved_bits(size_t i) const {
+    const Codebook& cb = cb_.books[static_cast<size_t>(cb_.index.at(layers_[i].kind))];
+    const auto elements = static_cast<double>(layers_[i].elements);
+    return elements * 8.0 - elements / layers_[i].subvector * cb.index_bits();
+  }
+
+  // Back to the original int8 weights and bias.
+  void restore_layer(ir::Graph& g, size_t i) const {
+    const ir::Op& op = in_.graph.ops[static_cast<size_t>(layers_[i].op)];
+    g.tensor(op.inputs[1]) = in_.graph.tensor(op.inputs[1]);
+    if (op.inputs.size() > 2 && op.inputs[2] >= 0) g.tensor(op.inputs[2]) = in_.graph.tensor(op.inputs[2]);
+  }
+
+  // Every encodable layer encoded, then rounds of fine-tuning all weight layers together (the
+  // encoded ones through their codeword assignment, biases too) and re-assigning codewords.
+  // While the model is over the bound, the encoded layer whose return to int8 wins back the
+  // most validation score per byte it costs goes back to int8, and training goes on from where
+  // it was. Kept instead of the greedy result when it is within the bound and saves more.
   void joint_recovery(const std::vector<size_t>& order) {
-    ir::Graph trial = in_.graph;
-    for (const size_t i : order) encode(trial, i, {});
     std::vector<int32_t> ops;
     for (const WeightLayer& layer : layers_) ops.push_back(layer.op);
+    std::vector<bool> joint(layers_.size(), false);
+    for (const size_t i : order) joint[i] = true;
+
+    ir::Graph trial = in_.graph;
+    for (const size_t i : order) encode(trial, i, {});
     double best = validate(trial);
     log(fmt::format("  joint: all {} encodable layers encoded, validation {:.4f}", order.size(), best));
     ir::Graph best_graph = trial;
-    for (int32_t round = 0; round < opt_.joint_rounds; ++round) {
-      FineTuneOptions ft = opt_.fine_tune;
-      ft.seed = opt_.seed + static_cast<uint64_t>(round);
-      ft.threads = opt_.threads;
-      // Encoded layers train through their codeword assignment (straight-through).
-      std::vector<CodewordProjection> projections(layers_.size());
-      for (const size_t k : order) {
-        const Codebook& cb = cb_.books[static_cast<size_t>(cb_.index.at(layers_[k].kind))];
-        projections[k] = {cb.words.data(), cb.codewords, cb.subvector,
-                          subvector_offsets(trial.tensor(layers_[k].weights), layers_[k].layout, layers_[k].subvector)};
-      }
-      const std::vector<std::vector<float>> weights = distill_layers(
-          trial, ops, in_.splits.tuning.inputs, in_.splits.tuning.num_inferences(), teacher(), ft, projections);
-      for (size_t k = 0; k < layers_.size(); ++k) {
-        if (layers_[k].encodable && std::find(order.begin(), order.end(), k) != order.end()) {
-          // The assignment the training saw: nearest codewords under the current scales.
-          EncodeOptions plain;
-          plain.refit_scales = false;
-          const int32_t book = cb_.index.at(layers_[k].kind);
-          encode_layer(trial, layers_[k], book, cb_.books[static_cast<size_t>(book)], plain, weights[k]);
-        } else {
-          round_to_int8(trial.tensor(layers_[k].weights), weights[k]);
+    std::vector<TunedLayer> latent, best_latent;  // unrounded parameters training continues from
+    int32_t rounds = opt_.joint_rounds;
+    for (;;) {
+      for (int32_t round = 0; round < rounds; ++round) {
+        FineTuneOptions ft = opt_.fine_tune;
+        ft.seed = opt_.seed + static_cast<uint64_t>(round);
+        ft.threads = opt_.threads;
+        std::vector<CodewordProjection> projections(layers_.size());
+        for (size_t k = 0; k < layers_.size(); ++k) {
+          if (!joint[k]) continue;
+          const Codebook& cb = cb_.books[static_cast<size_t>(cb_.index.at(layers_[k].kind))];
+          projections[k] = {cb.words.data(), cb.codewords, cb.subvector,
+                            subvector_offsets(trial.tensor(layers_[k].weights), layers_[k].layout, layers_[k].subvector)};
+        }
+        latent = fine_tune_layers(trial, ops, in_.splits.tuning.inputs, in_.splits.tuning.num_inferences(), teacher(),
+                                  ft, projections, latent);
+        for (size_t k = 0; k < layers_.size(); ++k) {
+          if (joint[k]) {
+            // The assignment the training saw: nearest codewords under the current scales.
+            EncodeOptions plain;
+            plain.refit_scales = false;
+            const int32_t book = cb_.index.at(layers_[k].kind);
+            encode_layer(trial, layers_[k], book, cb_.books[static_cast<size_t>(book)], plain, latent[k].weights);
+          } else {
+            round_to_int8(trial.tensor(layers_[k].weights), latent[k].weights);
+          }
+          const ir::Op& op = trial.ops[static_cast<size_t>(layers_[k].op)];
+          if (!latent[k].bias.empty()) round_to_int32(trial.tensor(op.inputs[2]), latent[k].bias);
+        }
+        const double s = validate(trial);
+        log(fmt::format("  joint: round {} tuning {} layers ({} encoded), validation {:.4f}", round + 1, ops.size(),
+                        std::count(joint.begin(), joint.end(), true), s));
+        if (s > best) {
+          best = s;
+          best_graph = trial;
+          best_latent = latent;
         }
       }
-      const double s = validate(trial);
-      log(fmt::format("  joint: round {} tuning {} layers, validation {:.4f}", round + 1, ops.size(), s));
-      if (s > best) {
-        best = s;
-        best_graph = trial;
+      if (within_bound(best) || !opt_.joint_give_back || std::count(joint.begin(), joint.end(), true) == 0) break;
+
+      // Which encoded layer to give back: the one whose original int8 weights raise the score
+      // most per bit they cost (or, when none raises it, the one that lowers it least).
+      size_t pick = layers_.size();
+      double pick_gain = 0.0, pick_rate = -std::numeric_limits<double>::infinity();
+      for (size_t k = 0; k < layers_.size(); ++k) {
+        if (!joint[k]) continue;
+        ir::Graph without = best_graph;
+        restore_layer(without, k);
+        const double gain = validate(without) - best;
+        const double rate = gain > 0 ? gain / saved_bits(k) : gain - 1.0;  // any gain beats every loss
+        if (rate > pick_rate) {
+          pick = k;
+          pick_rate = rate;
+          pick_gain = gain;
+        }
       }
+      joint[pick] = false;
+      restore_layer(best_graph, pick);
+      if (!best_latent.empty()) {
+        const ir::Op& op = in_.graph.ops[static_cast<size_t>(layers_[pick].op)];
+        best_latent[pick].weights = int8_as_float(in_.graph.tensor(op.inputs[1]));
+        if (!best_latent[pick].bias.empty()) best_latent[pick].bias = int32_as_float(in_.graph.tensor(op.inputs[2]));
+      }
+      trial = best_graph;
+      latent = best_latent;
+      best = validate(trial);
+      log(fmt::format("  joint: {} back to int8 ({:+.4f}), validation {:.4f}", tensor_name(pick), pick_gain, best));
+      rounds = std::max(1, opt_.joint_rounds / 2);
     }
-    const size_t encoded_now = static_cast<size_t>(std::count(encoded_.begin(), encoded_.end(), true));
-    if (within_bound(best) && order.size() > encoded_now) {
+
+    double joint_saved = 0.0, greedy_saved = 0.0;
+    for (size_t i = 0; i < layers_.size(); ++i) {
+      if (joint[i]) joint_saved += saved_bits(i);
+      if (encoded_[i]) greedy_saved += saved_bits(i);
+    }
+    if (within_bound(best) && joint_saved > greedy_saved) {
       current_ = std::move(best_graph);
-      for (const size_t i : order) encoded_[i] = true;
+      encoded_ = joint;
       std::fill(tuned_.begin(), tuned_.end(), true);
-      log(fmt::format("  joint: kept, every encodable layer encoded, validation {:.4f}", best));
+      log(fmt::format("  joint: kept, {} layers encoded ({:.0f} bytes saved, greedy: {:.0f}), validation {:.4f}",
+                      std::count(joint.begin(), joint.end(), true), joint_saved / 8, greedy_saved / 8, best));
     } else {
-      log(fmt::format("  joint: not kept (validation {:.4f}), the greedy choice stands", best));
+      log(fmt::format("  joint: not kept (validation {:.4f}, {:.0f} bytes saved against the greedy {:.0f})", best,
+                      joint_saved / 8, greedy_saved / 8));
     }
   }
 
@@ -419,16 +556,19 @@ class ModelCompressor {
       FineTuneOptions ft = opt_.fine_tune;
       ft.seed = opt_.seed + static_cast<uint64_t>(round);
       ft.threads = opt_.threads;
-      const std::vector<std::vector<float>> weights =
-          distill_layers(trial, ops, in_.splits.tuning.inputs, in_.splits.tuning.num_inferences(), teacher(), ft);
+      const std::vector<TunedLayer> weights =
+          fine_tune_layers(trial, ops, in_.splits.tuning.inputs, in_.splits.tuning.num_inferences(), teacher(), ft);
       // Maximisation step: every tuned layer back onto its grid (codewords, or int8 for layers
       // that stay dense).
       for (size_t k = 0; k < tuned.size(); ++k) {
         const size_t t = tuned[k];
+        if (!weights[k].bias.empty()) {
+          round_to_int32(trial.tensor(trial.ops[static_cast<size_t>(layers_[t].op)].inputs[2]), weights[k].bias);
+        }
         if (t == i || encoded_[t]) {
-          encode(trial, t, weights[k]);
+          encode(trial, t, weights[k].weights);
         } else {
-          round_to_int8(trial.tensor(layers_[t].weights), weights[k]);
+          round_to_int8(trial.tensor(layers_[t].weights), weights[k].weights);
         }
       }
       const double s = validate(trial);

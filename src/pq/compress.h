@@ -72,10 +72,14 @@ struct CompressOptions {
   // Layers the bound refused that get a recovery attempt, largest first (each costs a few
   // fine-tuning rounds).
   int32_t max_recovery_attempts = 4;
-  // Instead of the greedy choice: encode every encodable layer, then alternate fine-tuning ALL
-  // weight layers jointly with re-assigning their codewords for this many rounds; kept if the
-  // model ends within the bound (else the greedy result stands). 0: off.
+  // After the greedy choice: encode every encodable layer, then alternate fine-tuning ALL weight
+  // layers jointly with re-assigning their codewords for this many rounds (giving layers back,
+  // see below, until the model is within the bound); kept when it saves more than the greedy
+  // result. 0: off.
   int32_t joint_rounds = 0;
+  // While the jointly trained model is over the bound, give encoded layers back to int8 one at a
+  // time (the one that wins back most score per byte) and train on; false: all or nothing.
+  bool joint_give_back = true;
   FineTuneOptions fine_tune;
   uint64_t seed = 1;
   unsigned threads = 0;

@@ -189,8 +189,8 @@ std::vector<int64_t> constant_ints(const ir::Tensor& t) {
 // channel), so gradient steps are measured on the scale the codewords live on.
 class FloatView {
  public:
-  FloatView(const ir::Graph& graph, std::span<const int32_t> trained_ops, bool fake_quant)
-      : graph_(graph), fake_quant_(fake_quant) {
+  FloatView(const ir::Graph& graph, std::span<const int32_t> trained_ops, bool fake_quant, bool tune_biases)
+      : graph_(graph), fake_quant_(fake_quant), tune_biases_(tune_biases) {
     target_ = distillation_target(graph);
     last_op_ = producer_of(graph, target_);
     for (int32_t index : trained_ops) {
@@ -203,6 +203,26 @@ class FloatView {
 
   torch::Tensor parameter(int32_t op_index) const {
     return params_.at(graph_.ops[static_cast<size_t>(op_index)].inputs[1]);
+  }
+  // The trained bias in accumulator units; undefined when the op's bias is frozen.
+  torch::Tensor bias_parameter(int32_t op_index) const {
+    const torch::Tensor& b = ops_[static_cast<size_t>(op_index)].bias_param;
+    return b.defined() ? b * kBiasUnit : b;
+  }
+  // Starts training from `start` instead of the graph's int8 values.
+  void start_from(int32_t op_index, const TunedLayer& start) {
+    torch::NoGradGuard no_grad;
+    torch::Tensor w = parameter(op_index);
+    if (static_cast<int64_t>(start.weights.size()) != w.numel())
+      throw Error(fmt::format("start of layer {}: {} weights for a tensor of {}", op_index, start.weights.size(),
+                              w.numel()));
+    w.copy_(torch::tensor(start.weights).reshape(w.sizes()));
+    torch::Tensor& b = ops_[static_cast<size_t>(op_index)].bias_param;
+    if (b.defined() && !start.bias.empty()) {
+      if (static_cast<int64_t>(start.bias.size()) != b.numel())
+        throw Error(fmt::format("start of layer {}: {} biases for {} channels", op_index, start.bias.size(), b.numel()));
+      b.copy_(torch::tensor(start.bias) / kBiasUnit);
+    }
   }
   // Layers whose forward pass uses the nearest codewords of their weights (straight-through).
   void project(int32_t op_index, const CodewordProjection& projection) {
@@ -220,6 +240,8 @@ class FloatView {
   std::vector<torch::Tensor> parameters() const {
     std::vector<torch::Tensor> out;
     for (const auto& [tensor, param] : params_) out.push_back(param);
+    for (const PreparedOp& p : ops_)
+      if (p.bias_param.defined()) out.push_back(p.bias_param);
     return out;
   }
 
@@ -256,7 +278,13 @@ class FloatView {
     torch::Tensor weight;  // frozen ops only
     torch::Tensor scales;  // trained ops: multiply the int8-unit parameter
     torch::Tensor bias;    // undefined when the op has none
+    // Trained bias in units of kBiasUnit accumulator steps, and the real value of one step per
+    // channel; undefined when the bias is frozen.
+    torch::Tensor bias_param, accumulator_scale;
   };
+  // Adam moves every parameter by about the learning rate per step; in plain accumulator units
+  // (steps of input scale x weight scale, biases of thousands) a bias would barely move.
+  static constexpr double kBiasUnit = 64.0;
 
   void prepare(size_t index) {
     const ir::Op& op = graph_.ops[index];
@@ -269,12 +297,18 @@ class FloatView {
         // The kernels use the bias in accumulator units, input scale x weight scale, whatever
         // scale the bias tensor itself records.
         const auto in_scale = static_cast<double>(graph_.tensor(op.inputs[0]).quant.scale[0]);
-        std::vector<float> real(static_cast<size_t>(b->num_elements()));
+        std::vector<float> real(static_cast<size_t>(b->num_elements())), step(real.size()), units(real.size());
         for (size_t c = 0; c < real.size(); ++c) {
           const double w_scale = w.quant.scale[w.quant.per_channel() ? c : 0];
+          step[c] = static_cast<float>(in_scale * w_scale);
+          units[c] = static_cast<float>(static_cast<double>(b->data_as<int32_t>()[c]) / kBiasUnit);
           real[c] = static_cast<float>(static_cast<double>(b->data_as<int32_t>()[c]) * in_scale * w_scale);
         }
         p.bias = torch::tensor(real);
+        if (tune_biases_ && params_.contains(op.inputs[1])) {
+          p.bias_param = torch::tensor(units).set_requires_grad(true);
+          p.accumulator_scale = torch::tensor(step);
+        }
       }
       return;
     }
@@ -308,6 +342,11 @@ class FloatView {
     return p.weight;
   }
 
+  torch::Tensor bias_of(size_t index) const {
+    const PreparedOp& p = ops_[index];
+    return p.bias_param.defined() ? p.bias_param * (kBiasUnit * p.accumulator_scale) : p.bias;
+  }
+
   torch::Tensor run(size_t index, const std::vector<torch::Tensor>& values, int64_t batch) const {
     const ir::Op& op = graph_.ops[index];
     const ir::OpAttributes& a = op.attrs;
@@ -329,13 +368,13 @@ class FloatView {
         const std::vector<int64_t> stride{a.stride_h, a.stride_w}, no_padding{0, 0};
         const std::vector<int64_t> dilation{a.dilation_h, a.dilation_w};
         const torch::Tensor y =
-            torch::conv2d(x, weight_of(index), ops_[index].bias, stride, no_padding, dilation, groups);
+            torch::conv2d(x, weight_of(index), bias_of(index), stride, no_padding, dilation, groups);
         return from_nchw(y, batch, out.shape);
       }
       case ir::OpType::kFullyConnected: {
         const int64_t depth = graph_.tensor(op.inputs[1]).shape[1];
         const torch::Tensor x = value(0).reshape({batch, -1, depth});
-        return torch::linear(x, weight_of(index), ops_[index].bias).reshape(batched(batch, out.shape));
+        return torch::linear(x, weight_of(index), bias_of(index)).reshape(batched(batch, out.shape));
       }
       case ir::OpType::kAdd:
       case ir::OpType::kMul: {
@@ -402,7 +441,7 @@ class FloatView {
   }
 
   const ir::Graph& graph_;
-  bool fake_quant_;
+  bool fake_quant_, tune_biases_;
   int32_t target_ = -1;
   int32_t last_op_ = -1;
   std::map<int32_t, torch::Tensor> params_;  // weight tensor index -> int8-unit parameter
@@ -430,12 +469,15 @@ torch::Tensor real_inputs(const ir::Graph& graph, std::span<const uint8_t> input
   throw Error(fmt::format("libtorch: {}", message));
 }
 
-std::vector<std::vector<float>> distill(const ir::Graph& graph, std::span<const int32_t> layers,
-                                        std::span<const uint8_t> inputs, size_t count, std::span<const float> targets,
-                                        const FineTuneOptions& options, std::span<const CodewordProjection> projections) {
+std::vector<TunedLayer> distill(const ir::Graph& graph, std::span<const int32_t> layers,
+                                std::span<const uint8_t> inputs, size_t count, std::span<const float> targets,
+                                const FineTuneOptions& options, std::span<const CodewordProjection> projections,
+                                std::span<const TunedLayer> start) {
   ir::validate(graph);
   if (!projections.empty() && projections.size() != layers.size())
     throw Error(fmt::format("{} codeword projections for {} layers", projections.size(), layers.size()));
+  if (!start.empty() && start.size() != layers.size())
+    throw Error(fmt::format("{} starting points for {} layers", start.size(), layers.size()));
   expect_single_io(graph);
   for (int32_t layer : layers) {
     if (layer < 0 || static_cast<size_t>(layer) >= graph.ops.size())
@@ -457,7 +499,8 @@ std::vector<std::vector<float>> distill(const ir::Graph& graph, std::span<const 
     throw Error(fmt::format("learning rate must be positive, got {}", options.learning_rate));
 
   torch::set_num_threads(static_cast<int>(resolve_threads(options.threads)));
-  FloatView view(graph, layers, options.fake_quant_activations);
+  FloatView view(graph, layers, options.fake_quant_activations, options.tune_biases);
+  for (size_t k = 0; k < start.size(); ++k) view.start_from(layers[k], start[k]);
   for (size_t k = 0; k < projections.size(); ++k) {
     const CodewordProjection& pr = projections[k];
     const auto elements = graph.tensor(graph.ops[static_cast<size_t>(layers[k])].inputs[1]).num_elements();
@@ -478,10 +521,18 @@ std::vector<std::vector<float>> distill(const ir::Graph& graph, std::span<const 
                                     .reshape({n, static_cast<int64_t>(target_elements)});
     torch::optim::Adam adam(view.parameters(), torch::optim::AdamOptions(static_cast<double>(options.learning_rate)));
     at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(options.seed);
+    const int64_t steps_per_epoch = (n + options.batch - 1) / options.batch;
+    const double total_steps = static_cast<double>(steps_per_epoch) * options.epochs;
+    int64_t step = 0;
     for (int32_t epoch = 0; epoch < options.epochs; ++epoch) {
       const torch::Tensor order = torch::randperm(n, generator, torch::kLong);
-      for (int64_t start = 0; start < n; start += options.batch) {
-        const torch::Tensor rows = order.slice(0, start, std::min<int64_t>(start + options.batch, n));
+      for (int64_t first = 0; first < n; first += options.batch, ++step) {
+        const torch::Tensor rows = order.slice(0, first, std::min<int64_t>(first + options.batch, n));
+        if (options.cosine_schedule) {
+          const double lr = 0.5 * options.learning_rate * (1.0 + std::cos(std::acos(-1.0) * static_cast<double>(step) / total_steps));
+          for (torch::optim::OptimizerParamGroup& group : adam.param_groups())
+            static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+        }
         adam.zero_grad();
         const torch::Tensor student = view.forward(x_all.index_select(0, rows));
         const torch::Tensor loss = torch::mse_loss(student, y_all.index_select(0, rows));
@@ -491,10 +542,16 @@ std::vector<std::vector<float>> distill(const ir::Graph& graph, std::span<const 
     }
   }
 
-  std::vector<std::vector<float>> tuned;
+  std::vector<TunedLayer> tuned;
   for (int32_t layer : layers) {
+    TunedLayer t;
     const torch::Tensor w = view.parameter(layer).detach().contiguous();
-    tuned.emplace_back(w.data_ptr<float>(), w.data_ptr<float>() + w.numel());
+    t.weights.assign(w.data_ptr<float>(), w.data_ptr<float>() + w.numel());
+    if (const torch::Tensor b = view.bias_parameter(layer); b.defined()) {
+      const torch::Tensor bc = b.detach().contiguous();
+      t.bias.assign(bc.data_ptr<float>(), bc.data_ptr<float>() + bc.numel());
+    }
+    tuned.push_back(std::move(t));
   }
   return tuned;
 }
@@ -560,8 +617,18 @@ std::vector<std::vector<float>> distill_layers(const ir::Graph& graph, std::span
                                                std::span<const uint8_t> inputs, size_t count,
                                                std::span<const float> targets, const FineTuneOptions& options,
                                                std::span<const CodewordProjection> projections) {
+  std::vector<std::vector<float>> weights;
+  for (TunedLayer& t : fine_tune_layers(graph, layers, inputs, count, targets, options, projections))
+    weights.push_back(std::move(t.weights));
+  return weights;
+}
+
+std::vector<TunedLayer> fine_tune_layers(const ir::Graph& graph, std::span<const int32_t> layers,
+                                         std::span<const uint8_t> inputs, size_t count, std::span<const float> targets,
+                                         const FineTuneOptions& options, std::span<const CodewordProjection> projections,
+                                         std::span<const TunedLayer> start) {
   try {
-    return distill(graph, layers, inputs, count, targets, options, projections);
+    return distill(graph, layers, inputs, count, targets, options, projections, start);
   } catch (const c10::Error& e) {
     rethrow_torch(e);
   }

@@ -24,6 +24,12 @@ struct FineTuneOptions {
   // Simulate the int8 activations in the float forward pass (round to the tensor's scale and
   // clamp, straight-through gradient), so the float view behaves like the deployed model.
   bool fake_quant_activations = true;
+  // Learning rate falls along a half cosine to zero over the epochs: the late small steps let a
+  // weight settle on one side of a codeword boundary instead of flipping between two.
+  bool cosine_schedule = false;
+  // Also tune the biases of the trained layers. Biases are stored as int32 whether or not the
+  // weights are encoded, so they absorb the mean error of the codewords at no cost in flash.
+  bool tune_biases = false;
 };
 
 // Trains a layer's weights THROUGH its codeword assignment: the forward pass uses each
@@ -47,6 +53,14 @@ int32_t distillation_target(const ir::Graph& graph);
 std::vector<float> teacher_targets(const ir::Graph& teacher, std::span<const uint8_t> inputs, size_t count,
                                    unsigned threads = 0);
 
+// A trained layer's parameters: weights in int8 units (real weight / the channel's scale, the
+// tensor's element order) and, with tune_biases, the bias in accumulator units (input scale x
+// weight scale, as the int32 bias tensor stores it); both unrounded.
+struct TunedLayer {
+  std::vector<float> weights;
+  std::vector<float> bias;  // empty: not tuned (tune_biases off, or the op has no bias)
+};
+
 // Fine-tunes the weights of ops `layers` (CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED op
 // indices) of the float view of `graph`, starting from the graph's current int8 weights, so that
 // its distillation target matches `targets` (MSE) on `inputs`; everything else is frozen.
@@ -57,5 +71,15 @@ std::vector<std::vector<float>> distill_layers(const ir::Graph& graph, std::span
                                                std::span<const uint8_t> inputs, size_t count,
                                                std::span<const float> targets, const FineTuneOptions& options = {},
                                                std::span<const CodewordProjection> projections = {});
+
+// distill_layers with biases and a starting point: `start` (empty, or one per layer) replaces
+// the graph's int8 weights (and biases, where given) as the initial parameters, so that
+// training continues from the unrounded values of an earlier call instead of from their
+// codewords.
+std::vector<TunedLayer> fine_tune_layers(const ir::Graph& graph, std::span<const int32_t> layers,
+                                         std::span<const uint8_t> inputs, size_t count, std::span<const float> targets,
+                                         const FineTuneOptions& options = {},
+                                         std::span<const CodewordProjection> projections = {},
+                                         std::span<const TunedLayer> start = {});
 
 }  // namespace frugal::pq

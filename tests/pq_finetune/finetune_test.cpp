@@ -221,6 +221,67 @@ TEST(DistillLayers, CodewordProjections) {
   EXPECT_THROW(distill_layers(kws.graph, two, kws.inputs, kws.count, targets, none, projection), ir::Error);
 }
 
+// Biases are returned in accumulator units (the int32 tensor's own values) and only with
+// tune_biases; a starting point replaces the graph's values as the initial parameters.
+TEST(FineTuneLayers, BiasesAndStartingPoints) {
+  const Workload kws = real_inputs(kFixtures / kKws, data::Dataset::kKws01, 8);
+  const std::vector<float> targets = interpreter_values(kws.graph, softmax_input(kws.graph), kws.inputs, kws.count);
+  const std::vector<int32_t> layers = {2, 11};  // 1x1 CONV_2D, FULLY_CONNECTED
+  auto int32_as_float = [](const ir::Tensor& t) {
+    std::vector<float> out;
+    for (int64_t i = 0; i < t.num_elements(); ++i) out.push_back(static_cast<float>(t.data_as<int32_t>()[i]));
+    return out;
+  };
+  FineTuneOptions none;
+  none.epochs = 0;
+  for (const TunedLayer& t : fine_tune_layers(kws.graph, layers, kws.inputs, kws.count, targets, none))
+    EXPECT_TRUE(t.bias.empty());
+  none.tune_biases = true;
+  const std::vector<TunedLayer> untouched = fine_tune_layers(kws.graph, layers, kws.inputs, kws.count, targets, none);
+  ASSERT_EQ(untouched.size(), 2u);
+  for (size_t k = 0; k < layers.size(); ++k) {
+    const ir::Op& op = kws.graph.ops[static_cast<size_t>(layers[k])];
+    EXPECT_EQ(untouched[k].weights, int8_as_float(kws.graph.tensor(op.inputs[1])));
+    // Parameters are kept in 64-step units, so the round trip is exact only to float precision.
+    const std::vector<float> bias = int32_as_float(kws.graph.tensor(op.inputs[2]));
+    ASSERT_EQ(untouched[k].bias.size(), bias.size());
+    for (size_t c = 0; c < bias.size(); ++c) EXPECT_NEAR(untouched[k].bias[c], bias[c], 1e-3 * (1 + std::abs(bias[c])));
+  }
+
+  // A starting point comes back unchanged when nothing trains.
+  std::vector<TunedLayer> start = untouched;
+  for (TunedLayer& t : start) {
+    for (float& w : t.weights) w += 0.25f;
+    for (float& b : t.bias) b += 640.0f;
+  }
+  const std::vector<TunedLayer> from_start =
+      fine_tune_layers(kws.graph, layers, kws.inputs, kws.count, targets, none, {}, start);
+  for (size_t k = 0; k < layers.size(); ++k) {
+    EXPECT_EQ(from_start[k].weights, start[k].weights);
+    for (size_t c = 0; c < start[k].bias.size(); ++c)
+      EXPECT_NEAR(from_start[k].bias[c], start[k].bias[c], 1e-3 * (1 + std::abs(start[k].bias[c])));
+  }
+  std::vector<TunedLayer> wrong = start;
+  wrong[1].weights.pop_back();
+  EXPECT_THROW(fine_tune_layers(kws.graph, layers, kws.inputs, kws.count, targets, none, {}, wrong), ir::Error);
+  EXPECT_THROW(fine_tune_layers(kws.graph, layers, kws.inputs, kws.count, targets, none, {},
+                                std::span<const TunedLayer>(start.data(), 1)),
+               ir::Error);
+
+  // Training moves the biases, and the cosine schedule is deterministic too.
+  FineTuneOptions train;
+  train.epochs = 2;
+  train.batch = 4;
+  train.threads = 1;
+  train.tune_biases = true;
+  train.cosine_schedule = true;
+  const std::vector<TunedLayer> tuned = fine_tune_layers(kws.graph, layers, kws.inputs, kws.count, targets, train);
+  EXPECT_NE(tuned[1].bias, untouched[1].bias);
+  const std::vector<TunedLayer> again = fine_tune_layers(kws.graph, layers, kws.inputs, kws.count, targets, train);
+  EXPECT_EQ(again[1].weights, tuned[1].weights);
+  EXPECT_EQ(again[1].bias, tuned[1].bias);
+}
+
 TEST(DistillLayers, BadArgumentsThrowIrError) {
   const Workload kws = real_inputs(kFixtures / kKws, data::Dataset::kKws01, 4);
   const std::vector<float> targets = interpreter_values(kws.graph, softmax_input(kws.graph), kws.inputs, kws.count);
