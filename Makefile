@@ -3,14 +3,16 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 300
+SANITIZE_ASAN_OPTIONS := halt_on_error=1:abort_on_error=0:detect_leaks=1:strict_init_order=1:check_initialization_order=1:detect_stack_use_after_return=1
+SANITIZE_UBSAN_OPTIONS := halt_on_error=1:print_stacktrace=1
 
 DEBIAN_PACKAGES := build-essential cmake ninja-build pkg-config flatbuffers-compiler \
   libflatbuffers-dev libcli11-dev nlohmann-json3-dev libfmt-dev libgtest-dev libgmock-dev \
-  libbenchmark-dev libtorch-dev jq bsdextrautils \
+  libbenchmark-dev libtorch-dev jq bsdextrautils chromium openmpi-bin libopenmpi-dev \
   gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm
 FUZZ_PACKAGES := clang libclang-rt-14-dev
 
-.PHONY: all deps build test demo bench bench-mcu bench-kernels fuzz clean
+.PHONY: all deps build test test-sanitize demo bench bench-mcu bench-kernels fuzz clean
 
 all: build
 
@@ -24,6 +26,15 @@ build: deps
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+# Every test again on an AddressSanitizer + UndefinedBehaviorSanitizer build (build-sanitize/):
+# any report fails the test that triggered it. Options and suppressions: docs/hardening.md.
+test-sanitize: deps
+	@cmake -S . -B build-sanitize -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFRUGAL_SANITIZE=ON \
+	  -DFRUGAL_BENCH=OFF >/dev/null
+	@cmake --build build-sanitize -j $(JOBS)
+	ASAN_OPTIONS=$(SANITIZE_ASAN_OPTIONS) UBSAN_OPTIONS=$(SANITIZE_UBSAN_OPTIONS) \
+	  ctest --test-dir build-sanitize --output-on-failure -j $(JOBS) --timeout 3000
 
 demo: build
 	@./tools/demo.sh $(BUILD)/frugal
@@ -45,8 +56,8 @@ fuzz:
 	@./tools/install_npm.sh
 	@CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DFRUGAL_FUZZ=ON -DFRUGAL_TESTS=OFF -DFRUGAL_BENCH=OFF >/dev/null
-	@cmake --build build-fuzz -j $(JOBS) --target fuzz_tflite_import fuzz_bundle_read
+	@cmake --build build-fuzz -j $(JOBS) --target fuzz_tflite_import fuzz_bundle_read fuzz_approx_config
 	@./tools/run_fuzz.sh build-fuzz $(FUZZ_SECONDS)
 
 clean:
-	rm -rf $(BUILD) build-fuzz
+	rm -rf $(BUILD) build-fuzz build-sanitize

@@ -1,30 +1,60 @@
 #!/usr/bin/env bash
-# Runs every libFuzzer target of a FRUGAL_FUZZ build for the given number of seconds, seeded
-# with the bundled and shared models; new corpus entries and crash artifacts go to fuzz-out/.
+# Runs every libFuzzer target of a FRUGAL_FUZZ build for the given number of seconds, each with
+# its own seeds; new corpus entries, crash artifacts and logs go to fuzz-out/. Prints per target
+# the executions, the seconds and the executions per second (docs/hardening.md).
 set -euo pipefail
 build=${1:-build-fuzz}
 seconds=${2:-300}
 root=$(cd "$(dirname "$0")/.." && pwd)
 out="$root/fuzz-out"
-mkdir -p "$out/seeds" "$out/corpus" "$out/crashes"
-find "$root/fixtures" "$root/../shared/data" -name '*.tflite' -size -1M -exec cp {} "$out/seeds/" \; 2>/dev/null || true
+mkdir -p "$out/seeds/fuzz_tflite_import" "$out/seeds/fuzz_bundle_read" "$out/corpus" "$out/crashes"
+# Models under 1000 KiB (find rounds sizes up to its unit, so "-size -1M" would mean empty files).
+find "$root/fixtures" "$root/../shared/data" -name '*.tflite' -size -1000k \
+  -exec cp -f {} "$out/seeds/fuzz_tflite_import/" \; 2>/dev/null || true
 # Bundle seed: a small bundle written by the regular build's frugal, when there is one.
-if [ -x "$root/build/frugal" ]; then
+if [ -x "$root/build/frugal" ] && [ ! -s "$out/seeds/fuzz_bundle_read/kws.frugal" ] &&
+   [[ " ${FUZZ_TARGETS:-fuzz_bundle_read} " == *" fuzz_bundle_read "* ]]; then
   FRUGAL_DATA="$root/fixtures/data" "$root/build/frugal" compress \
     "$root/fixtures/data/mlperf_tiny/keyword_spotting/kws_ref_model_int8.tflite" \
-    --max-accuracy-loss 1 --no-recovery -o "$out/seeds/kws.frugal" >/dev/null 2>&1 || true
+    --max-accuracy-loss 1 --no-recovery -o "$out/seeds/fuzz_bundle_read/kws.frugal" >/dev/null 2>&1 || true
 fi
+
+# Seeds (read only: libFuzzer adds new inputs to the first directory only, the corpus) and the
+# longest input each target is given. Models and bundles are up to 333 KB; the approximation
+# files of the fixture DS-CNN are a few KB (fuzz/seeds/approx_config: explore point files, a
+# bench cost file, hand-written configs and a small report), so 64 KB leaves room to grow
+# without letting the JSON parser spend its time on megabytes of digits.
+seeds_of() {
+  case "$1" in
+    fuzz_approx_config) echo "$root/fuzz/seeds/approx_config" ;;
+    *) echo "$out/seeds/$1" ;;
+  esac
+}
+max_len_of() {
+  case "$1" in
+    fuzz_approx_config) echo 65536 ;;
+    *) echo 400000 ;;
+  esac
+}
+
+# FUZZ_TARGETS="fuzz_a fuzz_b" runs only those (e.g. one list per core, in two invocations).
 status=0
 for target in "$build"/fuzz/fuzz_*; do
   [ -x "$target" ] || continue
   name=$(basename "$target")
+  if [ -n "${FUZZ_TARGETS:-}" ] && [[ " $FUZZ_TARGETS " != *" $name "* ]]; then continue; fi
   echo "== $name for ${seconds}s" >&2
   mkdir -p "$out/corpus/$name"
-  if ! "$target" -max_len=400000 -max_total_time="$seconds" -print_final_stats=1 \
-      -artifact_prefix="$out/crashes/$name-" "$out/corpus/$name" "$out/seeds" 2>"$out/$name.log"; then
+  start=$(date +%s)
+  if ! "$target" -max_len="$(max_len_of "$name")" -max_total_time="$seconds" -print_final_stats=1 \
+      -artifact_prefix="$out/crashes/$name-" "$out/corpus/$name" "$(seeds_of "$name")" 2>"$out/$name.log"; then
     echo "$name: FAILED, see $out/$name.log and $out/crashes/" >&2
     status=1
   fi
-  grep -E 'stat::number_of_executed_units|stat::peak_rss_mb' "$out/$name.log" | sed "s/^/$name: /"
+  elapsed=$(( $(date +%s) - start ))
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/$name.log")
+  rss=$(sed -n 's/^stat::peak_rss_mb: *//p' "$out/$name.log")
+  echo "$name: ${runs:-0} executions in ${elapsed} s, $(( ${runs:-0} / (elapsed > 0 ? elapsed : 1) )) exec/s," \
+    "peak RSS ${rss:-?} MB, corpus $(find "$out/corpus/$name" -type f | wc -l) files"
 done
 exit $status

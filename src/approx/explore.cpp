@@ -81,7 +81,7 @@ InstructionCostModel InstructionCostModel::from_bench_json(const ir::Graph& grap
     throw Error("cost file has no \"layers\" list (expected the output of frugal bench --json)");
   }
   if (!board.empty() && j.contains("board") && j["board"].is_string() && j["board"].get<std::string>() != board) {
-    throw Error(fmt::format("cost file was measured on {}, not {}", j["board"].get<std::string>(), board));
+    throw Error(fmt::format("cost file was measured on {}, not {}", ir::printable(j["board"].get<std::string>()), board));
   }
   std::unordered_map<std::string, std::pair<double, double>> measured;
   for (const nlohmann::json& layer : j["layers"]) {
@@ -90,7 +90,14 @@ InstructionCostModel InstructionCostModel::from_bench_json(const ir::Graph& grap
         !layer["cycles_estimate"].is_number()) {
       throw Error("cost file: every layer needs \"name\", \"instructions\" and \"cycles_estimate\"");
     }
-    measured[layer["name"].get<std::string>()] = {layer["instructions"].get<double>(), layer["cycles_estimate"].get<double>()};
+    const double instructions = layer["instructions"].get<double>(), cycles = layer["cycles_estimate"].get<double>();
+    // Negative or infinite costs would turn the search's latencies upside down.
+    if (!(std::isfinite(instructions) && instructions >= 0.0 && std::isfinite(cycles) && cycles >= 0.0)) {
+      throw Error(fmt::format("cost file: layer '{}' has negative or infinite instructions or cycles",
+                              ir::printable(layer["name"].get<std::string>())));
+    }
+    // Printable like the graph's op names they are matched with.
+    measured[ir::printable(layer["name"].get<std::string>())] = {instructions, cycles};
   }
   return from_measured(graph, measured);
 }
@@ -215,7 +222,12 @@ class Explorer {
  public:
   Explorer(const ir::Graph& graph, const SignificanceReport& report, const LayerCostModel& costs,
            const data::EvalSet& validation, const ExploreOptions& options)
-      : graph_(graph), report_(report), costs_(costs), validation_(validation), options_(options) {
+      : graph_(graph),
+        report_(report),
+        costs_(costs),
+        validation_(validation),
+        options_(options),
+        pool_(options.pool != nullptr ? *options.pool : local_pool_) {
     check_report_matches(report, graph);
     levels_ = normalized_levels(options.levels);
     for (size_t i = 0; i < report.layers.size(); ++i) {
@@ -250,6 +262,7 @@ class Explorer {
     const auto start = std::chrono::steady_clock::now();
     const std::vector<int32_t> zero(layers_.size(), 0);
     report_progress("baseline", 0, 1);
+    evaluate({zero});
     const size_t base = correct(zero);
     const double floor = static_cast<double>(base) - options_.front_loss_limit * static_cast<double>(validation_.num_samples());
     base_floor_ = floor;
@@ -306,14 +319,25 @@ class Explorer {
     return {std::round(instructions), std::round(cycles)};
   }
 
-  size_t correct(const Levels& v) {
-    auto it = cache_.find(v);
-    if (it != cache_.end()) return it->second;
-    const ir::Graph approximate = apply_skipping(graph_, report_, config(v), options_.compensate_bias);
-    const size_t c = count_correct(approximate, validation_, options_.threads);
-    cache_.emplace(v, c);
-    return c;
+  // Validation Top-1 of the configurations of `batch` not measured yet, in one round of the
+  // pool. Results go into the cache by configuration, so every rank's cache is the same
+  // afterwards, whichever rank measured what.
+  void evaluate(const std::vector<Levels>& batch) {
+    std::vector<Levels> todo;
+    std::set<Levels> queued;
+    for (const Levels& v : batch) {
+      if (cache_.count(v) == 0 && queued.insert(v).second) todo.push_back(v);
+    }
+    if (todo.empty()) return;
+    const std::vector<uint64_t> correct = pool_.map_values<uint64_t>(todo.size(), [&](size_t i) {
+      const ir::Graph approximate = apply_skipping(graph_, report_, config(todo[i]), options_.compensate_bias);
+      return static_cast<uint64_t>(count_correct(approximate, validation_, options_.threads));
+    });
+    for (size_t i = 0; i < todo.size(); ++i) cache_.emplace(todo[i], static_cast<size_t>(correct[i]));
   }
+
+  // Of a configuration already evaluated.
+  size_t correct(const Levels& v) const { return cache_.at(v); }
 
   ExplorePoint point(const Levels& v) const {
     ExplorePoint p;
@@ -386,10 +410,17 @@ class Explorer {
                               total == std::numeric_limits<size_t>::max() ? std::string("> 2^64") : std::to_string(total),
                               options_.max_exhaustive_configs));
     }
+    // Batches of 16 configurations per rank: few rounds of the pool, progress still fluent.
+    const size_t batch_size = 16 * pool_.ranks();
     Levels v(layers_.size(), 0);
+    std::vector<Levels> batch;
     for (size_t i = 0; i < total; ++i) {
-      correct(v);
-      if (i % 16 == 0 || i + 1 == total) report_progress("exhaustive", i + 1, total);
+      batch.push_back(v);
+      if (batch.size() == batch_size || i + 1 == total) {
+        evaluate(batch);
+        batch.clear();
+        report_progress("exhaustive", i + 1, total);
+      }
       for (size_t l = v.size(); l-- > 0;) {  // odometer, last layer fastest
         if (++v[l] < static_cast<int32_t>(levels_.size())) break;
         v[l] = 0;
@@ -400,23 +431,37 @@ class Explorer {
   void run_fast(size_t base) {
     const size_t L = layers_.size(), K = levels_.size();
     // (a) Sensitivity: one layer approximated at a time; a curve stops at the first level below
-    // the front's floor (deeper levels are assumed no better).
+    // the front's floor (deeper levels are assumed no better). The curves advance together, one
+    // level per batch, so a batch holds one configuration per layer still going and evaluates
+    // exactly what layer-by-layer curves would.
     std::vector<std::vector<double>> loss(L, std::vector<double>(K, std::numeric_limits<double>::infinity()));
     const size_t sensitivity_total = L * (K - 1);
     size_t done = 0;
-    for (size_t l = 0; l < L; ++l) {
-      loss[l][0] = 0.0;
-      for (size_t k = 1; k < K; ++k) {
-        Levels v(L, 0);
-        v[l] = static_cast<int32_t>(k);
-        const size_t c = correct(v);
-        report_progress("sensitivity", ++done, sensitivity_total);
+    for (size_t l = 0; l < L; ++l) loss[l][0] = 0.0;
+    std::vector<size_t> going(L);
+    for (size_t l = 0; l < L; ++l) going[l] = l;
+    auto one_layer = [&](size_t l, size_t k) {
+      Levels v(L, 0);
+      v[l] = static_cast<int32_t>(k);
+      return v;
+    };
+    for (size_t k = 1; k < K && !going.empty(); ++k) {
+      std::vector<Levels> batch;
+      for (size_t l : going) batch.push_back(one_layer(l, k));
+      evaluate(batch);
+      std::vector<size_t> still;
+      for (size_t l : going) {
+        const size_t c = correct(one_layer(l, k));
         loss[l][k] = static_cast<double>(base) - static_cast<double>(c);
+        ++done;
         if (static_cast<double>(c) < base_floor_) {
           done += K - 1 - k;
-          break;
+        } else {
+          still.push_back(l);
         }
       }
+      going = std::move(still);
+      report_progress("sensitivity", done, sensitivity_total);
     }
     auto predicted_loss = [&](const Levels& v) {
       double sum = 0.0;
@@ -450,6 +495,9 @@ class Explorer {
       std::stable_sort(candidates.begin(), candidates.end(),
                        [](const Candidate& a, const Candidate& b) { return a.score < b.score; });
       candidates.resize(std::min(candidates.size(), std::max<size_t>(1, options_.beam)));
+      std::vector<Levels> batch;
+      for (const Candidate& cand : candidates) batch.push_back(cand.v);
+      evaluate(batch);
       const double current_correct = static_cast<double>(correct(current));
       const Candidate* best = nullptr;
       double best_ratio = 0.0;
@@ -467,28 +515,39 @@ class Explorer {
     }
 
     // (c) Pareto local search: every front point's neighbours (one layer one level up or down)
-    // are evaluated until the front stops changing.
+    // are evaluated until the front stops changing. One round (the neighbours of every point
+    // not expanded yet, in front order) is one batch; with max_evaluations it is cut to the
+    // evaluations left, the same configurations one at a time would have reached.
     std::set<Levels> expanded;
     size_t rounds = 0;
     while (true) {
       const std::vector<ExplorePoint> f = near_front();
-      bool grew = false;
+      std::vector<Levels> batch;
+      std::set<Levels> queued;
+      size_t expanded_now = 0;
       for (const ExplorePoint& p : f) {
         if (!expanded.insert(p.levels).second) continue;
+        ++expanded_now;
         for (size_t l = 0; l < L; ++l) {
           for (int32_t delta : {-1, 1}) {
             Levels v = p.levels;
             v[l] += delta;
             if (v[l] < 0 || v[l] >= static_cast<int32_t>(K)) continue;
-            if (options_.max_evaluations != 0 && cache_.size() >= options_.max_evaluations) return;
-            if (cache_.count(v) == 0) {
-              correct(v);
-              grew = true;
-            }
+            if (cache_.count(v) == 0 && queued.insert(v).second) batch.push_back(v);
           }
         }
-        report_progress("refine", ++rounds, 0, f.size());
       }
+      bool limited = false;
+      if (options_.max_evaluations != 0) {
+        if (cache_.size() >= options_.max_evaluations) return;
+        const size_t left = options_.max_evaluations - cache_.size();
+        limited = batch.size() >= left;
+        if (batch.size() > left) batch.resize(left);
+      }
+      const bool grew = !batch.empty();
+      evaluate(batch);
+      for (size_t i = 0; i < expanded_now; ++i) report_progress("refine", ++rounds, 0, f.size());
+      if (limited) return;
       if (!grew) {
         bool all_expanded = true;
         for (const ExplorePoint& p : near_front()) all_expanded = all_expanded && expanded.count(p.levels) != 0;
@@ -509,6 +568,8 @@ class Explorer {
   int64_t total_macs_ = 0;
   double base_floor_ = 0.0;
   std::map<Levels, size_t> cache_;
+  distributed::LocalPool local_pool_;  // when options_ names none
+  distributed::WorkPool& pool_;
 };
 
 }  // namespace
@@ -524,30 +585,42 @@ void measure_test(ExploreResult& result, const ir::Graph& graph, const Significa
   const auto start = std::chrono::steady_clock::now();
   if (test.num_samples() == 0) throw Error("the test split is empty");
   result.test_samples = test.num_samples();
-  const size_t total = result.pareto.size() + 1;
-  auto measure = [&](ExplorePoint& p, size_t done) {
-    const ir::Graph g = apply_skipping(graph, report, p.config, options.compensate_bias);
-    p.test_correct = count_correct(g, test, options.threads);
-    p.test_top1 = static_cast<double>(*p.test_correct) / static_cast<double>(test.num_samples());
-    if (options.progress) {
-      ExploreProgress progress;
-      progress.phase = "test";
-      progress.done = done;
-      progress.total = total;
-      progress.front_size = result.pareto.size();
-      options.progress(progress);
-    }
-  };
-  measure(result.baseline, 1);
-  for (size_t i = 0; i < result.pareto.size(); ++i) {
-    // The all-exact point is the baseline: no need to run it twice.
-    if (result.pareto[i].config.layers.empty()) {
-      result.pareto[i].test_correct = result.baseline.test_correct;
-      result.pareto[i].test_top1 = result.baseline.test_top1;
-      continue;
-    }
-    measure(result.pareto[i], i + 2);
+  // The baseline, then the Pareto points but the all-exact one (that is the baseline: no need
+  // to run it twice), as one batch.
+  std::vector<ExplorePoint*> points{&result.baseline};
+  for (ExplorePoint& p : result.pareto) {
+    if (!p.config.layers.empty()) points.push_back(&p);
   }
+  const size_t total = result.pareto.size() + 1;
+  distributed::LocalPool local;
+  distributed::WorkPool& pool = options.pool != nullptr ? *options.pool : local;
+  auto progress = [&](size_t done, size_t) {
+    if (!options.progress) return;
+    ExploreProgress p;
+    p.phase = "test";
+    p.done = done;
+    p.total = total;
+    p.front_size = result.pareto.size();
+    options.progress(p);
+  };
+  const std::vector<uint64_t> correct = pool.map_values<uint64_t>(
+      points.size(),
+      [&](size_t i) {
+        const ir::Graph g = apply_skipping(graph, report, points[i]->config, options.compensate_bias);
+        return static_cast<uint64_t>(count_correct(g, test, options.threads));
+      },
+      progress);
+  for (size_t i = 0; i < points.size(); ++i) {
+    points[i]->test_correct = static_cast<size_t>(correct[i]);
+    points[i]->test_top1 = static_cast<double>(correct[i]) / static_cast<double>(test.num_samples());
+  }
+  for (ExplorePoint& p : result.pareto) {
+    if (p.config.layers.empty()) {
+      p.test_correct = result.baseline.test_correct;
+      p.test_top1 = result.baseline.test_top1;
+    }
+  }
+  progress(total, total);
   result.test_seconds = seconds_since(start);
 }
 

@@ -21,6 +21,7 @@
 #include "approx/significance.h"
 #include "approx/skipping.h"
 #include "data/eval_set.h"
+#include "distributed/work_pool.h"
 #include "ir/graph.h"
 
 namespace frugal::approx {
@@ -114,8 +115,13 @@ struct ExploreOptions {
   size_t expand_margin = 0;
   // Stop the refinement after this many evaluations in all (0: until it converges).
   size_t max_evaluations = 0;
-  size_t threads = 0;  // 0: hardware concurrency
+  size_t threads = 0;  // per process; 0: hardware concurrency
   std::function<void(const ExploreProgress&)> progress;
+  // Where the validation and test evaluations run (nullptr: this process). The search hands
+  // its candidates over in batches (the sensitivity curves level by level, a walk step's beam, a
+  // refinement round's neighbours) and decides only from results keyed by configuration, so
+  // every rank of a pool takes the same path and gets the same result as one process.
+  distributed::WorkPool* pool = nullptr;
 };
 
 struct ExplorePoint {
@@ -154,10 +160,11 @@ struct ExploreResult {
 std::vector<double> normalized_levels(std::vector<double> levels);
 
 // The search on the validation split. `report` must match `graph` (check_report_matches).
+// With options.pool, collective: every rank calls it with the same arguments.
 ExploreResult explore(const ir::Graph& graph, const SignificanceReport& report, const LayerCostModel& costs,
                       const data::EvalSet& validation, const ExploreOptions& options);
 
-// Test-split Top-1 of the baseline and every Pareto point.
+// Test-split Top-1 of the baseline and every Pareto point (collective like explore()).
 void measure_test(ExploreResult& result, const ir::Graph& graph, const SignificanceReport& report,
                   const data::EvalSet& test, const ExploreOptions& options);
 

@@ -6,10 +6,13 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <thread>
 
+#include "approx/json_numbers.h"
 #include "runtime/lowering.h"
 
 namespace frugal::approx {
@@ -435,6 +438,30 @@ std::string report_to_json(const SignificanceReport& report) {
   return j.dump();
 }
 
+namespace {
+
+// A report field that must be an integer of type T (json_numbers.h says why not get<T>()).
+template <typename T>
+T report_integer(const nlohmann::json& value, const std::string& where, std::string_view field) {
+  if (const std::optional<T> v = json_numbers::integer<T>(value)) return *v;
+  throw Error(fmt::format("{}: \"{}\" must be an integer in [{}, {}]", where, field, std::numeric_limits<T>::min(),
+                          std::numeric_limits<T>::max()));
+}
+
+std::vector<float> report_floats(const nlohmann::json& value, const std::string& where, std::string_view field) {
+  if (!value.is_array()) throw Error(fmt::format("{}: \"{}\" must be a list of numbers", where, field));
+  std::vector<float> out;
+  out.reserve(value.size());
+  for (const nlohmann::json& v : value) {
+    const std::optional<float> f = json_numbers::single(v);
+    if (!f) throw Error(fmt::format("{}: \"{}\" holds a value that is not a float32 number", where, field));
+    out.push_back(*f);
+  }
+  return out;
+}
+
+}  // namespace
+
 SignificanceReport report_from_json(const std::string& text) {
   nlohmann::json j;
   try {
@@ -444,27 +471,32 @@ SignificanceReport report_from_json(const std::string& text) {
   }
   std::string where = "significance report";
   try {
-    if (!j.is_object() || j.value("format", std::string()) != "frugal-significance") {
+    const auto format = j.is_object() ? j.find("format") : j.end();
+    if (!j.is_object() || format == j.end() || *format != "frugal-significance") {
       throw Error("not a significance report (no \"format\": \"frugal-significance\")");
     }
-    if (j.at("version").get<int>() != kFormatVersion) {
+    const nlohmann::json& version = j.at("version");
+    if (json_numbers::integer<int>(version) != kFormatVersion) {
       throw Error(fmt::format("significance report version {} is not supported (expected {})",
-                              j.at("version").get<int>(), kFormatVersion));
+                              version.is_number() ? version.dump() : std::string(version.type_name()),
+                              kFormatVersion));
     }
     SignificanceReport report;
-    report.images = j.at("images").get<size_t>();
+    report.images = report_integer<size_t>(j.at("images"), where, "images");
+    if (!j.at("layers").is_array()) throw Error("significance report: \"layers\" must be a list");
     for (const nlohmann::json& jl : j.at("layers")) {
       LayerSignificance l;
-      l.name = jl.at("name").get<std::string>();
+      // Printable like the model's op names it is matched with (and one line in messages).
+      l.name = ir::printable(jl.at("name").get<std::string>());
       where = fmt::format("significance report layer '{}'", l.name);
-      l.op_index = jl.at("op_index").get<int32_t>();
+      l.op_index = report_integer<int32_t>(jl.at("op_index"), where, "op_index");
       l.approximable = jl.at("approximable").get<bool>();
-      l.channels = jl.at("channels").get<int32_t>();
-      l.operands_per_channel = jl.at("operands_per_channel").get<int32_t>();
+      l.channels = report_integer<int32_t>(jl.at("channels"), where, "channels");
+      l.operands_per_channel = report_integer<int32_t>(jl.at("operands_per_channel"), where, "operands_per_channel");
       l.output_multiplier = jl.at("output_multiplier").get<std::vector<double>>();
-      l.contribution_ratio = jl.at("contribution_ratio").get<std::vector<float>>();
-      l.error_measure = jl.at("error_measure").get<std::vector<float>>();
-      l.mean_contribution = jl.at("mean_contribution").get<std::vector<float>>();
+      l.contribution_ratio = report_floats(jl.at("contribution_ratio"), where, "contribution_ratio");
+      l.error_measure = report_floats(jl.at("error_measure"), where, "error_measure");
+      l.mean_contribution = report_floats(jl.at("mean_contribution"), where, "mean_contribution");
       if (l.channels < 0 || l.operands_per_channel < 0 || l.contribution_ratio.size() != l.operands() ||
           l.error_measure.size() != l.operands() || l.mean_contribution.size() != l.operands() ||
           l.output_multiplier.size() != static_cast<size_t>(l.channels)) {

@@ -3,14 +3,18 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
+#include <string_view>
 #include <unordered_map>
 
+#include "approx/json_numbers.h"
 #include "kernels/cortexm/sparse_pack.h"
 
 namespace frugal::approx {
@@ -74,6 +78,30 @@ std::string config_to_json(const SkipConfig& config) {
   return text + "\n]}\n";
 }
 
+namespace {
+
+// Reads field `field` of skip config entry `entry` as a T (json_numbers.h says why not get<T>()).
+template <typename T>
+T config_integer(const nlohmann::json& value, size_t entry, const std::string& layer, std::string_view field) {
+  if (const std::optional<T> v = json_numbers::integer<T>(value)) return *v;
+  throw Error(fmt::format("skip config entry {} ('{}'): \"{}\" must be an integer in [{}, {}]", entry, layer, field,
+                          std::numeric_limits<T>::min(), std::numeric_limits<T>::max()));
+}
+
+template <typename T>
+std::vector<T> config_integers(const nlohmann::json& value, size_t entry, const std::string& layer,
+                               std::string_view field) {
+  if (!value.is_array()) {
+    throw Error(fmt::format("skip config entry {} ('{}'): \"{}\" must be a list of integers", entry, layer, field));
+  }
+  std::vector<T> out;
+  out.reserve(value.size());
+  for (const nlohmann::json& v : value) out.push_back(config_integer<T>(v, entry, layer, field));
+  return out;
+}
+
+}  // namespace
+
 SkipConfig config_from_json(const std::string& text) {
   nlohmann::json j;
   try {
@@ -81,35 +109,43 @@ SkipConfig config_from_json(const std::string& text) {
   } catch (const nlohmann::json::exception& e) {
     throw Error(fmt::format("skip config is not valid JSON: {}", e.what()));
   }
-  if (!j.is_object() || j.value("format", std::string()) != "frugal-skip-config") {
+  const auto format = j.is_object() ? j.find("format") : j.end();
+  if (!j.is_object() || format == j.end() || *format != "frugal-skip-config") {
     throw Error("not a skip config (no \"format\": \"frugal-skip-config\")");
   }
   SkipConfig config;
   size_t entry = 0;
   try {
-    if (j.at("version").get<int>() != 1) {
-      throw Error(fmt::format("skip config version {} is not supported (expected 1)", j.at("version").get<int>()));
+    const nlohmann::json& version = j.at("version");
+    if (json_numbers::integer<int>(version) != 1) {
+      throw Error(fmt::format("skip config version {} is not supported (expected 1)",
+                              version.is_number() ? version.dump() : std::string(version.type_name())));
     }
+    if (!j.at("layers").is_array()) throw Error("skip config: \"layers\" must be a list");
     for (const nlohmann::json& jl : j.at("layers")) {
       LayerSkip s;
-      s.layer = jl.at("layer").get<std::string>();
+      // Names are compared with the model's, which the importers made printable the same way;
+      // it also keeps every message that quotes the name on one line.
+      s.layer = ir::printable(jl.at("layer").get<std::string>());
       if (jl.contains("fraction")) s.fraction = jl.at("fraction").get<double>();
-      if (jl.contains("count")) s.count = jl.at("count").get<int64_t>();
-      if (jl.contains("operands")) s.operands = jl.at("operands").get<std::vector<int64_t>>();
-      if (jl.contains("bias_delta")) s.bias_delta = jl.at("bias_delta").get<std::vector<int32_t>>();
-      s.group = jl.value("group", 1);
+      if (jl.contains("count")) s.count = config_integer<int64_t>(jl.at("count"), entry, s.layer, "count");
+      if (jl.contains("operands")) s.operands = config_integers<int64_t>(jl.at("operands"), entry, s.layer, "operands");
+      if (jl.contains("bias_delta")) {
+        s.bias_delta = config_integers<int32_t>(jl.at("bias_delta"), entry, s.layer, "bias_delta");
+      }
+      if (jl.contains("group")) s.group = config_integer<int32_t>(jl.at("group"), entry, s.layer, "group");
       const std::string granularity = jl.value("granularity", std::string("operand"));
       const std::optional<Granularity> g = parse_granularity(granularity);
       if (!g) {
         throw Error(fmt::format("skip config entry {} ('{}'): unknown granularity '{}' (operand, channel-quad, quad, paired-quad, smlad-pair)",
-                                entry, s.layer, granularity));
+                                entry, s.layer, ir::printable(granularity)));
       }
       s.granularity = *g;
       const std::string measure = jl.value("measure", std::string("error"));
       const std::optional<Measure> m = parse_measure(measure);
       if (!m) {
         throw Error(fmt::format("skip config entry {} ('{}'): unknown measure '{}' (ratio, error, residual)", entry,
-                                s.layer, measure));
+                                s.layer, ir::printable(measure)));
       }
       s.measure = *m;
       config.layers.push_back(std::move(s));
@@ -128,8 +164,12 @@ void save_config(const SkipConfig& config, const std::filesystem::path& file) {
 }
 
 SkipConfig load_config(const std::filesystem::path& file) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(file, ec)) {
+    throw Error(fmt::format("cannot read skip config '{}': it is a directory", file.string()));
+  }
   std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error(fmt::format("cannot read skip config '{}'", file.string()));
+  if (!in) throw Error(fmt::format("cannot read skip config '{}': {}", file.string(), std::strerror(errno)));
   std::ostringstream text;
   text << in.rdbuf();
   try {

@@ -19,7 +19,10 @@ namespace fs = std::filesystem;
 
 // Unchanged files are left alone so that make rebuilds only what a new project changed.
 void write_text(const fs::path& path, std::string_view text) {
-  fs::create_directories(path.parent_path());
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  // An ir::Error like every other failure here, rather than std::filesystem's wording.
+  if (ec) throw ir::Error(fmt::format("cannot create directory '{}': {}", path.parent_path().string(), ec.message()));
   {
     std::ifstream existing(path, std::ios::binary);
     if (existing) {

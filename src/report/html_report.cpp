@@ -67,17 +67,6 @@ std::string script_json(const Json& value) {
   return out;
 }
 
-std::string with_commas(double value) {
-  const long long rounded = std::llround(value);
-  std::string digits = std::to_string(rounded < 0 ? -rounded : rounded);
-  std::string out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return rounded < 0 ? "-" + out : out;
-}
-
 // --- reading the `frugal explore --json` object; every miss is a one-line ir::Error ---
 
 const Json& member(const Json& object, std::string_view where, const char* key) {
@@ -194,6 +183,17 @@ Json marked_point(const char* name, const Json& row, Json point_mark, Json label
 }
 
 }  // namespace
+
+std::string with_commas(double value) {
+  const long long rounded = std::llround(value);
+  std::string digits = std::to_string(rounded < 0 ? -rounded : rounded);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return rounded < 0 ? "-" + out : out;
+}
 
 std::string html_escape(std::string_view text) {
   std::string out;

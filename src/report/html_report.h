@@ -34,6 +34,9 @@ std::string html_escape(std::string_view text);
 // embedded so that no string in them can end the <script> element.
 std::string render_html(const std::string& title, const std::vector<Section>& sections);
 
+// 12501632.4 as "12,501,632" (rounded to an integer).
+std::string with_commas(double value);
+
 // A <table> with every cell escaped.
 std::string html_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows);
 

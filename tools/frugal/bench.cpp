@@ -18,6 +18,7 @@
 #include "mcu/external_storage.h"
 #include "mcu/model_bench.h"
 #include "pq/compress.h"
+#include "report/command_reports.h"
 #include "verbs.h"
 
 namespace frugal::cli {
@@ -34,7 +35,7 @@ CLI::App* add_bench(CLI::App& app, BenchOptions& options) {
   auto* data = command->add_option("--data", options.data, "Inputs from a data set (as frugal eval prepares them)")
                    ->check(CLI::IsMember(data::dataset_names()));
   command->add_option("--input", options.input, "Inputs from a raw file (as frugal run reads it)")->excludes(data);
-  command->add_option("-n,--count", options.count, "Number of inferences")->check(CLI::PositiveNumber)->capture_default_str();
+  command->add_option("-n,--count", options.count, "Number of inferences")->check(positive_number())->capture_default_str();
   command->add_option("--keep", options.keep, "Keep the firmware project in this directory");
   command->add_option("--kernels", options.kernels,
                       "Kernels of the firmware: cortexm (DSP-optimised, reference where not covered) or reference")
@@ -45,6 +46,9 @@ CLI::App* add_bench(CLI::App& app, BenchOptions& options) {
   add_skip_kernel_option(*command, options.skip_kernel);
   add_pq_kernel_option(*command, options.pq_kernel);
   command->add_flag("--json", options.json, "Print one JSON object instead of the table");
+  command->add_option("--report", options.report,
+                      "Write bench.html (per-layer or, for a bundle, per-model charts), bench.json and bench.csv "
+                      "into this directory");
   return command;
 }
 
@@ -90,7 +94,9 @@ std::vector<uint8_t> bench_inputs(const BenchOptions& options, const ir::Tensor&
 struct BenchDirectory {
   explicit BenchDirectory(const std::string& keep_dir)
       : keep(!keep_dir.empty()),
-        path(keep ? fs::path(keep_dir) : fs::temp_directory_path() / fmt::format("frugal-bench-{}", ::getpid())) {}
+        path(keep ? fs::path(keep_dir) : fs::temp_directory_path() / fmt::format("frugal-bench-{}", ::getpid())) {
+    if (keep) check_output_path(path, "--keep", OutputKind::kDirectory);
+  }
   ~BenchDirectory() {
     std::error_code ignored;
     if (!keep) fs::remove_all(path, ignored);
@@ -101,6 +107,19 @@ struct BenchDirectory {
   fs::path path;
 };
 
+// --report DIR: only for a run that passed (every output bit-exact), so a report never shows
+// figures of firmware that computes something else.
+void write_bench_report(const BenchOptions& options, const Json& json, bool bit_exact) {
+  if (options.report.empty()) return;
+  if (!bit_exact) {
+    fmt::print(stderr, "no report written: the firmware is not bit-exact with the host\n");
+    return;
+  }
+  const std::string text = json.dump() + "\n";
+  const auto files = report::write_command_report(options.report, "bench", text, report::bench_report(json));
+  fmt::print(stderr, "wrote {}, {}, {}\n", files[0].string(), files[1].filename().string(), files[2].filename().string());
+}
+
 }  // namespace
 
 // A bundle: one firmware with every model; per model its layers, its switch and what loading it
@@ -109,6 +128,7 @@ int run_bench_bundle(const BenchOptions& options, const LoadedBundle& bundle) {
   const std::vector<std::pair<std::string, ir::Graph>>& models = bundle.models;
   const codegen::Board& board = codegen::find_board(options.board);
   if (!options.approx.empty()) throw ir::Error("--approx applies to a single model, not to a bundle");
+  if (!options.report.empty()) report::check_report_directory(options.report);
   const size_t count = options.count;
   const BenchDirectory work(options.keep);
   const fs::path& dir = work.path;
@@ -169,7 +189,7 @@ int run_bench_bundle(const BenchOptions& options, const LoadedBundle& bundle) {
          {"load_from_external_storage", loads},
          {"layers", layer_list}});
   }
-  if (options.json) {
+  if (options.json || !options.report.empty()) {
     Json json = {{"bundle", options.model},
                  {"board", board.name},
                  {"qemu_machine", board.qemu_machine},
@@ -181,9 +201,14 @@ int run_bench_bundle(const BenchOptions& options, const LoadedBundle& bundle) {
                  {"ram_bytes", b.memory.ram_bytes},
                  {"stack_bytes", b.memory.stack_bytes},
                  {"arena_bytes", b.fit.arena_bytes},
+                 {"board_flash_bytes", board.flash_bytes()},
+                 {"board_ram_bytes", board.ram_bytes()},
                  {"models", model_list}};
-    fmt::print("{}\n", json.dump());
-    return b.bit_exact ? 0 : 1;
+    write_bench_report(options, json, b.bit_exact);
+    if (options.json) {
+      fmt::print("{}\n", json.dump());
+      return b.bit_exact ? 0 : 1;
+    }
   }
   fmt::print("{} on {} ({}), QEMU {} with the {} cycle table, {} inference(s) per model\n", options.model,
              board.name, board.description, board.qemu_machine, board.cycle_model, count);
@@ -214,6 +239,7 @@ int run_bench_bundle(const BenchOptions& options, const LoadedBundle& bundle) {
 int run_bench(const BenchOptions& options) {
   if (auto bundle = load_bundle(options.model)) return run_bench_bundle(options, *bundle);
   const codegen::Board& board = codegen::find_board(options.board);
+  if (!options.report.empty()) report::check_report_directory(options.report);
   const ir::Graph graph = load_model(options.model, options.approx);
   require_single_input_output(graph, "bench");
   const size_t count = options.count;
@@ -231,7 +257,7 @@ int run_bench(const BenchOptions& options) {
   const double mhz = board.clock_hz / 1e6;
   auto ms = [&](uint64_t cycles) { return static_cast<double>(cycles) / (board.clock_hz / 1e3); };
 
-  if (options.json) {
+  if (options.json || !options.report.empty()) {
     Json layer_list = Json::array();
     for (size_t k = 0; k < m.layers.size(); ++k) {
       const mcu::LayerMeasurement& l = m.layers[k];
@@ -261,9 +287,14 @@ int run_bench(const BenchOptions& options) {
                  {"ram_bytes", m.memory.ram_bytes},
                  {"stack_bytes", m.memory.stack_bytes},
                  {"arena_bytes", m.fit.arena_bytes},
+                 {"board_flash_bytes", board.flash_bytes()},
+                 {"board_ram_bytes", board.ram_bytes()},
                  {"layers", layer_list}};
-    fmt::print("{}\n", json.dump());
-    return m.bit_exact ? 0 : 1;
+    write_bench_report(options, json, m.bit_exact);
+    if (options.json) {
+      fmt::print("{}\n", json.dump());
+      return m.bit_exact ? 0 : 1;
+    }
   }
 
   fmt::print("{} on {} ({}), QEMU {} with the {} cycle table, {} inference(s)\n", options.model, board.name,

@@ -109,12 +109,92 @@ std::string_view kernels_name(runtime::KernelSet kernels) {
 }
 
 std::vector<uint8_t> read_file(const fs::path& path, std::string_view what) {
-  std::ifstream in(path, std::ios::binary);
   std::error_code ec;
-  if (!in || fs::is_directory(path, ec)) {
+  // Checked first: a directory opens as a stream without error, leaving errno at 0 ("Success").
+  if (fs::is_directory(path, ec)) {
+    throw ir::Error("cannot read " + std::string(what) + " '" + path.string() + "': it is a directory");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
     throw ir::Error("cannot read " + std::string(what) + " '" + path.string() + "': " + std::strerror(errno));
   }
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void check_output_path(const fs::path& path, std::string_view option, OutputKind kind) {
+  const auto refuse = [&](const std::string& reason) {
+    return ir::Error(fmt::format("cannot write {} '{}': {}", option, path.string(), reason));
+  };
+  if (path.empty()) throw refuse("empty path");
+  std::error_code ec;
+  const fs::file_status status = fs::status(path, ec);
+  if (kind == OutputKind::kDirectory && fs::exists(status) && !fs::is_directory(status)) {
+    throw refuse("it exists and is not a directory");
+  }
+  if (kind == OutputKind::kFile && fs::is_directory(status)) throw refuse("it is a directory");
+  // The directory that has to take the new entries: for a file its parent, which must exist
+  // (files are not given new directories); for a directory the nearest one that exists.
+  fs::path parent = kind == OutputKind::kDirectory && fs::is_directory(status) ? path : path.parent_path();
+  if (kind == OutputKind::kDirectory) {
+    while (!parent.empty() && fs::status(parent, ec).type() == fs::file_type::not_found) parent = parent.parent_path();
+  }
+  if (parent.empty()) parent = ".";
+  const fs::file_status parent_status = fs::status(parent, ec);
+  if (!fs::exists(parent_status)) throw refuse(fmt::format("directory '{}' does not exist", parent.string()));
+  if (!fs::is_directory(parent_status)) throw refuse(fmt::format("'{}' is not a directory", parent.string()));
+  if (::access(parent.c_str(), W_OK) != 0) throw refuse(fmt::format("'{}': {}", parent.string(), std::strerror(errno)));
+}
+
+StagedDirectory::StagedDirectory(const fs::path& directory) : final_(directory), path_(directory) {
+  std::error_code ec;
+  if (fs::exists(directory, ec)) return;
+  // "out/" names the directory "out" too.
+  const fs::path name = directory.has_filename() ? directory : directory.parent_path();
+  const fs::path parent = name.parent_path().empty() ? fs::path(".") : name.parent_path();
+  // Built with append: GCC 12 raises a false -Wrestrict on the equivalent chain of operator+.
+  std::string staging = ".";
+  staging.append(name.filename().string()).append(".tmp-").append(std::to_string(::getpid()));
+  // Missing directories above it are created too, and removed again unless committed.
+  for (fs::path p = parent; !p.empty() && fs::status(p, ec).type() == fs::file_type::not_found; p = p.parent_path()) {
+    created_ = p;
+  }
+  fs::create_directories(parent, ec);
+  if (ec) throw ir::Error(fmt::format("cannot create '{}': {}", parent.string(), ec.message()));
+  final_ = name;
+  path_ = parent / staging;
+  staged_ = true;
+}
+
+StagedDirectory::~StagedDirectory() {
+  if (!staged_) return;
+  std::error_code ignored;
+  fs::remove_all(path_, ignored);
+  if (!created_.empty()) fs::remove_all(created_, ignored);
+}
+
+void StagedDirectory::commit() {
+  if (!staged_) return;
+  std::error_code ec;
+  fs::rename(path_, final_, ec);
+  if (ec) throw ir::Error(fmt::format("cannot write '{}': {}", final_.string(), ec.message()));
+  staged_ = false;
+}
+
+CLI::Validator positive_number() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        size_t used = 0;
+        double value = 0.0;
+        try {
+          value = std::stod(text, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used == 0 || used != text.size()) return fmt::format("'{}' is not a number", text);
+        if (!(value > 0.0)) return fmt::format("must be greater than 0, not {}", text);
+        return {};
+      },
+      "POSITIVE");
 }
 
 void write_file_atomically(const fs::path& path, std::span<const uint8_t> bytes) {

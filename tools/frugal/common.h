@@ -50,6 +50,36 @@ void add_pq_kernel_option(CLI::App& command, std::string& pq_kernel);
 std::string_view kernels_name(runtime::KernelSet kernels);
 
 std::vector<uint8_t> read_file(const std::filesystem::path& path, std::string_view what);
+
+// Refuses, before any work, an output that could not be written at the end: a file output
+// (kFile) needs an existing writable directory above it and must not be a directory itself; a
+// directory output (kDirectory) must not be an existing file, and the nearest existing directory
+// above it must be writable. The message names the option and the reason.
+enum class OutputKind { kFile, kDirectory };
+void check_output_path(const std::filesystem::path& path, std::string_view option, OutputKind kind);
+
+// The directory an output project is written into: a directory that does not exist yet is
+// written under a temporary name beside it and renamed into place by commit(), so a failure
+// part-way leaves nothing; an existing one is updated in place (a firmware project keeps its
+// unchanged files, so make rebuilds only what changed).
+class StagedDirectory {
+ public:
+  explicit StagedDirectory(const std::filesystem::path& directory);
+  ~StagedDirectory();
+  StagedDirectory(const StagedDirectory&) = delete;
+  StagedDirectory& operator=(const StagedDirectory&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  void commit();
+
+ private:
+  std::filesystem::path final_, path_;
+  std::filesystem::path created_;  // the topmost directory the constructor had to create, if any
+  bool staged_ = false;
+};
+
+// For counts and rates that must be > 0: CLI11's PositiveNumber reports a 0 as "not in range
+// 0.000000 to <a 309-digit number>".
+CLI::Validator positive_number();
 // Writes to a temporary file in the same directory, then renames it over `path`, so a failure
 // leaves either the old file or nothing.
 void write_file_atomically(const std::filesystem::path& path, std::span<const uint8_t> bytes);

@@ -10,6 +10,7 @@
 #include "data/data_root.h"
 #include "pq/bundle.h"
 #include "pq/compress.h"
+#include "report/command_reports.h"
 #include "verbs.h"
 
 namespace frugal::cli {
@@ -39,13 +40,13 @@ CLI::App* add_compress(CLI::App& app, CompressOptions& options) {
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
   command->add_option("--tuning", options.tuning, "CIFAR-10 training images used for distillation")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_number())
       ->capture_default_str();
   command->add_option("--epochs", options.epochs, "Fine-tuning epochs per recovery round")
       ->check(CLI::Range(0, 100))
       ->capture_default_str();
   command->add_option("--learning-rate", options.learning_rate, "Adam step of the fine-tuning (weights in int8 units)")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_number())
       ->capture_default_str();
   command->add_option("--recovery-attempts", options.recovery_attempts,
                       "Refused layers (largest first) that get a fine-tuning attempt, per model")
@@ -53,9 +54,17 @@ CLI::App* add_compress(CLI::App& app, CompressOptions& options) {
       ->capture_default_str();
   command->add_option("--joint-rounds", options.joint_rounds,
                       "Also try every encodable layer encoded, recovered by this many rounds of fine-tuning all "
-                      "layers jointly and re-assigning codewords (kept when within the bound)")
+                      "layers jointly through their codewords and re-assigning them; layers go back to int8 one "
+                      "at a time until the model is within the bound (kept when it saves more than the greedy "
+                      "choice)")
       ->check(CLI::Range(0, 100))
       ->capture_default_str();
+  command->add_flag("--all-or-nothing", options.all_or_nothing,
+                    "Joint recovery keeps every layer encoded or none (no giving back layer by layer)");
+  command->add_flag("--constant-learning-rate", options.constant_learning_rate,
+                    "Fine-tune at a constant learning rate (default: half-cosine decay over each round's epochs)");
+  command->add_flag("--frozen-biases", options.frozen_biases,
+                    "Fine-tune weights only (default: the tuned layers' int32 biases too)");
   command->add_flag("--no-recovery", options.no_recovery, "No fine-tuning: encode only what fits the bound as is");
   command->add_flag("--no-refit", options.no_refit, "Keep each channel's weight scale (no least-squares refit)");
   command->add_option("--statistics", options.statistics,
@@ -64,8 +73,11 @@ CLI::App* add_compress(CLI::App& app, CompressOptions& options) {
       ->capture_default_str();
   command->add_option("--leave-out", options.leave_out,
                       "Learn the codebooks without this model (its name), then compress every model with them");
-  command->add_option("--threads", options.threads, "Worker threads (default: all cores)")->check(CLI::PositiveNumber);
+  command->add_option("--threads", options.threads, "Worker threads (default: all cores)")->check(positive_number());
   command->add_flag("--json", options.json, "Print one JSON object instead of the text summary");
+  command->add_option("--report", options.report,
+                      "Write compress.html (bytes and accuracy per model, totals), compress.json and compress.csv "
+                      "into this directory");
   return command;
 }
 
@@ -85,6 +97,7 @@ Json storage_json(const pq::Storage& s) {
 }  // namespace
 
 int run_compress(const CompressOptions& options) {
+  check_output_path(options.output, "-o", OutputKind::kFile);
   const size_t n = options.models.size();
   if (!options.data.empty() && options.data.size() != n) {
     throw ir::Error(fmt::format("--data names {} data sets for {} models", options.data.size(), n));
@@ -92,6 +105,7 @@ int run_compress(const CompressOptions& options) {
   if (!options.names.empty() && options.names.size() != n) {
     throw ir::Error(fmt::format("--names gives {} names for {} models", options.names.size(), n));
   }
+  if (!options.report.empty()) report::check_report_directory(options.report);
   const data::DataRoot root = data::find_data_root();
   fmt::print(stderr, "{}\n", root.describe());
 
@@ -134,6 +148,9 @@ int run_compress(const CompressOptions& options) {
   po.fine_tune.learning_rate = options.learning_rate;
   po.max_recovery_attempts = options.recovery_attempts;
   po.joint_rounds = options.joint_rounds;
+  po.joint_give_back = !options.all_or_nothing;
+  po.fine_tune.cosine_schedule = !options.constant_learning_rate;
+  po.fine_tune.tune_biases = !options.frozen_biases;
   po.threads = options.threads;
   const auto start = std::chrono::steady_clock::now();
   po.log = [&](const std::string& line) {
@@ -154,7 +171,6 @@ int run_compress(const CompressOptions& options) {
 
   const pq::CompressResult result = pq::compress(std::move(inputs), po);
   const std::vector<uint8_t> bytes = pq::write_bundle(result.bundle);
-  write_file_atomically(options.output, bytes);
 
   const pq::BundleStorage& st = result.storage;
   Json json;
@@ -208,6 +224,19 @@ int run_compress(const CompressOptions& options) {
   json["models"] = models;
   json["average_loss"] = result.models.empty() ? 0.0 : loss_sum / static_cast<double>(result.models.size());
   json["seconds"] = result.seconds;
+
+  // The report is staged (written to temporary files) before the bundle and committed (renamed)
+  // after it, so that a failure to write either leaves no report of a bundle that is not there.
+  std::optional<report::StagedReport> staged;
+  if (!options.report.empty()) {
+    staged.emplace(options.report, "compress", json.dump() + "\n", report::compress_report(json));
+  }
+  write_file_atomically(options.output, bytes);
+  if (staged) {
+    staged->commit();
+    fmt::print(stderr, "wrote {}, {}, {}\n", staged->files()[0].string(), staged->files()[1].filename().string(),
+               staged->files()[2].filename().string());
+  }
 
   if (options.json) {
     fmt::print("{}\n", json.dump());

@@ -21,9 +21,9 @@ CLI::App* add_eval(CLI::App& app, EvalOptions& options) {
       ->required()
       ->check(CLI::IsMember(data::dataset_names()));
   command->add_option("--limit", options.limit, "Use only the first N records (samples for ad01)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive_number());
   command->add_option("--threads", options.threads, "Worker threads, one Session each (default: all cores)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive_number());
   command->add_option("--kernels", options.kernels, "Kernel set (bit-identical results)")
       ->check(CLI::IsMember({"fast", "reference"}))
       ->capture_default_str();
@@ -43,6 +43,13 @@ int run_eval(const EvalOptions& options) {
   const ir::Graph& g = model.graph();
   const ir::Tensor& input_desc = g.tensor(g.inputs[0]);
   const ir::Tensor& output_desc = g.tensor(g.outputs[0]);
+  // Before the data is read: these need only the model.
+  data::check_model_input(*dataset, input_desc);
+  if (anomaly && output_desc.num_elements() != input_desc.num_elements()) {
+    throw ir::Error("ad01 scores are reconstruction errors, but the model output " +
+                    data::describe_tensor(output_desc) + " does not match its input " +
+                    data::describe_tensor(input_desc));
+  }
 
   const data::DataRoot root = data::find_data_root();
   fmt::print(stderr, "{}\n", root.describe());
@@ -51,11 +58,6 @@ int run_eval(const EvalOptions& options) {
   if (set.input_bytes != model.input_bytes(0)) {
     throw ir::Error(fmt::format("prepared {}-byte inputs but the model takes {} bytes", set.input_bytes,
                                 model.input_bytes(0)));
-  }
-  if (anomaly && output_desc.num_elements() != input_desc.num_elements()) {
-    throw ir::Error("ad01 scores are reconstruction errors, but the model output " +
-                    data::describe_tensor(output_desc) + " does not match its input " +
-                    data::describe_tensor(input_desc));
   }
 
   const size_t inferences = set.num_inferences();

@@ -4,6 +4,11 @@
 // the front is then generated, built and measured under QEMU itself (instructions, estimated
 // cycles, bit-exactness with the host), and the reported front is the one of the measured
 // latencies.
+//
+// Under an MPI launcher (`mpirun -np N frugal explore ...`) the candidate evaluations, the test
+// re-measurement and the QEMU re-measurement are spread over the ranks (distributed/work_pool.h);
+// the serial steps run on rank 0 and hand their results to all, and only rank 0 prints or
+// writes anything (docs/distributed-exploration.md).
 #include <fmt/format.h>
 
 #include <chrono>
@@ -22,6 +27,7 @@
 #include "common.h"
 #include "data/data_root.h"
 #include "data/eval_set.h"
+#include "distributed/mpi_pool.h"
 #include "progress.h"
 #include "report/html_report.h"
 #include "verbs.h"
@@ -72,7 +78,7 @@ CLI::App* add_explore(CLI::App& app, ExploreOptions& options) {
   command->add_option("-o,--output", options.output,
                       "Write pareto.json, pareto.csv, pareto.html and point_K.json (for generate --approx) here");
   command->add_option("--report", options.report, "Write the HTML report (explore.html) into this directory");
-  command->add_option("--threads", options.threads, "Worker threads, one Session each (default: all cores)");
+  command->add_option("--threads", options.threads, "Worker threads, one Session each (default: all cores; under mpirun, each rank's share)");
   add_skip_kernel_option(*command, options.skip_kernel);
   command->add_flag("--json", options.json, "Print one JSON object instead of the table");
   return command;
@@ -127,9 +133,36 @@ std::string levels_text(const approx::ExplorePoint& p, const std::vector<double>
   return s;
 }
 
-}  // namespace
+// What the search and the report need of a firmware measurement, as it travels between ranks.
+std::string measurement_to_json(const mcu::ModelMeasurement& m) {
+  Json layers = Json::array();
+  for (const mcu::LayerMeasurement& l : m.layers) layers.push_back({l.name, l.instructions, l.cycles_estimate});
+  return Json{{"layers", layers},
+              {"instructions", m.total_instructions},
+              {"cycles", m.total_cycles_estimate},
+              {"bit_exact", m.bit_exact},
+              {"flash_bytes", m.memory.flash_bytes}}
+      .dump();
+}
 
-int run_explore(const ExploreOptions& options) {
+mcu::ModelMeasurement measurement_from_json(const std::string& text) {
+  const Json j = Json::parse(text);
+  mcu::ModelMeasurement m;
+  for (const Json& l : j["layers"]) {
+    mcu::LayerMeasurement layer;
+    layer.name = l[0].get<std::string>();
+    layer.instructions = l[1].get<uint64_t>();
+    layer.cycles_estimate = l[2].get<uint64_t>();
+    m.layers.push_back(std::move(layer));
+  }
+  m.total_instructions = j["instructions"].get<uint64_t>();
+  m.total_cycles_estimate = j["cycles"].get<uint64_t>();
+  m.bit_exact = j["bit_exact"].get<bool>();
+  m.memory.flash_bytes = j["flash_bytes"].get<uint64_t>();
+  return m;
+}
+
+int explore_command(distributed::WorkPool& pool, const ExploreOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   const std::optional<data::Dataset> dataset = data::parse_dataset(options.data);
   if (!dataset) {
@@ -153,6 +186,9 @@ int run_explore(const ExploreOptions& options) {
   if (options.max_accuracy_loss && !(*options.max_accuracy_loss >= 0.0 && *options.max_accuracy_loss <= 1.0)) {
     throw ir::Error(fmt::format("--max-accuracy-loss {} is outside [0, 1] (a Top-1 fraction)", *options.max_accuracy_loss));
   }
+  // Before the search, which takes minutes: the files are written at its end.
+  if (!options.output.empty()) check_output_path(options.output, "-o", OutputKind::kDirectory);
+  if (!options.report.empty()) check_output_path(options.report, "--report", OutputKind::kDirectory);
 
   const ir::Graph graph = load_model(options.model);
   require_single_input_output(graph, "explore");
@@ -171,17 +207,20 @@ int run_explore(const ExploreOptions& options) {
     throw ir::Error("measuring under QEMU needs arm-none-eabi-g++ and qemu-system-arm (make deps), or pass --no-qemu");
   }
 
+  // Every rank reads the model and the data itself (a shared file system on a cluster); only
+  // rank 0 talks.
+  const bool talk = pool.root();
   const data::DataRoot root = data::find_data_root();
-  fmt::print(stderr, "{}\n", root.describe());
+  if (talk) fmt::print(stderr, "{}\n", root.describe());
   const ir::Tensor& input = graph.tensor(graph.inputs[0]);
   const approx::ExploreSplits splits =
       approx::load_explore_splits(*dataset, root, input, options.validation, options.test);
-  fmt::print(stderr, "{}\n", splits.description);
+  if (talk) fmt::print(stderr, "{}\n", splits.description);
 
   // Firmware measurements: a project directory per point under one temporary folder.
   const size_t qemu_inputs = std::min<size_t>(options.qemu_inputs, splits.test.num_samples());
   const std::span<const uint8_t> qemu_input_bytes(splits.test.inputs.data(), qemu_inputs * splits.test.input_bytes);
-  const fs::path work = fs::temp_directory_path() / fmt::format("frugal-explore-{}", ::getpid());
+  const fs::path work = fs::temp_directory_path() / fmt::format("frugal-explore-{}-{}", ::getpid(), pool.rank());
   struct Cleanup {
     fs::path dir;
     ~Cleanup() {
@@ -202,8 +241,10 @@ int run_explore(const ExploreOptions& options) {
 
   std::optional<mcu::ModelMeasurement> dense;
   if (qemu) {
-    fmt::print(stderr, "measuring the exact model under QEMU {} ({} input(s))\n", board.qemu_machine, qemu_inputs);
-    dense = measure(graph);
+    if (talk) {
+      fmt::print(stderr, "measuring the exact model under QEMU {} ({} input(s))\n", board.qemu_machine, qemu_inputs);
+    }
+    dense = measurement_from_json(pool.on_root([&] { return measurement_to_json(measure(graph)); }));
     if (!dense->bit_exact) throw ir::Error("the exact model's firmware is not bit-exact with the host");
   }
   if (!costs && dense) {
@@ -217,12 +258,23 @@ int run_explore(const ExploreOptions& options) {
     costs = std::make_unique<approx::InstructionCostModel>(approx::InstructionCostModel::estimate(graph));
   }
 
-  const unsigned threads = thread_count(options.threads, splits.validation.num_samples());
-  const runtime::CompiledModel exact(graph, runtime::KernelSet::kFast);
-  const approx::SignificanceReport significance =
-      approx::analyze_significance(exact, splits.calibration.inputs, {threads});
-  fmt::print(stderr, "significance: {} conv-like layers on {} calibration records, {:.1f} s\n", significance.layers.size(),
-             significance.images, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  // The analysis runs once, on rank 0, with the threads one process would use (its float sums
+  // depend on the thread count), and every rank gets the same report.
+  const unsigned analysis_threads = thread_count(options.threads, splits.validation.num_samples());
+  const approx::SignificanceReport significance = approx::report_from_json(pool.on_root([&] {
+    const runtime::CompiledModel exact(graph, runtime::KernelSet::kFast);
+    return approx::report_to_json(approx::analyze_significance(exact, splits.calibration.inputs, {analysis_threads}));
+  }));
+  // Evaluation threads per rank; with one process all cores, as before.
+  const unsigned threads =
+      thread_count(options.threads != 0 ? options.threads : pool.default_threads(), splits.validation.num_samples());
+  explore_options.threads = threads;
+  explore_options.pool = &pool;
+  if (talk) {
+    fmt::print(stderr, "significance: {} conv-like layers on {} calibration records, {:.1f} s\n",
+               significance.layers.size(), significance.images,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
 
   // Progress: a bar for the phases whose length is known, a line per ~25 steps otherwise.
   std::unique_ptr<Progress> bar;
@@ -246,9 +298,11 @@ int run_explore(const ExploreOptions& options) {
       fmt::print(stderr, "  step {}, {} evaluations, front {}\n", done, evaluations, front_size);
     }
   };
-  explore_options.progress = [&](const approx::ExploreProgress& p) {
-    progress(p.phase, p.done, p.total, p.evaluations, p.front_size);
-  };
+  if (talk) {
+    explore_options.progress = [&](const approx::ExploreProgress& p) {
+      progress(p.phase, p.done, p.total, p.evaluations, p.front_size);
+    };
+  }
   approx::ExploreResult result = approx::explore(graph, significance, *costs, splits.validation, explore_options);
   approx::measure_test(result, graph, significance, splits.test, explore_options);
 
@@ -276,15 +330,25 @@ int run_explore(const ExploreOptions& options) {
       p.flash_bytes = m.memory.flash_bytes;
     };
     record(result.baseline, *dense);
-    for (size_t i = 0; i < result.pareto.size(); ++i) {
-      approx::ExplorePoint& p = result.pareto[i];
+    // The all-exact point is the dense firmware measured already; the others are one batch.
+    std::vector<approx::ExplorePoint*> points;
+    for (approx::ExplorePoint& p : result.pareto) {
       if (p.config.layers.empty()) {
         record(p, *dense);
       } else {
-        record(p, measure(approx::apply_skipping(graph, significance, p.config, explore_options.compensate_bias)));
+        points.push_back(&p);
       }
-      progress("qemu", i + 1, result.pareto.size(), result.evaluations, result.pareto.size());
     }
+    const std::vector<std::string> measured = pool.map(
+        points.size(),
+        [&](size_t i) {
+          return measurement_to_json(
+              measure(approx::apply_skipping(graph, significance, points[i]->config, explore_options.compensate_bias)));
+        },
+        [&](size_t done, size_t) {
+          if (talk) progress("qemu", done, points.size(), result.evaluations, result.pareto.size());
+        });
+    for (size_t i = 0; i < points.size(); ++i) record(*points[i], measurement_from_json(measured[i]));
     result.baseline.instructions = static_cast<double>(*result.baseline.measured_instructions);
     result.baseline.cycles = static_cast<double>(*result.baseline.measured_cycles);
     result.pareto = approx::pareto_front(std::move(result.pareto), true);
@@ -298,9 +362,11 @@ int run_explore(const ExploreOptions& options) {
   }
   if (bar) bar->finish(bar_done, 0.0);
   const double total_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  fmt::print(stderr, "{} evaluations of {} configurations, search {:.1f} s, test {:.1f} s, QEMU {:.1f} s, total {:.1f} s\n",
-             result.evaluations, result.search_space, result.search_seconds, result.test_seconds, qemu_seconds,
-             total_seconds);
+  if (talk) {
+    fmt::print(stderr, "{} evaluations of {} configurations, search {:.1f} s, test {:.1f} s, QEMU {:.1f} s, total {:.1f} s\n",
+               result.evaluations, result.search_space, result.search_seconds, result.test_seconds, qemu_seconds,
+               total_seconds);
+  }
 
   std::optional<size_t> selected;
   if (options.max_accuracy_loss) selected = approx::select_point(result, *options.max_accuracy_loss);
@@ -330,7 +396,8 @@ int run_explore(const ExploreOptions& options) {
                     {"qemu_inputs", qemu ? qemu_inputs : 0},
                     {"cost_model_front", cost_model_front},
                     {"total_seconds", total_seconds},
-                    {"threads", threads}};
+                    {"threads", threads},
+                    {"ranks", pool.ranks()}};
   json["baseline"] = point_json(result.baseline, base_instr, latency_source);
   Json pareto = Json::array();
   for (const approx::ExplorePoint& p : result.pareto) pareto.push_back(point_json(p, base_instr, latency_source));
@@ -347,6 +414,9 @@ int run_explore(const ExploreOptions& options) {
     json["selected"] = s;
   }
 
+  // The others are done: all they have left is the last exchange (run_command), which learns
+  // whether rank 0 got its files written.
+  if (!pool.root()) return 0;
   if (!options.output.empty()) {
     const fs::path dir(options.output);
     fs::create_directories(dir);
@@ -417,6 +487,13 @@ int run_explore(const ExploreOptions& options) {
                *p.test_top1 * 100.0, (*p.test_top1 - *result.baseline.test_top1) * 100.0);
   }
   return 0;
+}
+
+}  // namespace
+
+int run_explore(const ExploreOptions& options) {
+  const std::unique_ptr<distributed::WorkPool> pool = distributed::make_pool();
+  return distributed::run_command(*pool, [&] { return explore_command(*pool, options); });
 }
 
 }  // namespace frugal::cli

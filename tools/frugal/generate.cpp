@@ -42,12 +42,15 @@ CLI::App* add_generate(CLI::App& app, GenerateOptions& options) {
 
 int run_generate(const GenerateOptions& options) {
   const codegen::Board& board = codegen::find_board(options.board);
+  check_output_path(options.output, "-o", OutputKind::kDirectory);
   if (auto bundle = load_bundle(options.model)) {
     if (!options.approx.empty()) throw ir::Error("--approx applies to a single model, not to a bundle");
     codegen::GenerateOptions generate = generate_options(options.kernels, options.skip_kernel, options.pq_kernel);
     generate.codebooks = bundle->codebooks;
+    StagedDirectory output(options.output);
     const codegen::GeneratedBundleFirmware firmware =
-        codegen::generate_bundle_firmware(bundle->models, board, options.output, generate);
+        codegen::generate_bundle_firmware(bundle->models, board, output.path(), generate);
+    output.commit();
     const codegen::FitReport& fit = firmware.fit;
     Json list = Json::array();
     for (size_t i = 0; i < firmware.source.models.size(); ++i) {
@@ -85,7 +88,9 @@ int run_generate(const GenerateOptions& options) {
   require_single_input_output(graph, "generate");
   codegen::GenerateOptions generate = generate_options(options.kernels, options.skip_kernel, options.pq_kernel);
   generate.codebooks = load_codebooks(options.model);
-  const codegen::GeneratedFirmware firmware = codegen::generate_firmware(graph, board, options.output, generate);
+  StagedDirectory output(options.output);
+  const codegen::GeneratedFirmware firmware = codegen::generate_firmware(graph, board, output.path(), generate);
+  output.commit();
   const codegen::FitReport& fit = firmware.fit;
   if (options.json) {
     Json json = {{"model", options.model},

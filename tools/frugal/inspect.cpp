@@ -5,6 +5,7 @@
 #include <set>
 
 #include "common.h"
+#include "report/command_reports.h"
 #include "verbs.h"
 
 namespace frugal::cli {
@@ -86,10 +87,13 @@ CLI::App* add_inspect(CLI::App& app, InspectOptions& options) {
   CLI::App* command = app.add_subcommand("inspect", "Per-layer shapes, MACs, weight and activation bytes, peak RAM");
   command->add_option("model", options.model, "Model file (.tflite)")->required();
   command->add_flag("--json", options.json, "Print one JSON object instead of the table");
+  command->add_option("--report", options.report,
+                      "Write inspect.html (per-layer charts), inspect.json and inspect.csv into this directory");
   return command;
 }
 
 int run_inspect(const InspectOptions& options) {
+  if (!options.report.empty()) report::check_report_directory(options.report);
   ir::Graph graph = load_model(options.model);
   std::vector<LayerRow> rows = layer_rows(graph);
   int64_t total_macs = 0;
@@ -98,7 +102,7 @@ int run_inspect(const InspectOptions& options) {
   runtime::CompiledModel compiled(graph, runtime::KernelSet::kReference);
   size_t arena_bytes = compiled.arena_bytes();
 
-  if (options.json) {
+  if (options.json || !options.report.empty()) {
     Json json;
     json["model"] = options.model;
     Json layers = Json::array();
@@ -121,8 +125,16 @@ int run_inspect(const InspectOptions& options) {
     for (int32_t index : graph.inputs) json["inputs"].push_back(tensor_json(graph.tensor(index)));
     json["outputs"] = Json::array();
     for (int32_t index : graph.outputs) json["outputs"].push_back(tensor_json(graph.tensor(index)));
-    fmt::print("{}\n", json.dump());
-    return 0;
+    if (!options.report.empty()) {
+      const std::string text = json.dump() + "\n";
+      const auto files = report::write_command_report(options.report, "inspect", text, report::inspect_report(json));
+      fmt::print(stderr, "wrote {}, {}, {}\n", files[0].string(), files[1].filename().string(),
+                 files[2].filename().string());
+    }
+    if (options.json) {
+      fmt::print("{}\n", json.dump());
+      return 0;
+    }
   }
 
   constexpr size_t kNameWidth = 36;

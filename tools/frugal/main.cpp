@@ -5,14 +5,35 @@
 
 #include <cstdio>
 #include <exception>
+#include <string>
+#include <vector>
 
+#include "distributed/work_pool.h"
 #include "ir/graph.h"
 #include "verbs.h"
+
+namespace {
+
+// Usage errors in the form of every other error: one "error: " line (CLI11's own adds a second
+// line, "Run with --help for more information."), pointing at the help of the verb at fault.
+std::string usage_error(const CLI::App* app, const CLI::Error& e) {
+  std::string help = "frugal --help";
+  for (const CLI::App* verb : app->get_subcommands()) help = "frugal " + verb->get_name() + " --help";
+  // CLI11 reports a misspelt verb as "A subcommand is required"; name the word instead.
+  const std::vector<std::string> extras = app->remaining();
+  if (app->get_subcommands().empty() && !extras.empty()) {
+    return fmt::format("error: unknown command '{}' (see {})\n", extras.front(), help);
+  }
+  return fmt::format("error: {} (see {})\n", e.what(), help);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace frugal::cli;
   CLI::App app{"frugal: int8 neural-network inference for microcontrollers (host tools)"};
   app.set_version_flag("--version", "frugal " FRUGAL_VERSION);
+  app.failure_message(usage_error);
   app.require_subcommand(1);
 
   InspectOptions inspect_options;
@@ -33,6 +54,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    // Under an MPI launcher every rank parses the same command line: rank 0 alone answers.
+    if (const auto launch = frugal::distributed::mpi_launch(); launch && launch->rank != 0) {
+      return e.get_exit_code() == 0 ? 0 : 2;
+    }
     int code = app.exit(e);
     return code == 0 ? 0 : 2;
   }

@@ -69,7 +69,7 @@ CLI::App* add_run(CLI::App& app, RunOptions& options) {
       ->check(CLI::IsMember({"fast", "reference"}))
       ->capture_default_str();
   command->add_option("--threads", options.threads, "Worker threads (default: all cores)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive_number());
   command->add_option("--tensor", options.tensor,
                       "Write this intermediate tensor (name, op name, or softmax-input) instead of the output");
   return command;
@@ -77,6 +77,7 @@ CLI::App* add_run(CLI::App& app, RunOptions& options) {
 
 int run_run(const RunOptions& options) {
   const runtime::KernelSet kernels = parse_kernels(options.kernels);
+  check_output_path(options.output, "--output", OutputKind::kFile);
   ir::Graph graph = load_model(options.model);
   require_single_input_output(graph, "run");
   const DumpTarget target = resolve_target(graph, options.tensor);

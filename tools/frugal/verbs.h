@@ -10,6 +10,7 @@ namespace frugal::cli {
 
 struct InspectOptions {
   std::string model;
+  std::string report;  // --report DIR: inspect.html, inspect.json, inspect.csv
   bool json = false;
 };
 CLI::App* add_inspect(CLI::App& app, InspectOptions& options);
@@ -46,6 +47,7 @@ int run_generate(const GenerateOptions& options);
 
 struct BenchOptions {
   std::string model, board, data, input, keep, approx;
+  std::string report;  // --report DIR: bench.html, bench.json, bench.csv
   std::string kernels = "cortexm";
   std::string skip_kernel = "table";
   std::string pq_kernel = "auto";
@@ -79,6 +81,7 @@ int run_explore(const ExploreOptions& options);
 struct CompressOptions {
   std::vector<std::string> models;
   std::string output;
+  std::string report;  // --report DIR: compress.html, compress.json, compress.csv
   std::vector<std::string> data;   // one per model, or empty: guessed from each input shape
   std::vector<std::string> names;  // one per model, or empty: file stems
   int32_t subvector = 8;
@@ -91,6 +94,9 @@ struct CompressOptions {
   bool no_recovery = false;
   int32_t recovery_attempts = 4;
   int32_t joint_rounds = 0;
+  bool all_or_nothing = false;
+  bool constant_learning_rate = false;
+  bool frozen_biases = false;
   bool no_refit = false;
   size_t statistics = 512;
   std::string leave_out;  // learn the codebooks without this model (generalisation check)
