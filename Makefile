@@ -33,7 +33,7 @@ test-sanitize: deps
 	@cmake -S . -B build-sanitize -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFRUGAL_SANITIZE=ON \
 	  -DFRUGAL_BENCH=OFF >/dev/null
 	@cmake --build build-sanitize -j $(JOBS)
-	ASAN_OPTIONS=$(SANITIZE_ASAN_OPTIONS) UBSAN_OPTIONS=$(SANITIZE_UBSAN_OPTIONS) \
+	ASAN_OPTIONS=$(SANITIZE_ASAN_OPTIONS) UBSAN_OPTIONS=$(SANITIZE_UBSAN_OPTIONS) FRUGAL_TEST_TIME_SCALE=10 \
 	  ctest --test-dir build-sanitize --output-on-failure -j $(JOBS) --timeout 3000
 
 demo: build

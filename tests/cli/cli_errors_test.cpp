@@ -99,7 +99,7 @@ std::set<std::string> listing(const fs::path& dir) {
 
 class CliErrors : public ::testing::Test {
  protected:
-  // Inputs shared by all cases, written once (a bundle takes a compression).
+  // Inputs shared by the cases, written once per process (ctest runs each case in its own).
   static void SetUpTestSuite() {
     inputs_ = new fs::path(fs::temp_directory_path() / ("frugal_cli_errors_in_" + std::to_string(::getpid())));
     fs::create_directories(*inputs_);
@@ -139,11 +139,6 @@ class CliErrors : public ::testing::Test {
     write(in / "costs_layers.json", std::string(R"({"board": "nucleo-f446re", "layers": []})"));
     write(in / "costs_negative.json",
           std::string(R"({"layers": [{"name": "x", "instructions": -1, "cycles_estimate": 1}]})"));
-    // A bundle of the DS-CNN, every encodable layer encoded.
-    ::setenv("FRUGAL_DATA", kFixtures.c_str(), 1);
-    const auto made = frugal::testing::run_frugal("compress " + q(kKws) + " --names kws --max-accuracy-loss 1 "
-                                                  "--no-recovery -o " + q(in / "kws.frugal"));
-    bundle_ok_ = made.exit_code == 0;
   }
   static void TearDownTestSuite() {
     std::error_code ignored;
@@ -195,11 +190,9 @@ class CliErrors : public ::testing::Test {
   }
 
   static fs::path* inputs_;
-  static bool bundle_ok_;
   fs::path scratch_;
 };
 fs::path* CliErrors::inputs_ = nullptr;
-bool CliErrors::bundle_ok_ = false;
 
 // --- command line (exit 2) ------------------------------------------------------------------
 
@@ -244,8 +237,12 @@ TEST_F(CliErrors, ModelFiles) {
 }
 
 TEST_F(CliErrors, Bundles) {
-  ASSERT_TRUE(bundle_ok_);
+  // A bundle of the DS-CNN, every encodable layer encoded.
   const fs::path bundle = in("kws.frugal");
+  ::setenv("FRUGAL_DATA", kFixtures.c_str(), 1);
+  ASSERT_EQ(frugal::testing::run_frugal("compress " + q(kKws) + " --names kws --max-accuracy-loss 1 --no-recovery -o " +
+                                        q(bundle)).exit_code,
+            0);
   expect_error("inspect " + q(bundle.string() + "#nope"), 1, "holds kws; pick one as");
   std::string bytes = frugal::testing::slurp(bundle);
   write(out("cut.frugal"), bytes.substr(0, bytes.size() / 3));

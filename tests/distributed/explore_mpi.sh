@@ -19,8 +19,10 @@ trap 'rm -rf "$work"' EXIT
 
 # The flags come from CMake (Open MPI: allowed as root, more ranks than cores, no network).
 mpi=("$mpiexec" "$@" -n 2)
-# Fails the test instead of hanging it if a rank waits forever.
-limit=300
+# Fails the test instead of hanging it if a rank waits forever. FRUGAL_TEST_TIME_SCALE: make
+# test-sanitize sets it, for the slower sanitizer build.
+scale=${FRUGAL_TEST_TIME_SCALE:-1}
+limit=$((300 * scale))
 front='{baseline, pareto, selected, layers, levels, latency_source, evaluations: .search.evaluations,
         cost_model_front: .search.cost_model_front}'
 
@@ -59,12 +61,13 @@ compare() {
 common=(explore "$model" --data cifar10 --board nucleo-f446re --max-accuracy-loss 0.02 --threads 1 --json)
 # The search and the test re-measurement: 4 levels, cost-model latencies.
 compare search "${common[@]}" --levels 0,0.25,0.5,0.75 --validation 200 --test 400 --no-qemu
-# The QEMU re-measurement too, on a small front (the dense firmware on rank 0, the points split).
-compare qemu "${common[@]}" --levels 0,0.5 --validation 100 --test 200 --qemu-inputs 1
+# The QEMU re-measurement too, on a small front: the dense firmware on rank 0, the two other
+# points one per rank.
+compare qemu "${common[@]}" --levels 0,0.3 --validation 100 --test 200 --qemu-inputs 1
 
 # A bad argument: every rank fails alike, one error line, non-zero exit, nobody hangs.
 set +e
-timeout 60 "${mpi[@]}" "$frugal" explore "$model" --data imagenet --board nucleo-f446re >"$work/bad.out" 2>"$work/bad.err"
+timeout $((60 * scale)) "${mpi[@]}" "$frugal" explore "$model" --data imagenet --board nucleo-f446re >"$work/bad.out" 2>"$work/bad.err"
 code=$?
 set -e
 [[ $code -ne 0 && $code -ne 124 ]] || { echo "FAIL: bad argument exit code $code"; exit 1; }
