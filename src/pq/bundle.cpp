@@ -136,8 +136,10 @@ std::vector<int8_t> decode_checked(const ir::Tensor& tensor, const Codebook& cod
   return weights;
 }
 
+// The kernel codebook cuts CONV_2D filters either way (compress --kernel-subvector; its shape
+// rule is in tensor_problem); the row codebook only into rows.
 bool layouts_match(CodebookKind kind, ir::PqLayout layout) {
-  return (kind == CodebookKind::kKernel3x3 && layout == ir::PqLayout::kKernel) ||
+  return kind == CodebookKind::kKernel3x3 ||
          (kind == CodebookKind::kRow && layout == ir::PqLayout::kRow);
 }
 
@@ -179,6 +181,9 @@ std::string tensor_problem(const ir::Graph& graph, int32_t index,
   if (!layouts_match(codebook.kind, pq.layout))
     return fmt::format("layout {} cannot use codebook {} of kind {}", ir::to_string(pq.layout),
                        pq.codebook, to_string(codebook.kind));
+  if (codebook.kind == CodebookKind::kKernel3x3 && tensor.shape.size() != 4)
+    return fmt::format("codebook {} of kind {} serves [O,kh,kw,I] filters, not shape {}", pq.codebook,
+                       to_string(codebook.kind), fmt::format("[{}]", fmt::join(tensor.shape, ",")));
   if (tensor.type != ir::DataType::kInt8)
     return fmt::format("encoded weights must be int8, got {}", ir::to_string(tensor.type));
   if (!tensor.is_constant) return "encoded weights must be a constant tensor";

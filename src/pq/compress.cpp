@@ -602,7 +602,7 @@ class ModelCompressor {
 
 std::vector<Codebook> learn_shared_codebooks(const std::vector<CompressInput>& inputs, const CompressOptions& options) {
   std::vector<std::vector<WeightLayer>> layers;
-  for (const CompressInput& in : inputs) layers.push_back(weight_layers(in.graph, options.row_subvector));
+  for (const CompressInput& in : inputs) layers.push_back(weight_layers(in.graph, options.row_subvector, options.kernel_subvector));
   CompressOptions learn = options;
   learn.fixed_codebooks.clear();
   return shared_codebooks(inputs, layers, learn).books;
@@ -614,7 +614,7 @@ CompressResult compress(std::vector<CompressInput> inputs, const CompressOptions
   std::vector<std::vector<WeightLayer>> layers;
   for (const CompressInput& in : inputs) {
     ir::validate(in.graph);
-    layers.push_back(weight_layers(in.graph, options.row_subvector));
+    layers.push_back(weight_layers(in.graph, options.row_subvector, options.kernel_subvector));
   }
   const Codebooks codebooks = shared_codebooks(inputs, layers, options);
   for (auto& model_layers : layers) {

@@ -58,7 +58,8 @@ struct CompressInput {
 };
 
 struct CompressOptions {
-  int32_t row_subvector = 8;      // d of the row codebook (FC and 1x1 conv); the 3x3 one has d = 9
+  int32_t row_subvector = 8;      // d of the row codebook (FC and 1x1 conv)
+  int32_t kernel_subvector = 9;   // d of the 3x3 codebook: 9 whole kernels, else rows (weight_layers)
   int32_t row_codewords = 256;    // K of the row codebook
   int32_t kernel_codewords = 256; // K of the 3x3 kernel codebook
   double max_accuracy_loss = 0.01;  // per model, on the validation split (fraction; AUC for ad01)

@@ -180,7 +180,7 @@ class HessianAssigner {
 
 }  // namespace
 
-std::vector<WeightLayer> weight_layers(const ir::Graph& graph, int32_t row_subvector) {
+std::vector<WeightLayer> weight_layers(const ir::Graph& graph, int32_t row_subvector, int32_t kernel_subvector) {
   std::vector<WeightLayer> layers;
   for (size_t i = 0; i < graph.ops.size(); ++i) {
     const ir::Op& op = graph.ops[i];
@@ -195,10 +195,16 @@ std::vector<WeightLayer> weight_layers(const ir::Graph& graph, int32_t row_subve
     } else if (op.type == ir::OpType::kDepthwiseConv2D) {
       layer.reason = "depthwise layers stay int8";
     } else if (op.type == ir::OpType::kConv2D && w.shape.size() == 4 && w.shape[1] == 3 && w.shape[2] == 3) {
-      layer.encodable = true;
-      layer.kind = CodebookKind::kKernel3x3;
-      layer.layout = ir::PqLayout::kKernel;
-      layer.subvector = 9;
+      const int64_t row = layer.elements / std::max<int64_t>(1, w.shape.at(0));
+      if (kernel_subvector != 9 && row % kernel_subvector != 0) {
+        layer.reason = fmt::format("3x3 filter row length {} is not a multiple of the kernel sub-vector length {}", row,
+                                   kernel_subvector);
+      } else {
+        layer.encodable = true;
+        layer.kind = CodebookKind::kKernel3x3;
+        layer.layout = kernel_subvector == 9 ? ir::PqLayout::kKernel : ir::PqLayout::kRow;
+        layer.subvector = kernel_subvector;
+      }
     } else {
       const int64_t row = layer.elements / std::max<int64_t>(1, w.shape.at(0));
       if (row % row_subvector != 0) {

@@ -35,7 +35,10 @@ struct WeightLayer {
   int64_t elements = 0;
 };
 
-std::vector<WeightLayer> weight_layers(const ir::Graph& graph, int32_t row_subvector);
+// 3x3 CONV_2D filters go to the 3x3 codebook: with kernel_subvector 9 as whole kernels (layout
+// kKernel: the taps of one output/input channel pair), with any other d as rows cut into d
+// consecutive weights (layout kRow, OHWI order), which lets a bundle spend more bits on 3x3 layers.
+std::vector<WeightLayer> weight_layers(const ir::Graph& graph, int32_t row_subvector, int32_t kernel_subvector = 9);
 
 // Sub-vectors of a weight tensor in index order (as in ir::PqEncoding), in int8 units, as
 // count x d floats.

@@ -184,6 +184,24 @@ TEST_F(Compress, EveryProductQuantizedKernelFormIsBitExactUnderQemu) {
   }
 }
 
+TEST_F(Compress, ThreeByThreeFiltersCutIntoRowsRunBitExactUnderQemu) {
+  // --kernel-subvector 2: the ResNet-8's 3x3 filters as OHWI rows cut in pairs (row layout of the
+  // 3x3 codebook), every encodable layer encoded; both kernel forms against the host.
+  const fs::path out = *dir_ / "rows.frugal";
+  const auto r = run_frugal("compress " + q(kResnet) + " --names resnet8 --kernel-subvector 2 --subvector 4 "
+                            "--max-accuracy-loss 1 --no-recovery --json -o " + q(out));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(last_line(r.out));
+  ASSERT_EQ(j["codebooks"].size(), 2u);
+  EXPECT_EQ(j["codebooks"][0]["kind"], "kernel3x3");
+  EXPECT_EQ(j["codebooks"][0]["subvector"], 2);
+  for (const char* form : {"table", "direct"}) {
+    const auto b = run_frugal("bench " + q(out) + " --board nucleo-f446re -n 1 --pq-kernel " + form + " --json");
+    ASSERT_EQ(b.exit_code, 0) << form << "\n" << b.err;
+    EXPECT_TRUE(nlohmann::json::parse(last_line(b.out))["bit_exact"].get<bool>()) << form;
+  }
+}
+
 TEST_F(Compress, ABundleTooBigForTheBoardIsRefusedAndWritesNothing) {
   ASSERT_EQ(result_->exit_code, 0) << result_->err;
   // Decoded int8 weights of both models (~110 KB) plus code do not fit the 128 KB Nucleo-G431RB.

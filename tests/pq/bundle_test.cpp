@@ -430,8 +430,8 @@ TEST(PqCheckEncodings, NamesModelTensorAndRule) {
     Bundle b = tiny_bundle();
     b.models[0].graph.tensors[6].pq->codebook = 0;
     EXPECT_EQ(check_error(b),
-              "model 'tiny': tensor 6 'fc/weights': layout row cannot use "
-              "codebook 0 of kind kernel3x3");
+              "model 'tiny': tensor 6 'fc/weights': codebook 0 of kind kernel3x3 serves "
+              "[O,kh,kw,I] filters, not shape [2,12]");
   }
   {
     Bundle b = tiny_bundle();
@@ -499,6 +499,20 @@ TEST(PqCheckEncodings, KernelLayoutOnlyForConv2D) {
             "model 'dw': tensor 1 'dw/filter': layout kernel is for the filter "
             "(input 1) of CONV_2D, but the tensor is input 1 of op 0 'dw' "
             "(DEPTHWISE_CONV_2D)");
+}
+
+TEST(PqCheckEncodings, TheThreeByThreeCodebookMayCutFiltersIntoRows) {
+  // compress --kernel-subvector: the conv filter [3,3,3,2] by codebook 0 (d = 9) as rows of 18,
+  // two sub-vectors each: (o = 0) elements 0-8 and 9-17 in OHWI order, not the taps of a channel.
+  Bundle b = tiny_bundle();
+  ir::Tensor& w = b.models[0].graph.tensors[1];
+  w.pq = ir::PqEncoding{0, PqLayout::kRow, 9, {16, 0, 5, 9, 1, 12}};
+  w.data = reference_decode(w, b.codebooks[0]);
+  const auto word = b.codebooks[0].word(0);  // second sub-vector of output 0
+  EXPECT_EQ(std::vector<int8_t>(w.data_as<int8_t>() + 9, w.data_as<int8_t>() + 18),
+            std::vector<int8_t>(word.begin(), word.end()));
+  EXPECT_EQ(check_error(b), "");
+  expect_same_bundle(b, read_bundle(write_bundle(b)));
 }
 
 // --- storage accounting ------------------------------------------------------------------

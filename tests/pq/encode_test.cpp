@@ -84,6 +84,17 @@ TEST(Encode, WeightLayerPolicy) {
   EXPECT_TRUE(conv[0].first);
   EXPECT_TRUE(conv[0].last);
 
+  // --kernel-subvector other than 9: the filter [2,3,3,1] as rows of 9 cut into d = 3 (row
+  // layout, still the 3x3 codebook); d = 4 does not divide 9.
+  const WeightLayer rows = weight_layers(conv_graph(), 8, 3)[0];
+  EXPECT_TRUE(rows.encodable);
+  EXPECT_EQ(rows.kind, CodebookKind::kKernel3x3);
+  EXPECT_EQ(rows.layout, ir::PqLayout::kRow);
+  EXPECT_EQ(rows.subvector, 3);
+  const WeightLayer uneven = weight_layers(conv_graph(), 8, 4)[0];
+  EXPECT_FALSE(uneven.encodable);
+  EXPECT_NE(uneven.reason.find("multiple of the kernel sub-vector length 4"), std::string::npos) << uneven.reason;
+
   const std::vector<WeightLayer> fc = weight_layers(fc_graph(), 2);  // rows of 3
   ASSERT_EQ(fc.size(), 1u);
   EXPECT_FALSE(fc[0].encodable);

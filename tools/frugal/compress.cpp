@@ -26,7 +26,12 @@ CLI::App* add_compress(CLI::App& app, CompressOptions& options) {
                       "Data set per model, in order (default: guessed from each model's input)");
   command->add_option("--names", options.names, "Model names in the bundle, in order (default: file stems)");
   command->add_option("--subvector", options.subvector,
-                      "Sub-vector length d of the row codebook (FC and 1x1 conv; 3x3 kernels use d = 9)")
+                      "Sub-vector length d of the row codebook (FC and 1x1 conv)")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  command->add_option("--kernel-subvector", options.kernel_subvector,
+                      "Sub-vector length d of the 3x3 codebook: 9 encodes whole 3x3 kernels (one index per output and "
+                      "input channel), any other d cuts each filter row (OHWI) into d consecutive weights")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
   command->add_option("--codewords", options.codewords, "Codewords K of the row codebook")
@@ -138,6 +143,7 @@ int run_compress(const CompressOptions& options) {
 
   pq::CompressOptions po;
   po.row_subvector = options.subvector;
+  po.kernel_subvector = options.kernel_subvector;
   po.row_codewords = options.codewords;
   po.kernel_codewords = options.kernel_codewords;
   po.max_accuracy_loss = options.max_accuracy_loss;

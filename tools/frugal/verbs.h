@@ -85,6 +85,7 @@ struct CompressOptions {
   std::vector<std::string> data;   // one per model, or empty: guessed from each input shape
   std::vector<std::string> names;  // one per model, or empty: file stems
   int32_t subvector = 8;
+  int32_t kernel_subvector = 9;
   int32_t codewords = 256;
   int32_t kernel_codewords = 256;
   double max_accuracy_loss = 0.01;
