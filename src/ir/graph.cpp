@@ -93,10 +93,11 @@ int64_t Tensor::num_elements() const {
   int64_t count = 1;
   for (int32_t dim : shape) {
     if (dim < 0) throw Error(fmt::format("tensor '{}' has a negative dimension {}", name, dim));
-    count *= dim;
-    if (count > kLimit)
+    // Checked before multiplying: count <= 2^40 times a dimension up to 2^31 overflows int64.
+    if (dim > 0 && count > kLimit / dim)
       throw Error(fmt::format("tensor '{}' has too many elements (shape [{}])", name,
                               fmt::join(shape, ",")));
+    count *= dim;
   }
   return count;
 }

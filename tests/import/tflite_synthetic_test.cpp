@@ -340,6 +340,11 @@ TEST(SyntheticErrors, TensorProblems) {
   ConvModel dynamic;
   dynamic.m.tensor(dynamic.x).shape = {-1, 4, 4, 2};
   EXPECT_IMPORT_ERROR(dynamic.m.finish(), "tensor 0 'x' has a dynamic or negative dimension");
+  // Found by fuzz_tflite_import: a product of dimensions past 2^63 overflowed (UB) before the
+  // size limit was checked; each dimension alone is a valid int32.
+  ConvModel huge;
+  huge.m.tensor(huge.x).shape = {1769238117, 1769238117, 1769238117, 2};
+  EXPECT_IMPORT_ERROR(huge.m.finish(), "tensor 'x' has too many elements (shape [1769238117,1769238117,1769238117,2])");
 }
 
 TEST(SyntheticErrors, ControlCharactersInNamesAreEscaped) {
