@@ -190,12 +190,12 @@ std::vector<WeightLayer> weight_layers(const ir::Graph& graph, int32_t row_subve
     layer.weights = op.inputs.at(1);
     const ir::Tensor& w = graph.tensor(layer.weights);
     layer.elements = w.num_elements();
+    const int64_t row = layer.elements / std::max<int64_t>(1, w.shape.at(0));
     if (w.type != ir::DataType::kInt8 || !w.is_constant) {
       layer.reason = "weights are not constant int8";
     } else if (op.type == ir::OpType::kDepthwiseConv2D) {
       layer.reason = "depthwise layers stay int8";
     } else if (op.type == ir::OpType::kConv2D && w.shape.size() == 4 && w.shape[1] == 3 && w.shape[2] == 3) {
-      const int64_t row = layer.elements / std::max<int64_t>(1, w.shape.at(0));
       if (kernel_subvector != 9 && row % kernel_subvector != 0) {
         layer.reason = fmt::format("3x3 filter row length {} is not a multiple of the kernel sub-vector length {}", row,
                                    kernel_subvector);
@@ -205,16 +205,13 @@ std::vector<WeightLayer> weight_layers(const ir::Graph& graph, int32_t row_subve
         layer.layout = kernel_subvector == 9 ? ir::PqLayout::kKernel : ir::PqLayout::kRow;
         layer.subvector = kernel_subvector;
       }
+    } else if (row % row_subvector != 0) {
+      layer.reason = fmt::format("row length {} is not a multiple of the sub-vector length {}", row, row_subvector);
     } else {
-      const int64_t row = layer.elements / std::max<int64_t>(1, w.shape.at(0));
-      if (row % row_subvector != 0) {
-        layer.reason = fmt::format("row length {} is not a multiple of the sub-vector length {}", row, row_subvector);
-      } else {
-        layer.encodable = true;
-        layer.kind = CodebookKind::kRow;
-        layer.layout = ir::PqLayout::kRow;
-        layer.subvector = row_subvector;
-      }
+      layer.encodable = true;
+      layer.kind = CodebookKind::kRow;
+      layer.layout = ir::PqLayout::kRow;
+      layer.subvector = row_subvector;
     }
     layers.push_back(std::move(layer));
   }
