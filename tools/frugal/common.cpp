@@ -180,18 +180,24 @@ void StagedDirectory::commit() {
   staged_ = false;
 }
 
+std::optional<double> parse_number(const std::string& text) {
+  size_t used = 0;
+  double value = 0.0;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  if (used != text.size()) return std::nullopt;
+  return value;
+}
+
 CLI::Validator positive_number() {
   return CLI::Validator(
       [](std::string& text) -> std::string {
-        size_t used = 0;
-        double value = 0.0;
-        try {
-          value = std::stod(text, &used);
-        } catch (const std::exception&) {
-          used = 0;
-        }
-        if (used == 0 || used != text.size()) return fmt::format("'{}' is not a number", text);
-        if (!(value > 0.0)) return fmt::format("must be greater than 0, not {}", text);
+        const std::optional<double> value = parse_number(text);
+        if (!value) return fmt::format("'{}' is not a number", text);
+        if (!(*value > 0.0)) return fmt::format("must be greater than 0, not {}", text);
         return {};
       },
       "POSITIVE");

@@ -77,6 +77,8 @@ class StagedDirectory {
   bool staged_ = false;
 };
 
+// The whole of `text` as a number (std::stod: leading white space allowed), or nullopt.
+std::optional<double> parse_number(const std::string& text);
 // For counts and rates that must be > 0: CLI11's PositiveNumber reports a 0 as "not in range
 // 0.000000 to <a 309-digit number>".
 CLI::Validator positive_number();

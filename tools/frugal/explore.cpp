@@ -91,16 +91,10 @@ std::vector<double> parse_levels(const std::string& text) {
   std::stringstream in(text);
   std::string item;
   while (std::getline(in, item, ',')) {
-    size_t used = 0;
-    double value = 0.0;
-    try {
-      value = std::stod(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    while (used < item.size() && item[used] == ' ') ++used;
-    if (item.empty() || used != item.size()) throw ir::Error(fmt::format("--levels: '{}' is not a number", item));
-    levels.push_back(value);
+    // "0.1, 0.2": the space after a comma is stod's leading white space; one before it is trimmed.
+    const std::optional<double> value = parse_number(item.substr(0, item.find_last_not_of(' ') + 1));
+    if (!value) throw ir::Error(fmt::format("--levels: '{}' is not a number", item));
+    levels.push_back(*value);
   }
   if (levels.empty()) throw ir::Error("--levels is empty");
   return approx::normalized_levels(levels);
