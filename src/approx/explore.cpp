@@ -83,7 +83,7 @@ InstructionCostModel InstructionCostModel::from_bench_json(const ir::Graph& grap
   if (!board.empty() && j.contains("board") && j["board"].is_string() && j["board"].get<std::string>() != board) {
     throw Error(fmt::format("cost file was measured on {}, not {}", ir::printable(j["board"].get<std::string>()), board));
   }
-  std::unordered_map<std::string, std::pair<double, double>> measured;
+  std::unordered_map<std::string, MeasuredLayerCost> measured;
   for (const nlohmann::json& layer : j["layers"]) {
     if (!layer.is_object() || !layer.contains("name") || !layer["name"].is_string() ||
         !layer.contains("instructions") || !layer["instructions"].is_number() || !layer.contains("cycles_estimate") ||
@@ -97,13 +97,15 @@ InstructionCostModel InstructionCostModel::from_bench_json(const ir::Graph& grap
                               ir::printable(layer["name"].get<std::string>())));
     }
     // Printable like the graph's op names they are matched with.
-    measured[ir::printable(layer["name"].get<std::string>())] = {instructions, cycles};
+    const bool wide = layer.contains("int16_weights") && layer["int16_weights"].is_boolean() &&
+                      layer["int16_weights"].get<bool>();
+    measured[ir::printable(layer["name"].get<std::string>())] = {instructions, cycles, wide};
   }
   return from_measured(graph, measured);
 }
 
-InstructionCostModel InstructionCostModel::from_measured(
-    const ir::Graph& graph, const std::unordered_map<std::string, std::pair<double, double>>& measured) {
+InstructionCostModel InstructionCostModel::from_measured(const ir::Graph& graph,
+                                                        const std::unordered_map<std::string, MeasuredLayerCost>& measured) {
   std::vector<DenseLayerCost> layers;
   for (const ir::Op& op : graph.ops) {
     auto it = measured.find(op.name);
@@ -112,8 +114,9 @@ InstructionCostModel InstructionCostModel::from_measured(
     c.name = op.name;
     c.type = op.type;
     c.macs = ir::macs(graph, op);
-    c.instructions = it->second.first;
-    c.cycles = it->second.second;
+    c.instructions = it->second.instructions;
+    c.cycles = it->second.cycles;
+    c.int16_weights = it->second.int16_weights && conv_like(op.type);
     c.mac_instructions = conv_like(op.type) ? std::min(c.instructions, mac_loop_instructions(op.type) * static_cast<double>(c.macs)) : 0.0;
     layers.push_back(std::move(c));
   }
@@ -126,7 +129,13 @@ double InstructionCostModel::cost(size_t op_index, double kept_fraction) const {
   const DenseLayerCost& c = layers_.at(op_index);
   if (kept_fraction >= 1.0) return c.instructions;
   constexpr double kSkippingKernelOverhead = 1.12;
-  return c.instructions - c.mac_instructions + kSkippingKernelOverhead * c.mac_instructions * kept_fraction;
+  constexpr double kInt16SavingPerMac = 0.17;
+  if (!c.int16_weights) {
+    return c.instructions - c.mac_instructions + kSkippingKernelOverhead * c.mac_instructions * kept_fraction;
+  }
+  const double int8_dense = c.instructions + kInt16SavingPerMac * static_cast<double>(c.macs);
+  const double mac_part = std::min(int8_dense, mac_loop_instructions(c.type) * static_cast<double>(c.macs));
+  return int8_dense - mac_part + kSkippingKernelOverhead * mac_part * kept_fraction;
 }
 
 double InstructionCostModel::cycles(size_t op_index, double kept_fraction) const {

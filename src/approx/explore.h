@@ -47,6 +47,9 @@ class LayerCostModel {
 // and one load per two MACs) and 3.0 for DEPTHWISE_CONV_2D (no pairing: load, load, MLA).
 // D and C come from a `frugal bench --json` file (layers[].instructions / cycles_estimate,
 // matched by name) or, without one, from per-op-type estimates (docs/approximate-kernels.md).
+// A dense layer measured on int16 weights (layers[].int16_weights) runs about 0.17 instructions
+// per MAC under the int8 kernel the skipping kernels are measured against, so for f < 1 its D
+// is raised by that much first.
 struct DenseLayerCost {
   std::string name;
   ir::OpType type{};
@@ -54,6 +57,13 @@ struct DenseLayerCost {
   double instructions = 0.0;  // D
   double cycles = 0.0;        // C
   double mac_instructions = 0.0;  // A
+  bool int16_weights = false;
+};
+
+// One layer of a measured dense firmware.
+struct MeasuredLayerCost {
+  double instructions = 0.0, cycles = 0.0;
+  bool int16_weights = false;
 };
 
 class InstructionCostModel final : public LayerCostModel {
@@ -67,10 +77,10 @@ class InstructionCostModel final : public LayerCostModel {
   // is malformed, was measured on another board (when `board` is not empty), or lacks one of the
   // graph's ops.
   static InstructionCostModel from_bench_json(const ir::Graph& graph, const std::string& text, std::string_view board);
-  // From per-layer measurements: layer name -> {instructions, estimated cycles}. Throws ir::Error
-  // when one of the graph's ops has none.
-  static InstructionCostModel from_measured(
-      const ir::Graph& graph, const std::unordered_map<std::string, std::pair<double, double>>& measured);
+  // From per-layer measurements by layer name. Throws ir::Error when one of the graph's ops has
+  // none.
+  static InstructionCostModel from_measured(const ir::Graph& graph,
+                                            const std::unordered_map<std::string, MeasuredLayerCost>& measured);
 
   double cost(size_t op_index, double kept_fraction) const override;
   double cycles(size_t op_index, double kept_fraction) const override;

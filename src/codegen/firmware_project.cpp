@@ -182,6 +182,18 @@ GeneratedFirmware generate_firmware(const ir::Graph& graph, const Board& board, 
     firmware.source = generate_model_source(graph, source_options);
     firmware.fit = check_fit(firmware.source, board, options.stack_bytes);
   }
+  if (options.flavor == KernelFlavor::kCortexM && options.dense_weights != DenseWeights::kInt8 &&
+      firmware.fit.fits()) {
+    source_options.dense_weights = options.dense_weights;
+    const uint64_t limit = firmware.fit.flash_available / 4 * 3;
+    source_options.int16_flash_budget = limit > firmware.fit.flash_needed() ? limit - firmware.fit.flash_needed() : 0;
+    ModelSource wide = generate_model_source(graph, source_options);
+    const FitReport wide_fit = check_fit(wide, board, options.stack_bytes);
+    if (wide_fit.fits() || options.dense_weights == DenseWeights::kInt16) {
+      firmware.source = std::move(wide);
+      firmware.fit = wide_fit;
+    }
+  }
   if (!firmware.fit.fits()) {
     throw ir::Error(fmt::format("model '{}' does not fit {}: {}", graph.name, board.name,
                                 firmware.fit.shortfall(board)));

@@ -41,6 +41,13 @@ struct GenerateOptions {
   SkipKernel skip_kernel = SkipKernel::kTable;
   std::vector<PqCodebookData> codebooks;  // a bundle's shared codebooks (model_source.h)
   PqKernel pq_kernel = PqKernel::kAuto;
+  // Single models: kAuto gives the dense layers int16 weights, most reuse first, while the
+  // firmware stays within 3/4 of the board's flash (the rest is the application's); kInt16
+  // widens every dense layer or refuses when that does not fit. Bundles keep int8: they exist
+  // to save flash. int8 is the default: int16 weights cut instructions (ResNet-8: 15%) but the
+  // estimated cycles far less (3%), and on a board that reads flash with wait states the doubled
+  // weight traffic may cost more than that (docs/cortexm-kernels.md).
+  DenseWeights dense_weights = DenseWeights::kInt8;
   uint32_t stack_bytes = 8 * 1024;
 };
 

@@ -107,6 +107,7 @@ class Emitter {
   ModelSource run() {
     ModelSource source;
     if (flavor_ == KernelFlavor::kCortexM && options_.skip_kernel != SkipKernel::kTable) plan_unrolled();
+    if (flavor_ == KernelFlavor::kCortexM && options_.dense_weights != DenseWeights::kInt8) plan_int16();
     source.arena_bytes = model_.arena_bytes();
     std::string body;
     for (size_t i = 0; i < graph_.ops.size(); ++i) {
@@ -115,7 +116,9 @@ class Emitter {
       body += fmt::format("  // layer {}: {} '{}'\n  {{\n", i, ir::to_string(op.type), escape_comment(op.name));
       kernel_note_.clear();
       kept_quads_ = total_quads_ = 0;
+      int16_layer_ = false;
       body += emit_layer(i, op, lowered);
+      source.layer_int16_weights.push_back(int16_layer_ ? 1 : 0);
       source.layer_kernel_notes.push_back(kernel_note_);
       source.layer_kept_quads.push_back(kept_quads_);
       source.layer_total_quads.push_back(total_quads_);
@@ -264,6 +267,49 @@ class Emitter {
     }
   }
 
+  // Which dense layers get int16 weights (DenseWeights). Per MAC the int16 inner loop saves
+  // about 0.17 instructions (3 of 14 per 16 MACs, bench_cortexm: 0.15-0.18 on conv, 1x1 and FC)
+  // and per weight it costs one byte more, so with a budget the layers with the most MACs per
+  // weight (output pixels) go first. kAuto leaves out layers with a single column (FC with one
+  // batch row, 1x1 outputs): there the int16 loop saves instructions but costs estimated cycles
+  // (FC 256 -> 10: 2.49 against 2.11 per MAC; its four-word weight loads are not shared by a
+  // second column). A layer that then runs a skipping kernel leaves its share unused: the
+  // skipping kernels read int8 quads.
+  void plan_int16() {
+    struct Candidate {
+      size_t op;
+      int64_t macs;
+      uint64_t extra_bytes;
+    };
+    std::vector<Candidate> candidates;
+    for (size_t i = 0; i < graph_.ops.size(); ++i) {
+      const ir::Op& op = graph_.ops[i];
+      const LoweredOp lowered = runtime::lower_op(graph_, op);
+      const std::optional<WeightMatrix> m = weight_matrix(graph_, lowered, op);
+      if (!m || pq_codebook(graph_.tensor(op.inputs.at(1))) != nullptr) continue;
+      const int64_t columns = m->macs / (int64_t{m->rows} * m->k);
+      if (options_.dense_weights == DenseWeights::kAuto && columns < 2) continue;
+      // The int8 layout's bytes: channel pairs x quads of k, 8 bytes per pair quad.
+      const uint64_t bytes = static_cast<uint64_t>((m->rows + 1) / 2 * 2) * static_cast<uint64_t>((m->k + 3) / 4 * 4);
+      candidates.push_back({i, m->macs, bytes});
+    }
+    std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+      const double ra = static_cast<double>(a.macs) / static_cast<double>(a.extra_bytes + 1);
+      const double rb = static_cast<double>(b.macs) / static_cast<double>(b.extra_bytes + 1);
+      return ra != rb ? ra > rb : a.op < b.op;
+    });
+    uint64_t used = 0;
+    for (const Candidate& c : candidates) {
+      if (options_.dense_weights == DenseWeights::kAuto && used + c.extra_bytes > options_.int16_flash_budget) continue;
+      used += c.extra_bytes;
+      int16_.insert(c.op);
+    }
+  }
+
+  // Relative instructions of the dense kernel the skipping kernels compete with: the int8 one is
+  // the unit of their fitted costs (choose_table); the int16 one runs about 0.83 of it.
+  double dense_cost(size_t layer) const { return int16_.count(layer) != 0 ? 0.83 : 1.0; }
+
   // The computation-skipping kernel call for a conv / FC layer (`kernel`: "conv2d" or
   // "fully_connected") whose weight matrix has whole zero skip units; "" when it has none, for
   // the dense kernel. The conv packers are the matrix packers with k = kh kw in_c, so the FC ones
@@ -296,7 +342,7 @@ class Emitter {
     const kc::PackedSparseConv natural = pack(kc::pack_sparse_fully_connected);
     const kc::PackedSparseConv paired = pack(kc::pack_paired_sparse_fully_connected);
     const kc::PackedSparseConv channel = pack(kc::pack_channel_sparse_fully_connected);
-    const kc::PackedSparseConv* table = choose_table(natural, paired, channel);
+    const kc::PackedSparseConv* table = choose_table(natural, paired, channel, dense_cost(layer));
     if (table == nullptr) return "";
     return fmt::format("    kc::sparse_{}<{}{}>({}{{}}, {}, {}, {}, {}, {}, scratch);\n", kernel,
                        requant_type(table->requant), gemm_policy(*table, channel), shape, input,
@@ -305,23 +351,25 @@ class Emitter {
                        output);
   }
 
-  // The table-driven form with the fewer estimated instructions (per MAC of the dense kernel,
-  // fitted to bench_cortexm_sparse and whole-model runs: pair quads 0.10 + 0.93 f, channel quads
-  // 0.12 + 1.19 f for the kept fraction f), or nullptr when the dense kernel is estimated faster.
+  // The table-driven form with the fewer estimated instructions (per MAC of the int8 dense
+  // kernel, fitted to bench_cortexm_sparse and whole-model runs: pair quads 0.10 + 0.93 f,
+  // channel quads 0.12 + 1.19 f for the kept fraction f), or nullptr when the dense kernel
+  // (`dense`, same unit) is estimated faster.
   // The pair form over the natural channel pairs or, when it skips more, over the pairing
   // pair_channels chose (a channel-order lookup per output, nothing per MAC).
   const kernels::cortexm::PackedSparseConv* choose_table(const kernels::cortexm::PackedSparseConv& natural,
                                                          const kernels::cortexm::PackedSparseConv& paired,
-                                                         const kernels::cortexm::PackedSparseConv& channels) {
+                                                         const kernels::cortexm::PackedSparseConv& channels,
+                                                         double dense) {
     const auto kept = [](const kernels::cortexm::PackedSparseConv& p) {
       return p.total_quads > 0 ? static_cast<double>(p.kept_quads) / static_cast<double>(p.total_quads) : 1.0;
     };
     const kernels::cortexm::PackedSparseConv& pairs = paired.kept_quads < natural.kept_quads ? paired : natural;
-    const double pair_cost = pairs.kept_quads < pairs.total_quads ? 0.10 + 0.93 * kept(pairs) : 1.0;
+    const double pair_cost = pairs.kept_quads < pairs.total_quads ? 0.10 + 0.93 * kept(pairs) : dense;
     const double channel_cost = 0.12 + 1.19 * kept(channels);
     const kernels::cortexm::PackedSparseConv* chosen = nullptr;
-    if (pair_cost < 1.0) chosen = &pairs;
-    if (channel_cost < std::min(pair_cost, 1.0)) chosen = &channels;
+    if (pair_cost < dense) chosen = &pairs;
+    if (channel_cost < std::min(pair_cost, dense)) chosen = &channels;
     if (chosen != nullptr) {
       kernel_note_ = fmt::format("skipping {} of {} {} quads", chosen->total_quads - chosen->kept_quads,
                                  chosen->total_quads,
@@ -330,6 +378,16 @@ class Emitter {
       total_quads_ = chosen->total_quads;
     }
     return chosen;
+  }
+
+  kernels::cortexm::WeightFormat weight_format(size_t layer) const {
+    return int16_.count(layer) != 0 ? kernels::cortexm::WeightFormat::kInt16 : kernels::cortexm::WeightFormat::kInt8;
+  }
+  // The flash array of a dense layer's packed weights, in the format weight_format chose.
+  std::string dense_weights(size_t layer, const kernels::cortexm::PackedConv& packed) {
+    if (int16_.count(layer) == 0) return packed_array(layer, "weights", "int8_t", packed.weights);
+    int16_layer_ = true;
+    return packed_array(layer, "weights", "int16_t", packed.weights16);
   }
 
   std::string multipliers(size_t layer, const std::vector<QuantizedMultiplier>& values) {
@@ -453,12 +511,12 @@ class Emitter {
                         input_pointer(in[0], "int8_t"), output_pointer(out, "int8_t"),
                         kc::unrolled_conv2d_scratch_bytes(host_shape));
       if (!skipping.empty()) return skipping;
-      const kc::PackedConv packed = kc::pack_conv(conv->filter_data, conv->output.c, conv->filter.h, conv->filter.w,
-                                                  conv->input.c, conv->bias, conv->multipliers.data(), p.input_offset);
+      const kc::PackedConv packed =
+          kc::pack_conv(conv->filter_data, conv->output.c, conv->filter.h, conv->filter.w, conv->input.c, conv->bias,
+                        conv->multipliers.data(), p.input_offset, weight_format(layer));
       return fmt::format("    kc::conv2d<{}>({}{{}}, {}, {}, {}, {}, scratch);\n", requant_type(packed.requant),
-                         shape, input_pointer(in[0], "int8_t"),
-                         packed_array(layer, "weights", "int8_t", packed.weights), channel_quant(layer, packed.quant),
-                         output_pointer(out, "int8_t"));
+                         shape, input_pointer(in[0], "int8_t"), dense_weights(layer, packed),
+                         channel_quant(layer, packed.quant), output_pointer(out, "int8_t"));
     }
     if (const auto* fc = std::get_if<runtime::LoweredFullyConnected>(&lowered.params)) {
       const auto& p = fc->params;
@@ -486,9 +544,9 @@ class Emitter {
           kc::unrolled_fully_connected_scratch_bytes(host_shape));
       if (!skipping.empty()) return skipping;
       const kc::PackedConv packed = kc::pack_fully_connected(fc->weights, fc->out_depth, fc->depth, fc->bias,
-                                                             fc->multipliers.data(), p.input_offset);
+                                                             fc->multipliers.data(), p.input_offset, weight_format(layer));
       return fmt::format("    kc::fully_connected<{}>({}{{}}, {}, {}, {}, {}, scratch);\n", requant_type(packed.requant),
-                         shape, input_pointer(in[0], "int8_t"), packed_array(layer, "weights", "int8_t", packed.weights),
+                         shape, input_pointer(in[0], "int8_t"), dense_weights(layer, packed),
                          channel_quant(layer, packed.quant), output_pointer(out, "int8_t"));
     }
     if (const auto* pool = std::get_if<runtime::LoweredPool>(&lowered.params)) {
@@ -692,6 +750,8 @@ class Emitter {
   ModelSourceOptions options_;
   runtime::CompiledModel model_;
   std::set<size_t> unrolled_;  // op indices that get the unrolled form
+  std::set<size_t> int16_;     // op indices whose dense kernel reads int16 weights
+  bool int16_layer_ = false;   // the layer being emitted runs on int16 weights
   uint64_t unrolled_code_bytes_ = 0;
   std::set<int32_t> emitted_;
   std::set<int32_t> emitted_codebooks_;

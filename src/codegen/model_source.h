@@ -39,6 +39,13 @@ struct PqCodebookData {
 // packer estimates cheaper (kAuto), or on its decoded int8 weights with the dense kernels.
 enum class PqKernel : uint8_t { kAuto, kDirect, kTable, kDecoded };
 
+// The weights of a dense CONV_2D / FULLY_CONNECTED layer on Cortex-M: int8, expanded to int16
+// pairs by SXTB16 in the inner loop, or pre-expanded int16 in flash: twice the bytes, about a
+// sixth fewer instructions per MAC (docs/cortexm-kernels.md). kAuto widens the layers with the
+// most MACs per weight byte first (reuse), within int16_flash_budget extra bytes, and leaves
+// single-column layers (FC with one batch row) int8, where int16 costs estimated cycles.
+enum class DenseWeights : uint8_t { kInt8, kInt16, kAuto };
+
 struct ModelSourceOptions {
   KernelFlavor flavor = KernelFlavor::kCortexM;
   SkipKernel skip_kernel = SkipKernel::kTable;
@@ -56,6 +63,8 @@ struct ModelSourceOptions {
   // bundle's (frugal_pq_codebook_<k>, defined once in bundle.cc), else the model's own.
   std::vector<PqCodebookData> codebooks;
   PqKernel pq_kernel = PqKernel::kAuto;
+  DenseWeights dense_weights = DenseWeights::kInt8;
+  uint64_t int16_flash_budget = 0;  // kAuto only: extra bytes the int16 weights may take
 };
 
 struct ModelSource {
@@ -72,6 +81,7 @@ struct ModelSource {
   // weight quads kept / in all (0 / 0 for dense layers).
   std::vector<std::string> layer_kernel_notes;
   std::vector<int64_t> layer_kept_quads, layer_total_quads;
+  std::vector<uint8_t> layer_int16_weights;  // 1: a dense conv / FC layer with int16 weights
   uint64_t unrolled_code_bytes_estimate = 0;  // the unrolled layers' code, for the flash check
 };
 

@@ -119,6 +119,13 @@ std::string file_name(const std::string& path) {
 // The page shows the layer's own name, the CSV keeps TFLite's full one.
 Cell name_cell(const std::string& name) { return {short_name(name), name}; }
 
+// A bench layer's kernel ("dense" when an older file has no such field), with its weight width.
+std::string kernel_label(const Json& layer) {
+  const std::string kind = layer.contains("kernel") && layer["kernel"].is_string() ? layer["kernel"].get<std::string>() : "dense";
+  const bool wide = layer.contains("int16_weights") && layer["int16_weights"].is_boolean() && layer["int16_weights"].get<bool>();
+  return wide ? kind + " (int16 weights)" : kind;
+}
+
 std::string shape_text(const Json& shape) {
   if (!shape.is_array()) return "?";
   if (shape.empty()) return "scalar";
@@ -273,7 +280,7 @@ std::vector<Chart> bench_model_charts(const Reader& r, const Json& j) {
     const double instructions = r.count(l, where, "instructions").get<double>();
     rows.push_back({{"layer", fmt::format("{} {}", i, r.text(l, where, "op"))},
                     {"name", short_name(r.text(l, where, "name"))},
-                    {"kernel", l.value("kernel", "dense")},
+                    {"kernel", kernel_label(l)},
                     {"macs", macs},
                     {"instructions", instructions},
                     {"instructions_per_mac", macs > 0 ? Json(instructions / macs) : Json(nullptr)},
@@ -305,7 +312,7 @@ Table bench_model_table(const Reader& r, const Json& j) {
                                          fmt::format("{}", instructions.get<double>() / macs)}
                                   : Cell{"-", ""};
     table.rows.push_back({text_cell(std::to_string(i)), name_cell(r.text(l, where, "name")), text_cell(r.text(l, where, "op")),
-                          text_cell(l.value("kernel", "dense")), count_cell(r.member(l, where, "macs")),
+                          text_cell(kernel_label(l)), count_cell(r.member(l, where, "macs")),
                           count_cell(instructions), per_mac, count_cell(r.count(l, where, "cycles_estimate")),
                           decimal_cell(r.member(l, where, "ms_estimate"), 3)});
   }

@@ -85,6 +85,31 @@ TEST(CostModel, BenchJsonMatchedByName) {
   EXPECT_THROW(InstructionCostModel::from_bench_json(g, "{", ""), ir::Error);
 }
 
+// A dense layer measured on int16 weights: the skipping kernels (int8 quads) start from the int8
+// dense cost, 0.17 instructions per MAC above the measured one; f = 1 keeps the measured cost.
+TEST(CostModel, Int16LayersSkipFromTheInt8Cost) {
+  if (!lenet_available()) GTEST_SKIP() << "LeNet or CIFAR-10 not found";
+  const ir::Graph g = lenet();
+  nlohmann::json bench = {{"board", "nucleo-f446re"}, {"layers", nlohmann::json::array()}};
+  for (const ir::Op& op : g.ops) {
+    const double macs = static_cast<double>(ir::macs(g, op));
+    bench["layers"].push_back({{"name", op.name}, {"instructions", 500.0 + 0.9 * macs}, {"cycles_estimate", 1000.0 + 1.8 * macs},
+                               {"int16_weights", op.type == ir::OpType::kConv2D}});
+  }
+  const InstructionCostModel model = InstructionCostModel::from_bench_json(g, bench.dump(), "nucleo-f446re");
+  size_t checked = 0;
+  for (size_t i = 0; i < g.ops.size(); ++i) {
+    if (g.ops[i].type != ir::OpType::kConv2D) continue;
+    const double macs = static_cast<double>(ir::macs(g, g.ops[i]));
+    // int8 dense 500 + 1.07 MACs, of which A = 1.0 MACs scales with f at 1.12.
+    EXPECT_DOUBLE_EQ(model.cost(i, 1.0), 500.0 + 0.9 * macs);
+    EXPECT_NEAR(model.cost(i, 0.5), 500.0 + 0.07 * macs + 0.56 * macs, 1e-9 * macs);
+    EXPECT_NEAR(model.cost(i, 0.0), 500.0 + 0.07 * macs, 1e-9 * macs);
+    ++checked;
+  }
+  EXPECT_EQ(checked, 3u);  // the LeNet has three convs
+}
+
 // ---------------------------------------------------------------------------------------------
 // Pareto filter and levels
 

@@ -87,6 +87,37 @@ TEST(Generate, RefusesModelTooBigForRam) {
   EXPECT_FALSE(fs::exists(out));
 }
 
+// --weights: the AD autoencoder's 264K FC weights fit nucleo-f446re's 512 KB as int8, not as
+// int16. auto keeps them int8: its FC layers run one batch row, where int16 weights cost
+// estimated cycles. ResNet-8 (convs) is widened by auto, within 3/4 of the flash.
+TEST(Generate, Int16WeightsFollowTheFlash) {
+  const std::string ad = model("mlperf_tiny/anomaly_detection/ad01_int8.tflite");
+  const fs::path out = fs::temp_directory_path() / ("frugal_fw_weights_" + std::to_string(::getpid()));
+  auto generate = [&](const std::string& weights) {
+    fs::remove_all(out);
+    return frugal("generate " + ad + " --board nucleo-f446re -o " + out.string() + " --json --weights " + weights);
+  };
+  const Outcome narrow = generate("int8");
+  ASSERT_EQ(narrow.exit_code, 0) << narrow.err;
+  const Outcome automatic = generate("auto");
+  ASSERT_EQ(automatic.exit_code, 0) << automatic.err;
+  const auto n = last_line_json(narrow.out), a = last_line_json(automatic.out);
+  EXPECT_EQ(a["constant_bytes"], n["constant_bytes"]);
+  const Outcome wide = generate("int16");
+  EXPECT_EQ(wide.exit_code, 1);
+  EXPECT_NE(wide.err.find("does not fit nucleo-f446re: flash needs"), std::string::npos) << wide.err;
+  EXPECT_FALSE(fs::exists(out));
+  const Outcome bad = generate("int4");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--weights"), std::string::npos) << bad.err;
+
+  const Outcome resnet = frugal("generate " + kResnet + " --board nucleo-f446re -o " + out.string() + " --json --weights auto");
+  ASSERT_EQ(resnet.exit_code, 0) << resnet.err;
+  const auto r = last_line_json(resnet.out);
+  EXPECT_LE(r["constant_bytes"].get<uint64_t>() + r["code_bytes_estimate"].get<uint64_t>(), 512u * 1024u / 4u * 3u);
+  fs::remove_all(out);
+}
+
 TEST(Generate, UnknownBoard) {
   const Outcome o = frugal("generate " + kResnet + " --board nucleo-x -o /tmp/never");
   EXPECT_EQ(o.exit_code, 2);
@@ -107,14 +138,15 @@ TEST(Generate, WritesProject) {
   fs::remove_all(out);
 }
 
-class Bench : public testing::TestWithParam<std::tuple<const char*, const char*, const char*>> {};
+class Bench : public testing::TestWithParam<std::tuple<const char*, const char*, const char*, const char*>> {};
 
 TEST_P(Bench, WholeModelUnderQemuIsBitExact) {
   if (!frugal::mcu::arm_toolchain_available() || !frugal::mcu::qemu_available()) {
     GTEST_SKIP() << "arm-none-eabi-g++ or qemu-system-arm missing";
   }
-  const auto [relative, data, board] = GetParam();
-  const Outcome o = frugal("bench " + model(relative) + " --board " + board + " --data " + data + " -n 2 --json");
+  const auto [relative, data, board, weights] = GetParam();
+  const Outcome o = frugal("bench " + model(relative) + " --board " + board + " --data " + data +
+                           " -n 2 --json --weights " + weights);
   ASSERT_EQ(o.exit_code, 0) << o.err;
   const auto json = last_line_json(o.out);
   EXPECT_TRUE(json["bit_exact"].get<bool>());
@@ -129,14 +161,20 @@ TEST_P(Bench, WholeModelUnderQemuIsBitExact) {
   EXPECT_EQ(cycles, json["total_cycles_estimate"].get<uint64_t>());
   EXPECT_GT(instructions, json["total_macs"].get<uint64_t>() / 4) << "fewer instructions than MACs/4 is impossible";
   EXPECT_GT(json["flash_bytes"].get<uint64_t>(), 0u);
+  // auto on a model far below 3/4 of the flash widens every conv (ResNet-8's FC runs one batch
+  // row: left int8).
+  for (const auto& layer : json["layers"]) {
+    EXPECT_EQ(layer["int16_weights"].get<bool>(), layer["op"] == "CONV_2D" && std::string(weights) == "auto")
+        << layer["name"];
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Models, Bench,
     testing::Values(std::make_tuple("mlperf_tiny/image_classification/pretrainedResnet_quant.tflite", "cifar10",
-                                    "nucleo-f446re"),
+                                    "nucleo-f446re", "auto"),
                     std::make_tuple("mlperf_tiny/keyword_spotting/kws_ref_model_int8.tflite", "kws01",
-                                    "nucleo-f746zg")),
+                                    "nucleo-f746zg", "int8")),
     [](const auto& param) {
       std::string name = std::string(std::get<2>(param.param)) + "_" + std::get<1>(param.param);
       std::replace(name.begin(), name.end(), '-', '_');

@@ -45,6 +45,7 @@ CLI::App* add_bench(CLI::App& app, BenchOptions& options) {
                       "Skip configuration (a point_K.json of frugal explore -o): measure the approximate model");
   add_skip_kernel_option(*command, options.skip_kernel);
   add_pq_kernel_option(*command, options.pq_kernel);
+  add_weights_option(*command, options.weights);
   command->add_flag("--json", options.json, "Print one JSON object instead of the table");
   command->add_option("--report", options.report,
                       "Write bench.html (per-layer or, for a bundle, per-model charts), bench.json and bench.csv "
@@ -53,6 +54,12 @@ CLI::App* add_bench(CLI::App& app, BenchOptions& options) {
 }
 
 namespace {
+
+// The kind of kernel a layer ran: dense, skipping (an approximation's) or product-quantized.
+std::string kernel_kind(const mcu::LayerMeasurement& l) {
+  if (l.kernel_note.empty()) return "dense";
+  return l.kernel_note.starts_with("product-quantized") ? "product-quantized" : "skipping";
+}
 
 // `count` inputs for the model: from a data set, a raw file, or seeded random bytes (float
 // inputs: values in [0, 1)).
@@ -147,7 +154,7 @@ int run_bench_bundle(const BenchOptions& options, const LoadedBundle& bundle) {
     inputs.push_back(bench_inputs(own, input, count));
   }
   mcu::ModelBenchOptions bench;
-  bench.generate = generate_options(options.kernels, options.skip_kernel, options.pq_kernel);
+  bench.generate = generate_options(options.kernels, options.skip_kernel, options.pq_kernel, options.weights);
   bench.generate.codebooks = bundle.codebooks;
   bench.log = [](std::string_view line) { fmt::print(stderr, "{}\n", line); };
   const mcu::BundleMeasurement b = mcu::measure_bundle(models, board, inputs, count, dir, bench);
@@ -250,7 +257,7 @@ int run_bench(const BenchOptions& options) {
   const ir::Tensor& input = graph.tensor(graph.inputs[0]);
   const std::vector<uint8_t> inputs = bench_inputs(options, input, count);
   mcu::ModelBenchOptions bench;
-  bench.generate = generate_options(options.kernels, options.skip_kernel, options.pq_kernel);
+  bench.generate = generate_options(options.kernels, options.skip_kernel, options.pq_kernel, options.weights);
   bench.generate.codebooks = load_codebooks(options.model);
   bench.log = [](std::string_view line) { fmt::print(stderr, "{}\n", line); };
   const mcu::ModelMeasurement m = mcu::measure_model(graph, board, inputs, count, dir, bench);
@@ -264,7 +271,8 @@ int run_bench(const BenchOptions& options) {
       layer_list.push_back({{"index", k},
                             {"name", l.name},
                             {"op", l.op},
-                            {"kernel", l.kernel_note.empty() ? "dense" : "skipping"},
+                            {"kernel", kernel_kind(l)},
+                            {"int16_weights", l.int16_weights},
                             {"macs", l.macs},
                             {"instructions", l.instructions},
                             {"cycles_estimate", l.cycles_estimate},
@@ -311,7 +319,9 @@ int run_bench(const BenchOptions& options) {
                l.macs > 0 ? fmt::format("{:.2f}", static_cast<double>(l.instructions) / static_cast<double>(l.macs))
                           : std::string("-"),
                with_commas(l.cycles_estimate), ms(l.cycles_estimate),
-               l.kernel_note.empty() ? std::string() : "  (" + l.kernel_note + ")");
+               !l.kernel_note.empty() ? "  (" + l.kernel_note + ")"
+               : l.int16_weights      ? std::string("  (int16 weights)")
+                                      : std::string());
   }
   fmt::print("\ntotal: {} MACs, {} instructions ({:.2f}/MAC), ~{} cycles = ~{:.1f} ms at {:.0f} MHz\n",
              with_commas(static_cast<uint64_t>(m.total_macs)), with_commas(m.total_instructions),

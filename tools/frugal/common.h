@@ -42,10 +42,12 @@ ir::Graph load_model(const std::filesystem::path& path, const std::filesystem::p
 void require_single_input_output(const ir::Graph& graph, std::string_view verb);
 
 runtime::KernelSet parse_kernels(std::string_view name);
-// Firmware generation options for --kernels cortexm|reference and --skip-kernel.
+// Firmware generation options for --kernels cortexm|reference, --skip-kernel, --pq-kernel and
+// --weights.
 codegen::GenerateOptions generate_options(std::string_view kernels, std::string_view skip_kernel = "table",
-                                          std::string_view pq_kernel = "auto");
+                                          std::string_view pq_kernel = "auto", std::string_view weights = "int8");
 void add_skip_kernel_option(CLI::App& command, std::string& skip_kernel);
+void add_weights_option(CLI::App& command, std::string& weights);
 void add_pq_kernel_option(CLI::App& command, std::string& pq_kernel);
 std::string_view kernels_name(runtime::KernelSet kernels);
 

@@ -80,6 +80,7 @@ CLI::App* add_explore(CLI::App& app, ExploreOptions& options) {
   command->add_option("--report", options.report, "Write the HTML report (explore.html) into this directory");
   command->add_option("--threads", options.threads, "Worker threads, one Session each (default: all cores; under mpirun, each rank's share)");
   add_skip_kernel_option(*command, options.skip_kernel);
+  add_weights_option(*command, options.weights);
   command->add_flag("--json", options.json, "Print one JSON object instead of the table");
   return command;
 }
@@ -130,7 +131,7 @@ std::string levels_text(const approx::ExplorePoint& p, const std::vector<double>
 // What the search and the report need of a firmware measurement, as it travels between ranks.
 std::string measurement_to_json(const mcu::ModelMeasurement& m) {
   Json layers = Json::array();
-  for (const mcu::LayerMeasurement& l : m.layers) layers.push_back({l.name, l.instructions, l.cycles_estimate});
+  for (const mcu::LayerMeasurement& l : m.layers) layers.push_back({l.name, l.instructions, l.cycles_estimate, l.int16_weights});
   return Json{{"layers", layers},
               {"instructions", m.total_instructions},
               {"cycles", m.total_cycles_estimate},
@@ -147,6 +148,7 @@ mcu::ModelMeasurement measurement_from_json(const std::string& text) {
     layer.name = l[0].get<std::string>();
     layer.instructions = l[1].get<uint64_t>();
     layer.cycles_estimate = l[2].get<uint64_t>();
+    layer.int16_weights = l[3].get<bool>();
     m.layers.push_back(std::move(layer));
   }
   m.total_instructions = j["instructions"].get<uint64_t>();
@@ -226,7 +228,7 @@ int explore_command(distributed::WorkPool& pool, const ExploreOptions& options) 
   auto measure = [&](const ir::Graph& variant) {
     const fs::path dir = work / fmt::format("point{}", measured_firmwares++);
     mcu::ModelBenchOptions bench;
-    bench.generate = generate_options("cortexm", options.skip_kernel);
+    bench.generate = generate_options("cortexm", options.skip_kernel, "auto", options.weights);
     const mcu::ModelMeasurement m = mcu::measure_model(variant, board, qemu_input_bytes, qemu_inputs, dir, bench);
     std::error_code ignored;
     fs::remove_all(dir, ignored);
@@ -242,9 +244,9 @@ int explore_command(distributed::WorkPool& pool, const ExploreOptions& options) 
     if (!dense->bit_exact) throw ir::Error("the exact model's firmware is not bit-exact with the host");
   }
   if (!costs && dense) {
-    std::unordered_map<std::string, std::pair<double, double>> measured;
+    std::unordered_map<std::string, approx::MeasuredLayerCost> measured;
     for (const mcu::LayerMeasurement& l : dense->layers) {
-      measured[l.name] = {static_cast<double>(l.instructions), static_cast<double>(l.cycles_estimate)};
+      measured[l.name] = {static_cast<double>(l.instructions), static_cast<double>(l.cycles_estimate), l.int16_weights};
     }
     costs = std::make_unique<approx::InstructionCostModel>(approx::InstructionCostModel::from_measured(graph, measured));
     dense_costs = "qemu";

@@ -36,6 +36,7 @@ CLI::App* add_generate(CLI::App& app, GenerateOptions& options) {
                       "computation-skipping kernels for its skipped weights");
   add_skip_kernel_option(*command, options.skip_kernel);
   add_pq_kernel_option(*command, options.pq_kernel);
+  add_weights_option(*command, options.weights);
   command->add_flag("--json", options.json, "Print one JSON object instead of the text summary");
   return command;
 }
@@ -45,7 +46,7 @@ int run_generate(const GenerateOptions& options) {
   check_output_path(options.output, "-o", OutputKind::kDirectory);
   if (auto bundle = load_bundle(options.model)) {
     if (!options.approx.empty()) throw ir::Error("--approx applies to a single model, not to a bundle");
-    codegen::GenerateOptions generate = generate_options(options.kernels, options.skip_kernel, options.pq_kernel);
+    codegen::GenerateOptions generate = generate_options(options.kernels, options.skip_kernel, options.pq_kernel, options.weights);
     generate.codebooks = bundle->codebooks;
     StagedDirectory output(options.output);
     const codegen::GeneratedBundleFirmware firmware =
@@ -86,7 +87,7 @@ int run_generate(const GenerateOptions& options) {
   }
   const ir::Graph graph = load_model(options.model, options.approx);
   require_single_input_output(graph, "generate");
-  codegen::GenerateOptions generate = generate_options(options.kernels, options.skip_kernel, options.pq_kernel);
+  codegen::GenerateOptions generate = generate_options(options.kernels, options.skip_kernel, options.pq_kernel, options.weights);
   generate.codebooks = load_codebooks(options.model);
   StagedDirectory output(options.output);
   const codegen::GeneratedFirmware firmware = codegen::generate_firmware(graph, board, output.path(), generate);

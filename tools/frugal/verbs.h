@@ -40,6 +40,7 @@ struct GenerateOptions {
   std::string kernels = "cortexm";
   std::string skip_kernel = "table";
   std::string pq_kernel = "auto";
+  std::string weights = "int8";
   bool json = false;
 };
 CLI::App* add_generate(CLI::App& app, GenerateOptions& options);
@@ -51,6 +52,7 @@ struct BenchOptions {
   std::string kernels = "cortexm";
   std::string skip_kernel = "table";
   std::string pq_kernel = "auto";
+  std::string weights = "int8";
   size_t count = 1;
   bool json = false;
 };
@@ -66,6 +68,7 @@ struct ExploreOptions {
   size_t max_evaluations = 0;
   std::string granularity = "paired-quad";
   std::string skip_kernel = "table";
+  std::string weights = "int8";
   int32_t group = 1;
   std::string measure = "residual";
   bool no_bias_compensation = false;
