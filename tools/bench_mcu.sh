@@ -2,10 +2,12 @@
 # `make bench-mcu`: every shared model built for a board and run under QEMU on N real inputs
 # (default 100), checked bit for bit against the host engine; prints a Markdown table with the
 # CMSIS-NN figures of ../shared/DESIGN.md beside ours, then each model's per-layer table.
+# WEIGHTS=int8|int16|auto: frugal bench --weights (dense conv / FC weights in flash).
 set -euo pipefail
 build=${1:-build}
 board=${BOARD:-nucleo-f446re}
 count=${COUNT:-100}
+weights=${WEIGHTS:-int8}
 frugal="$build/frugal"
 source "$(dirname "$0")/data_root.sh"
 
@@ -23,8 +25,8 @@ details=""
 for row in "${rows[@]}"; do
   IFS='|' read -r model set cmsis_instr cmsis_cycles <<<"$row"
   [ -f "$data/$model" ] || { echo "skipping $model (not in $data)" >&2; continue; }
-  out=$("$frugal" bench "$data/$model" --board "$board" --data "$set" -n "$count" 2>/dev/null) || { echo "skipping $model: $set data not available" >&2; continue; }
-  json=$("$frugal" bench "$data/$model" --board "$board" --data "$set" -n 1 --json 2>/dev/null | tail -n 1)
+  out=$("$frugal" bench "$data/$model" --board "$board" --data "$set" -n "$count" --weights "$weights" 2>/dev/null) || { echo "skipping $model: $set data not available" >&2; continue; }
+  json=$("$frugal" bench "$data/$model" --board "$board" --data "$set" -n 1 --weights "$weights" --json 2>/dev/null | tail -n 1)
   exact=$(grep -o 'bit-exact with the host engine: [a-zA-Z]* ([0-9/]* outputs equal)' <<<"$out" | sed 's/bit-exact with the host engine: //')
   jq -r --arg m "$(basename "$model" .tflite)" --arg exact "$exact" --arg ci "$cmsis_instr" --arg cc "$cmsis_cycles" --arg n "$count" '
     def ratio(a; b): if b == "-" then "-" else ((a / (b|tonumber)) * 100 | round / 100 | tostring) + "x" end;
