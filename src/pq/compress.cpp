@@ -12,6 +12,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "data/metrics.h"
@@ -606,6 +607,77 @@ std::vector<Codebook> learn_shared_codebooks(const std::vector<CompressInput>& i
   CompressOptions learn = options;
   learn.fixed_codebooks.clear();
   return shared_codebooks(inputs, layers, learn).books;
+}
+
+const std::vector<CodebookCandidate>& row_codebook_candidates() {
+  static const std::vector<CodebookCandidate> candidates = {{2, 256}, {4, 256}, {8, 256}, {2, 16}, {4, 16}};
+  return candidates;
+}
+
+const std::vector<CodebookCandidate>& kernel_codebook_candidates() {
+  static const std::vector<CodebookCandidate> candidates = {{9, 256}, {2, 256}, {4, 256}, {9, 16}, {2, 16}};
+  return candidates;
+}
+
+CodebookSearch search_codebooks(const std::vector<CompressInput>& inputs, const CompressOptions& options) {
+  CodebookSearch search;
+  search.options = options;
+  auto trial = [&](const CompressOptions& o) {
+    CompressOptions quiet = o;
+    quiet.recover = false;
+    quiet.log = nullptr;
+    const CompressResult r = compress(inputs, quiet);
+    CodebookTrial t;
+    t.row_subvector = o.row_subvector;
+    t.row_codewords = o.row_codewords;
+    t.kernel_subvector = o.kernel_subvector;
+    t.kernel_codewords = o.kernel_codewords;
+    t.stored_bytes = r.storage.total.total();
+    t.ratio_vs_fp32 = r.storage.ratio_vs_fp32();
+    t.ratio_vs_int8 = r.storage.ratio_vs_int8();
+    for (const ModelResult& m : r.models) {
+      t.mean_validation_loss += (m.validation_before - m.validation_after) / static_cast<double>(r.models.size());
+      t.encoded_layers += static_cast<int32_t>(std::count_if(m.layers.begin(), m.layers.end(),
+                                                             [](const LayerResult& l) { return l.encoded; }));
+    }
+    t.seconds = r.seconds;
+    if (options.log) {
+      options.log(fmt::format("codebook search: row d = {} K = {}, 3x3 d = {} K = {}: {} B stored ({:.2f}x vs int8), "
+                              "{} layers encoded, mean validation loss {:.2f} points ({:.1f} s)",
+                              t.row_subvector, t.row_codewords, t.kernel_subvector, t.kernel_codewords, t.stored_bytes,
+                              t.ratio_vs_int8, t.encoded_layers, 100.0 * t.mean_validation_loss, t.seconds));
+    }
+    search.trials.push_back(t);
+    return search.trials.size() - 1;
+  };
+  const auto better = [&](size_t a, size_t b) {
+    const CodebookTrial &x = search.trials[a], &y = search.trials[b];
+    if (x.stored_bytes != y.stored_bytes) return x.stored_bytes < y.stored_bytes;
+    return x.mean_validation_loss < y.mean_validation_loss;
+  };
+  // Each candidate once: the kernel pass starts from the row pass's winner, already tried.
+  std::optional<size_t> best;
+  for (const CodebookCandidate& c : row_codebook_candidates()) {
+    CompressOptions o = search.options;
+    o.row_subvector = c.subvector;
+    o.row_codewords = c.codewords;
+    const size_t t = trial(o);
+    if (!best || better(t, *best)) best = t;
+  }
+  search.options.row_subvector = search.trials[*best].row_subvector;
+  search.options.row_codewords = search.trials[*best].row_codewords;
+  for (const CodebookCandidate& c : kernel_codebook_candidates()) {
+    if (c.subvector == search.options.kernel_subvector && c.codewords == search.options.kernel_codewords) continue;
+    CompressOptions o = search.options;
+    o.kernel_subvector = c.subvector;
+    o.kernel_codewords = c.codewords;
+    const size_t t = trial(o);
+    if (better(t, *best)) best = t;
+  }
+  search.chosen = *best;
+  search.options.kernel_subvector = search.trials[*best].kernel_subvector;
+  search.options.kernel_codewords = search.trials[*best].kernel_codewords;
+  return search;
 }
 
 CompressResult compress(std::vector<CompressInput> inputs, const CompressOptions& options) {

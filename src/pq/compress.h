@@ -120,4 +120,32 @@ std::vector<Codebook> learn_shared_codebooks(const std::vector<CompressInput>& i
 
 CompressResult compress(std::vector<CompressInput> inputs, const CompressOptions& options);
 
+// The heuristic choice of d and K per codebook. Each candidate is tried with the greedy layer
+// choice alone (no recovery: seconds, not minutes), every model within its bound by
+// construction, and the one that stores the fewest bytes wins (ties: the smaller average
+// validation loss). Coordinate search: the row codebook's candidates with the 3x3 codebook as
+// given, then the 3x3 codebook's with the chosen row codebook.
+struct CodebookTrial {
+  int32_t row_subvector = 0, row_codewords = 0, kernel_subvector = 0, kernel_codewords = 0;
+  size_t stored_bytes = 0;
+  double ratio_vs_fp32 = 0.0, ratio_vs_int8 = 0.0;
+  double mean_validation_loss = 0.0;  // over the models, fraction (AUC for ad01)
+  int32_t encoded_layers = 0;
+  double seconds = 0.0;
+};
+struct CodebookCandidate {
+  int32_t subvector = 0, codewords = 0;
+};
+// (d, K): 4, 2 and 1 bits per weight with 256 codewords, 2 and 1 with 16.
+const std::vector<CodebookCandidate>& row_codebook_candidates();
+// (d, K): whole 3x3 kernels (9) and OHWI rows of 2 and 4, with 256 and 16 codewords.
+const std::vector<CodebookCandidate>& kernel_codebook_candidates();
+
+struct CodebookSearch {
+  CompressOptions options;             // the given options with the chosen d and K
+  std::vector<CodebookTrial> trials;   // in the order tried
+  size_t chosen = 0;                   // index into trials
+};
+CodebookSearch search_codebooks(const std::vector<CompressInput>& inputs, const CompressOptions& options);
+
 }  // namespace frugal::pq

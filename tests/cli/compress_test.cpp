@@ -223,6 +223,38 @@ TEST_F(Compress, LeaveOneOutLearnsTheCodebooksWithoutThatModel) {
   EXPECT_TRUE(fs::exists(out));
 }
 
+// --search-codebooks tries each (d, K) of the row codebook, then of the 3x3 codebook with the
+// row winner (the start's 3x3 shape is not tried twice), and compresses with the trial that
+// stores the fewest bytes: the same bundle that trial measured, as nothing random differs.
+TEST_F(Compress, CodebookSearchKeepsTheSmallestTrial) {
+  const fs::path out = *dir_ / "search.frugal";
+  const auto r = run_frugal("compress " + q(kKws) + " " + q(kResnet) +
+                            " --names kws resnet8 --search-codebooks --no-recovery --json -o " + q(out));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(last_line(r.out));
+  const auto& trials = j["codebook_search"]["trials"];
+  ASSERT_EQ(trials.size(), 9u);
+  const size_t chosen = j["codebook_search"]["chosen"].get<size_t>();
+  ASSERT_LT(chosen, trials.size());
+  for (const auto& t : trials) EXPECT_GE(t["stored_bytes"].get<size_t>(), trials[chosen]["stored_bytes"].get<size_t>());
+  // The row pass keeps the 3x3 codebook as given (whole kernels, 256 codewords).
+  for (size_t k = 0; k < 5; ++k) {
+    EXPECT_EQ(trials[k]["kernel"]["subvector"], 9);
+    EXPECT_EQ(trials[k]["kernel"]["codewords"], 256);
+  }
+  EXPECT_EQ(j["stored_bytes"], trials[chosen]["stored_bytes"]);
+  for (const auto& book : j["codebooks"]) {
+    const auto& want = trials[chosen][book["kind"] == "row" ? "row" : "kernel"];
+    EXPECT_EQ(book["subvector"], want["subvector"]) << book.dump();
+    EXPECT_EQ(book["codewords"], want["codewords"]) << book.dump();
+  }
+  EXPECT_NE(r.err.find("codebook search: row d = 2 K = 256"), std::string::npos) << r.err;
+  const auto both = run_frugal("compress " + q(kKws) + " --search-codebooks --subvector 4 -o " + q(*dir_ / "no.frugal"));
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_NE(both.err.find("excludes"), std::string::npos) << both.err;
+  EXPECT_FALSE(fs::exists(*dir_ / "no.frugal"));
+}
+
 TEST(CompressRecovery, JointRoundsFineTuneEveryLayerAndReport) {
   use_fixtures();
   const fs::path dir = fs::temp_directory_path() / ("frugal_compress_joint_" + std::to_string(::getpid()));

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <optional>
 
 #include "common.h"
 #include "data/data_root.h"
@@ -25,21 +26,30 @@ CLI::App* add_compress(CLI::App& app, CompressOptions& options) {
   command->add_option("--data", options.data,
                       "Data set per model, in order (default: guessed from each model's input)");
   command->add_option("--names", options.names, "Model names in the bundle, in order (default: file stems)");
-  command->add_option("--subvector", options.subvector,
+  CLI::Option* subvector = command->add_option("--subvector", options.subvector,
                       "Sub-vector length d of the row codebook (FC and 1x1 conv)")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
-  command->add_option("--kernel-subvector", options.kernel_subvector,
+  CLI::Option* kernel_subvector = command->add_option("--kernel-subvector", options.kernel_subvector,
                       "Sub-vector length d of the 3x3 codebook: 9 encodes whole 3x3 kernels (one index per output and "
                       "input channel), any other d cuts each filter row (OHWI) into d consecutive weights")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
-  command->add_option("--codewords", options.codewords, "Codewords K of the row codebook")
+  CLI::Option* codewords = command->add_option("--codewords", options.codewords, "Codewords K of the row codebook")
       ->check(CLI::Range(2, 256))
       ->capture_default_str();
-  command->add_option("--kernel-codewords", options.kernel_codewords, "Codewords K of the 3x3 kernel codebook")
-      ->check(CLI::Range(2, 256))
-      ->capture_default_str();
+  CLI::Option* kernel_codewords =
+      command->add_option("--kernel-codewords", options.kernel_codewords, "Codewords K of the 3x3 kernel codebook")
+          ->check(CLI::Range(2, 256))
+          ->capture_default_str();
+  command
+      ->add_flag("--search-codebooks", options.search_codebooks,
+                 "Choose d and K of both codebooks: try each candidate with the greedy layer choice alone (no "
+                 "recovery), keep the one that stores the fewest bytes, then compress with it")
+      ->excludes(subvector)
+      ->excludes(kernel_subvector)
+      ->excludes(codewords)
+      ->excludes(kernel_codewords);
   command->add_option("--max-accuracy-loss", options.max_accuracy_loss,
                       "Per-model bound on the validation loss (fraction of Top-1, or of AUC for ad01)")
       ->check(CLI::Range(0.0, 1.0))
@@ -163,8 +173,8 @@ int run_compress(const CompressOptions& options) {
     const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     fmt::print(stderr, "[{:6.1f} s] {}\n", t, line);
   };
+  std::vector<pq::CompressInput> others;  // --leave-out: the models the codebooks are learnt from
   if (!options.leave_out.empty()) {
-    std::vector<pq::CompressInput> others;
     bool found = false;
     for (const pq::CompressInput& in : inputs) {
       if (in.name == options.leave_out) found = true;
@@ -172,8 +182,15 @@ int run_compress(const CompressOptions& options) {
     }
     if (!found) throw ir::Error(fmt::format("--leave-out: no model named '{}'", options.leave_out));
     if (others.empty()) throw ir::Error("--leave-out needs at least one other model to learn the codebooks from");
-    po.fixed_codebooks = pq::learn_shared_codebooks(others, po);
   }
+  // With --leave-out the search sees only the other models too: the left-out one must not steer
+  // the codebooks it is then compressed with.
+  std::optional<pq::CodebookSearch> search;
+  if (options.search_codebooks) {
+    search = pq::search_codebooks(others.empty() ? inputs : others, po);
+    po = search->options;
+  }
+  if (!options.leave_out.empty()) po.fixed_codebooks = pq::learn_shared_codebooks(others, po);
 
   const pq::CompressResult result = pq::compress(std::move(inputs), po);
   const std::vector<uint8_t> bytes = pq::write_bundle(result.bundle);
@@ -198,6 +215,20 @@ int run_compress(const CompressOptions& options) {
   }
   json["codebooks"] = books;
   if (!options.leave_out.empty()) json["codebooks_learnt_without"] = options.leave_out;
+  if (search) {
+    Json trials = Json::array();
+    for (const pq::CodebookTrial& t : search->trials) {
+      trials.push_back({{"row", {{"subvector", t.row_subvector}, {"codewords", t.row_codewords}}},
+                        {"kernel", {{"subvector", t.kernel_subvector}, {"codewords", t.kernel_codewords}}},
+                        {"stored_bytes", t.stored_bytes},
+                        {"ratio_vs_fp32", t.ratio_vs_fp32},
+                        {"ratio_vs_int8", t.ratio_vs_int8},
+                        {"mean_validation_loss", t.mean_validation_loss},
+                        {"encoded_layers", t.encoded_layers},
+                        {"seconds", t.seconds}});
+    }
+    json["codebook_search"] = {{"trials", trials}, {"chosen", search->chosen}};
+  }
   json["max_accuracy_loss"] = options.max_accuracy_loss;
   Json models = Json::array();
   double loss_sum = 0.0;
