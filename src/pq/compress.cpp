@@ -198,7 +198,7 @@ ModelSplits load_splits(data::Dataset dataset, const data::DataRoot& root, const
   return s;
 }
 
-Score score(const ir::Graph& graph, const data::EvalSet& set, unsigned threads) {
+SetOutputs set_outputs(const ir::Graph& graph, const data::EvalSet& set, unsigned threads) {
   const runtime::CompiledModel model(graph, runtime::KernelSet::kFast);
   const ir::Graph& g = model.graph();
   const ir::Tensor& in_desc = g.tensor(g.inputs.at(0));
@@ -208,6 +208,7 @@ Score score(const ir::Graph& graph, const data::EvalSet& set, unsigned threads) 
     throw ir::Error(fmt::format("{}-byte records for a model taking {} bytes", set.input_bytes, model.input_bytes(0)));
   }
   const size_t inferences = set.num_inferences();
+  SetOutputs out;
   if (set.dataset == data::Dataset::kAd01) {
     std::vector<double> errors(inferences);
     for_each_inference(model, inferences, threads, [&](size_t i, runtime::Session& session) {
@@ -215,20 +216,58 @@ Score score(const ir::Graph& graph, const data::EvalSet& set, unsigned threads) 
       session.invoke();
       errors[i] = data::reconstruction_mse(in_desc, set.input(i), out_desc, {session.output(0), out_bytes});
     });
-    std::vector<double> scores(set.num_samples(), 0.0);
-    for (size_t s = 0; s < scores.size(); ++s) {
-      for (size_t w = 0; w < set.windows_per_sample; ++w) scores[s] += errors[s * set.windows_per_sample + w];
-      scores[s] /= static_cast<double>(set.windows_per_sample);
+    out.sample_scores.assign(set.num_samples(), 0.0);
+    for (size_t s = 0; s < out.sample_scores.size(); ++s) {
+      for (size_t w = 0; w < set.windows_per_sample; ++w) out.sample_scores[s] += errors[s * set.windows_per_sample + w];
+      out.sample_scores[s] /= static_cast<double>(set.windows_per_sample);
     }
-    return {"auc", data::roc_auc(scores, set.labels)};
+    return out;
   }
-  std::atomic<size_t> correct{0};
+  out.predictions.resize(inferences);
   for_each_inference(model, inferences, threads, [&](size_t i, runtime::Session& session) {
     std::memcpy(session.input(0), set.input(i).data(), set.input_bytes);
     session.invoke();
-    if (static_cast<int64_t>(data::argmax(out_desc.type, {session.output(0), out_bytes})) == set.labels[i]) ++correct;
+    out.predictions[i] = static_cast<int64_t>(data::argmax(out_desc.type, {session.output(0), out_bytes}));
   });
-  return {"top1", inferences == 0 ? 0.0 : static_cast<double>(correct) / static_cast<double>(inferences)};
+  return out;
+}
+
+Score score(const ir::Graph& graph, const data::EvalSet& set, unsigned threads) {
+  const SetOutputs out = set_outputs(graph, set, threads);
+  if (set.dataset == data::Dataset::kAd01) return {"auc", data::roc_auc(out.sample_scores, set.labels)};
+  size_t correct = 0;
+  for (size_t i = 0; i < out.predictions.size(); ++i) correct += out.predictions[i] == set.labels[i] ? 1 : 0;
+  return {"top1", out.predictions.empty() ? 0.0 : static_cast<double>(correct) / static_cast<double>(out.predictions.size())};
+}
+
+double top1_agreement(std::span<const int64_t> reference, std::span<const int64_t> predictions) {
+  if (reference.size() != predictions.size()) throw ir::Error("top1_agreement: sizes differ");
+  if (reference.empty()) return 1.0;
+  size_t same = 0;
+  for (size_t i = 0; i < reference.size(); ++i) same += reference[i] == predictions[i] ? 1 : 0;
+  return static_cast<double>(same) / static_cast<double>(reference.size());
+}
+
+double pair_order_agreement(std::span<const double> reference, std::span<const double> scores,
+                            std::span<const int32_t> labels) {
+  if (reference.size() != scores.size() || reference.size() != labels.size()) {
+    throw ir::Error("pair_order_agreement: sizes differ");
+  }
+  // Each (normal, anomalous) pair counts 1 when both models order it the same way, 1/2 when one
+  // of them ties it and the other does not, 0 when they order it opposite ways.
+  const auto sign = [](double d) { return d > 0.0 ? 1 : d < 0.0 ? -1 : 0; };
+  double same = 0.0;
+  size_t pairs = 0;
+  for (size_t n = 0; n < labels.size(); ++n) {
+    if (labels[n] != 0) continue;
+    for (size_t a = 0; a < labels.size(); ++a) {
+      if (labels[a] != 1) continue;
+      ++pairs;
+      const int r = sign(reference[a] - reference[n]), c = sign(scores[a] - scores[n]);
+      same += r == c ? 1.0 : (r == 0 || c == 0) ? 0.5 : 0.0;
+    }
+  }
+  return pairs == 0 ? 1.0 : same / static_cast<double>(pairs);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -305,6 +344,11 @@ class ModelCompressor {
     const Score before = score(in_.graph, in_.splits.validation, opt_.threads);
     r.metric = before.metric;
     r.validation_before = baseline_ = before.value;
+    if (opt_.bound == Bound::kAgreement) {
+      reference_ = set_outputs(in_.graph, in_.splits.validation, opt_.threads);
+      baseline_ = 1.0;
+    }
+    r.bound_metric = bound_metric();
     r.before = score(in_.graph, in_.splits.evaluation, opt_.threads).value;
     log(fmt::format("{}: validation {} {:.4f}, evaluation {:.4f} ({})", in_.name, r.metric, r.validation_before,
                     r.before, in_.splits.description));
@@ -360,7 +404,8 @@ class ModelCompressor {
 
     if (opt_.recover && opt_.joint_rounds > 0 && !order.empty()) joint_recovery(order);
 
-    r.validation_after = validate(current_);
+    r.validation_after = score(current_, in_.splits.validation, opt_.threads).value;
+    r.bound_after = validate(current_);
     r.after = score(current_, in_.splits.evaluation, opt_.threads).value;
     for (size_t i = 0; i < layers_.size(); ++i) {
       const WeightLayer& layer = layers_[i];
@@ -386,7 +431,20 @@ class ModelCompressor {
     if (opt_.log) opt_.log(line);
   }
   std::string tensor_name(size_t i) const { return in_.graph.tensor(layers_[i].weights).name; }
-  double validate(const ir::Graph& g) const { return score(g, in_.splits.validation, opt_.threads).value; }
+  // What the bound is on: the validation metric, or (Bound::kAgreement) how much of the original
+  // model's behaviour on the validation inputs the compressed one keeps, 1.0 for all of it.
+  double validate(const ir::Graph& g) const {
+    if (opt_.bound == Bound::kValidation) return score(g, in_.splits.validation, opt_.threads).value;
+    const SetOutputs out = set_outputs(g, in_.splits.validation, opt_.threads);
+    if (in_.splits.validation.dataset == data::Dataset::kAd01) {
+      return pair_order_agreement(reference_.sample_scores, out.sample_scores, in_.splits.validation.labels);
+    }
+    return top1_agreement(reference_.predictions, out.predictions);
+  }
+  std::string bound_metric() const {
+    if (opt_.bound == Bound::kValidation) return "validation";
+    return in_.splits.validation.dataset == data::Dataset::kAd01 ? "pair_order_agreement" : "top1_agreement";
+  }
   bool within_bound(double s) const { return baseline_ - s <= opt_.max_accuracy_loss + 1e-12; }
 
   void encode(ir::Graph& g, size_t i, std::span<const float> target) const {
@@ -594,6 +652,7 @@ class ModelCompressor {
   const CompressOptions& opt_;
   ir::Graph current_;
   double baseline_ = 0.0;
+  SetOutputs reference_;  // Bound::kAgreement: the original model's outputs on validation
   std::vector<bool> encoded_, tuned_;
   std::vector<float> teacher_;
   std::vector<InputStatistics> statistics_;  // per layer (empty: weight-error assignment)

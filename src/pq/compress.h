@@ -11,6 +11,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -50,6 +52,22 @@ struct Score {
 };
 Score score(const ir::Graph& graph, const data::EvalSet& set, unsigned threads = 0);
 
+// What a model outputs on a set: the Top-1 class per inference, or for ad01 the anomaly score
+// (mean window reconstruction error) per sample.
+struct SetOutputs {
+  std::vector<int64_t> predictions;
+  std::vector<double> sample_scores;
+};
+SetOutputs set_outputs(const ir::Graph& graph, const data::EvalSet& set, unsigned threads = 0);
+
+// Label-free measures of how much of a model's behaviour a compressed copy keeps. The fraction
+// of inferences whose Top-1 is the same: 1 - agreement bounds the Top-1 change on those inputs
+// whatever their labels. For anomaly scores, the fraction of (normal, anomalous) sample pairs
+// both models order the same way: 1 - agreement bounds the AUC change.
+double top1_agreement(std::span<const int64_t> reference, std::span<const int64_t> predictions);
+double pair_order_agreement(std::span<const double> reference, std::span<const double> scores,
+                            std::span<const int32_t> labels);
+
 struct CompressInput {
   std::string name, source;
   ir::Graph graph;
@@ -57,12 +75,20 @@ struct CompressInput {
   ModelSplits splits;
 };
 
+// What the per-model accuracy-loss bound is measured on:
+//   kValidation  the metric's drop on the validation split (Top-1, or AUC for ad01);
+//   kAgreement   1 - top1_agreement / pair_order_agreement with the original model on the
+//                validation inputs: a bound on the metric's change there whatever the labels,
+//                so lucky gains cannot hide losses (docs/product-quantization.md).
+enum class Bound : uint8_t { kValidation, kAgreement };
+
 struct CompressOptions {
   int32_t row_subvector = 8;      // d of the row codebook (FC and 1x1 conv)
   int32_t kernel_subvector = 9;   // d of the 3x3 codebook: 9 whole kernels, else rows (weight_layers)
   int32_t row_codewords = 256;    // K of the row codebook
   int32_t kernel_codewords = 256; // K of the 3x3 kernel codebook
   double max_accuracy_loss = 0.01;  // per model, on the validation split (fraction; AUC for ad01)
+  Bound bound = Bound::kValidation;
   bool refit_scales = true;
   // Choose codewords by the error they cause in each layer's output, measured on this many
   // tuning inputs (0: by the weight error alone).
@@ -102,6 +128,8 @@ struct ModelResult {
   std::string name, dataset, metric;
   double before = 0.0, after = 0.0;                        // evaluation split
   double validation_before = 0.0, validation_after = 0.0;  // validation split
+  std::string bound_metric;  // "validation", "top1_agreement" or "pair_order_agreement"
+  double bound_after = 0.0;  // the bound's measure at the end (validation_after, or the agreement)
   std::vector<LayerResult> layers;
   ModelStorage storage;
   std::string splits;

@@ -255,6 +255,26 @@ TEST_F(Compress, CodebookSearchKeepsTheSmallestTrial) {
   EXPECT_FALSE(fs::exists(*dir_ / "no.frugal"));
 }
 
+// --bound agreement: the bound is on 1 - agreement with the original model, which the JSON
+// reports per model and which every model ends within.
+TEST_F(Compress, AgreementBoundHoldsPerModel) {
+  const fs::path out = *dir_ / "agree.frugal";
+  const auto r = run_frugal("compress " + q(kKws) + " " + q(kResnet) +
+                            " --names kws resnet8 --bound agreement --max-accuracy-loss 0.05 --no-recovery --json -o " +
+                            q(out));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(last_line(r.out));
+  EXPECT_EQ(j["bound"], "agreement");
+  for (const auto& m : j["models"]) {
+    EXPECT_EQ(m["bound_metric"], "top1_agreement") << m["name"];
+    EXPECT_GE(m["bound_after"].get<double>(), 0.95 - 1e-12) << m["name"];
+    EXPECT_LE(m["bound_after"].get<double>(), 1.0) << m["name"];
+  }
+  const auto bad = run_frugal("compress " + q(kKws) + " --bound labels -o " + q(*dir_ / "no.frugal"));
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--bound"), std::string::npos) << bad.err;
+}
+
 TEST(CompressRecovery, JointRoundsFineTuneEveryLayerAndReport) {
   use_fixtures();
   const fs::path dir = fs::temp_directory_path() / ("frugal_compress_joint_" + std::to_string(::getpid()));

@@ -54,6 +54,13 @@ CLI::App* add_compress(CLI::App& app, CompressOptions& options) {
                       "Per-model bound on the validation loss (fraction of Top-1, or of AUC for ad01)")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
+  command->add_option("--bound", options.bound,
+                      "What --max-accuracy-loss bounds: validation (the metric's drop on the validation split) or "
+                      "agreement (1 - agreement with the original model on the validation inputs: same Top-1, or "
+                      "for ad01 the same order of (normal, anomalous) sample pairs; bounds the change whatever the "
+                      "labels)")
+      ->check(CLI::IsMember({"validation", "agreement"}))
+      ->capture_default_str();
   command->add_option("--tuning", options.tuning, "CIFAR-10 training images used for distillation")
       ->check(positive_number())
       ->capture_default_str();
@@ -157,6 +164,7 @@ int run_compress(const CompressOptions& options) {
   po.row_codewords = options.codewords;
   po.kernel_codewords = options.kernel_codewords;
   po.max_accuracy_loss = options.max_accuracy_loss;
+  po.bound = options.bound == "agreement" ? pq::Bound::kAgreement : pq::Bound::kValidation;
   po.recover = !options.no_recovery;
   po.refit_scales = !options.no_refit;
   po.statistics_inputs = options.statistics;
@@ -230,6 +238,7 @@ int run_compress(const CompressOptions& options) {
     json["codebook_search"] = {{"trials", trials}, {"chosen", search->chosen}};
   }
   json["max_accuracy_loss"] = options.max_accuracy_loss;
+  json["bound"] = options.bound;
   Json models = Json::array();
   double loss_sum = 0.0;
   for (const pq::ModelResult& m : result.models) {
@@ -246,6 +255,8 @@ int run_compress(const CompressOptions& options) {
                       {"after", m.after},
                       {"validation_before", m.validation_before},
                       {"validation_after", m.validation_after},
+                      {"bound_metric", m.bound_metric},
+                      {"bound_after", m.bound_after},
                       {"stored_bytes", m.storage.pq.total()},
                       {"int8_bytes", m.storage.int8_bytes},
                       {"fp32_bytes", m.storage.fp32_bytes},

@@ -92,6 +92,7 @@ struct CompressOptions {
   int32_t codewords = 256;
   int32_t kernel_codewords = 256;
   bool search_codebooks = false;
+  std::string bound = "validation";
   double max_accuracy_loss = 0.01;
   size_t tuning = 2000;
   int32_t epochs = 2;
