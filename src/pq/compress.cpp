@@ -402,7 +402,9 @@ class ModelCompressor {
       for (size_t k = 0; k < attempts; ++k) try_with_recovery(rejected[k]);
     }
 
-    if (opt_.recover && opt_.joint_rounds > 0 && !order.empty()) joint_recovery(order);
+    const bool joint = opt_.joint_models.empty() ||
+                       std::find(opt_.joint_models.begin(), opt_.joint_models.end(), in_.name) != opt_.joint_models.end();
+    if (opt_.recover && opt_.joint_rounds > 0 && joint && !order.empty()) joint_recovery(order);
 
     r.validation_after = score(current_, in_.splits.validation, opt_.threads).value;
     r.bound_after = validate(current_);

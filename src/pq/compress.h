@@ -104,6 +104,8 @@ struct CompressOptions {
   // see below, until the model is within the bound); kept when it saves more than the greedy
   // result. 0: off.
   int32_t joint_rounds = 0;
+  // The models (by name) that get the joint recovery; empty: all of them.
+  std::vector<std::string> joint_models;
   // While the jointly trained model is over the bound, give encoded layers back to int8 one at a
   // time (the one that wins back most score per byte) and train on; false: all or nothing.
   bool joint_give_back = true;

@@ -294,6 +294,25 @@ TEST(CompressRecovery, JointRoundsFineTuneEveryLayerAndReport) {
   fs::remove_all(dir, ignored);
 }
 
+// --joint-models: only the named models get the joint rounds; the others keep the greedy choice.
+TEST(CompressRecovery, JointModelsLimitsTheJointRoundsToThoseModels) {
+  use_fixtures();
+  const fs::path dir = fs::temp_directory_path() / ("frugal_compress_jointm_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const auto r = run_frugal("compress " + q(kKws) + " " + q(kResnet) +
+                            " --names kws resnet8 --joint-rounds 1 --epochs 1 --recovery-attempts 0 --joint-models kws "
+                            "--json -o " + q(dir / "jm.frugal"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // One joint start ("joint: all N encodable layers encoded"), kws's: it comes before resnet8's
+  // first line.
+  const size_t start = r.err.find("joint: all ");
+  ASSERT_NE(start, std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("joint: all ", start + 1), std::string::npos) << r.err;
+  EXPECT_LT(start, r.err.find("resnet8: validation")) << r.err;
+  std::error_code ignored;
+  fs::remove_all(dir, ignored);
+}
+
 TEST(CompressErrors, BadArgumentsAreOneLineErrorsAndWriteNothing) {
   use_fixtures();
   const fs::path dir = fs::temp_directory_path() / ("frugal_compress_err_" + std::to_string(::getpid()));
@@ -309,6 +328,8 @@ TEST(CompressErrors, BadArgumentsAreOneLineErrorsAndWriteNothing) {
       {"compress " + q(kKws) + " " + q(kResnet) + " --names one -o " + q(out), "--names gives 1 names for 2 models"},
       {"compress " + q(kKws) + " " + q(kKws) + " -o " + q(out), "two models are named"},
       {"compress " + q(kKws) + " " + q(kResnet) + " --leave-out nobody -o " + q(out), "no model named 'nobody'"},
+      {"compress " + q(kKws) + " --joint-rounds 1 --joint-models nobody -o " + q(out),
+       "--joint-models: no model named 'nobody'"},
       {"compress " + q(kKws) + " --data cifar10 -o " + q(out), "cifar10"},
       {"compress " + q(not_a_model) + " -o " + q(out), "error: "},
   };

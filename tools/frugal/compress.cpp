@@ -81,6 +81,9 @@ CLI::App* add_compress(CLI::App& app, CompressOptions& options) {
                       "choice)")
       ->check(CLI::Range(0, 100))
       ->capture_default_str();
+  command->add_option("--joint-models", options.joint_models,
+                      "Only these models (names) get the joint recovery (default: all); the others keep the greedy "
+                      "choice and its recovery attempts");
   command->add_flag("--all-or-nothing", options.all_or_nothing,
                     "Joint recovery keeps every layer encoded or none (no giving back layer by layer)");
   command->add_flag("--constant-learning-rate", options.constant_learning_rate,
@@ -172,6 +175,12 @@ int run_compress(const CompressOptions& options) {
   po.fine_tune.learning_rate = options.learning_rate;
   po.max_recovery_attempts = options.recovery_attempts;
   po.joint_rounds = options.joint_rounds;
+  po.joint_models = options.joint_models;
+  for (const std::string& name : options.joint_models) {
+    if (std::none_of(inputs.begin(), inputs.end(), [&](const pq::CompressInput& in) { return in.name == name; })) {
+      throw ir::Error(fmt::format("--joint-models: no model named '{}'", name));
+    }
+  }
   po.joint_give_back = !options.all_or_nothing;
   po.fine_tune.cosine_schedule = !options.constant_learning_rate;
   po.fine_tune.tune_biases = !options.frozen_biases;

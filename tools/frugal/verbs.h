@@ -100,6 +100,7 @@ struct CompressOptions {
   bool no_recovery = false;
   int32_t recovery_attempts = 4;
   int32_t joint_rounds = 0;
+  std::vector<std::string> joint_models;
   bool all_or_nothing = false;
   bool constant_learning_rate = false;
   bool frozen_biases = false;
