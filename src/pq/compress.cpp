@@ -347,6 +347,9 @@ class ModelCompressor {
     if (opt_.bound == Bound::kAgreement) {
       reference_ = set_outputs(in_.graph, in_.splits.validation, opt_.threads);
       baseline_ = 1.0;
+      log(fmt::format("  the bound is on {} with the original model on the validation inputs; the 'validation' "
+                      "figures below are that agreement (1.0: all)",
+                      bound_metric()));
     }
     r.bound_metric = bound_metric();
     r.before = score(in_.graph, in_.splits.evaluation, opt_.threads).value;
