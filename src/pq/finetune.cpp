@@ -10,11 +10,13 @@
 #include <exception>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <map>
 #include <string>
 #include <thread>
 
 #include "data/metrics.h"
+#include "pq/nearest_codewords.h"
 #include "runtime/interpreter.h"
 
 namespace frugal::pq {
@@ -231,7 +233,7 @@ class FloatView {
     const int64_t k = projection.codewords, d = projection.subvector;
     std::vector<float> words(static_cast<size_t>(k * d));
     for (size_t i = 0; i < words.size(); ++i) words[i] = projection.words[i];
-    p.codebook = torch::tensor(words).reshape({k, d});
+    p.nearest = std::make_shared<NearestCodewords>(torch::tensor(words).reshape({k, d}));
     p.offsets = torch::tensor(projection.offsets, torch::kLong);
     p.d = d;
     projections_[graph_.ops[static_cast<size_t>(op_index)].inputs[1]] = std::move(p);
@@ -268,9 +270,10 @@ class FloatView {
   // Per-op tensors computed once: real-valued frozen weights (torch layout) and biases, and the
   // per-channel scales of trained weights.
   struct Projection {
-    torch::Tensor codebook;  // K x d float
-    torch::Tensor offsets;   // S * d element offsets
+    torch::Tensor offsets;  // S * d element offsets
     int64_t d = 0;
+    // Held by pointer: forward() is const, and the search state is a cache of what it computes.
+    std::shared_ptr<NearestCodewords> nearest;
   };
   std::map<int32_t, Projection> projections_;  // by weight tensor
 
@@ -332,8 +335,8 @@ class FloatView {
         // Nearest codeword of every sub-vector forward, identity backward.
         const torch::Tensor flat = w.reshape({-1});
         const torch::Tensor sub = flat.detach().index_select(0, pr->second.offsets).reshape({-1, pr->second.d});
-        const torch::Tensor nearest = torch::cdist(sub, pr->second.codebook).argmin(1);
-        const torch::Tensor chosen = pr->second.codebook.index_select(0, nearest).reshape({-1});
+        NearestCodewords& nearest = *pr->second.nearest;
+        const torch::Tensor chosen = nearest.codebook().index_select(0, nearest.update(sub)).reshape({-1});
         const torch::Tensor projected = torch::zeros_like(flat).index_put({pr->second.offsets}, chosen);
         w = (flat + (projected - flat.detach())).reshape(w.sizes());
       }
