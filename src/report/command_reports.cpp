@@ -465,6 +465,47 @@ std::string bench_bundle_summary(const Reader& r, const Json& j) {
 
 std::string metric_name(const std::string& metric) { return metric == "top1" ? "Top-1" : metric == "auc" ? "AUC" : metric; }
 
+// --search-codebooks: every trial's stored bytes against its mean validation loss, the chosen
+// one marked.
+Chart codebook_search_chart(const Reader& r, const Json& j) {
+  const Json& search = r.member(j, "the top level", "codebook_search");
+  const Json& trials = r.rows(search, "codebook_search", "trials");
+  const double chosen = r.number(search, "codebook_search", "chosen");
+  Json rows = Json::array();
+  for (size_t i = 0; i < trials.size(); ++i) {
+    const Json& t = trials[i];
+    const std::string where = "codebook_search." + at("trials", i);
+    const Json& row = r.member(t, where, "row");
+    const Json& kernel = r.member(t, where, "kernel");
+    rows.push_back({{"shapes", fmt::format("row d={} K={}, 3x3 d={} K={}", r.number(row, where + ".row", "subvector"),
+                                           r.number(row, where + ".row", "codewords"),
+                                           r.number(kernel, where + ".kernel", "subvector"),
+                                           r.number(kernel, where + ".kernel", "codewords"))},
+                    {"stored_bytes", r.count(t, where, "stored_bytes").get<double>()},
+                    {"ratio_vs_int8", r.number(t, where, "ratio_vs_int8")},
+                    {"loss_points", 100.0 * r.number(t, where, "mean_validation_loss")},
+                    {"trial", static_cast<double>(i) == chosen ? "chosen" : "tried"}});
+  }
+  Json spec = {
+      {"description", "Codebook shapes tried: stored bytes against mean validation loss"},
+      {"width", 600},
+      {"height", 300},
+      {"data", {{"values", rows}}},
+      {"mark", {{"type", "point"}, {"filled", true}, {"size", 90}}},
+      {"encoding",
+       {{"x", value_axis("stored_bytes", "bytes stored")},
+        {"y", field("loss_points", "mean validation loss (points)")},
+        {"color",
+         {{"field", "trial"},
+          {"type", "nominal"},
+          {"title", nullptr},
+          {"scale", {{"domain", {"tried", "chosen"}}, {"range", {"#9d9d9d", "#d62728"}}}}}},
+        {"tooltip", Json::array({nominal("shapes", "codebooks"), field("stored_bytes", "bytes stored", ",d"),
+                                 field("ratio_vs_int8", "x smaller than int8", ".2f"),
+                                 field("loss_points", "mean validation loss (points)", ".2f")})}}}};
+  return {"Codebook search: each (d, K) tried, greedy choice without recovery", spec};
+}
+
 std::vector<Chart> compress_charts_of(const Reader& r, const Json& j) {
   const Json& models = r.rows(j, "the top level", "models");
   Json byte_rows = Json::array();
@@ -538,10 +579,12 @@ std::vector<Chart> compress_charts_of(const Reader& r, const Json& j) {
           {"scale", {{"domain", parts}}},
           {"legend", {{"orient", "bottom"}, {"columns", 5}}}}},
         {"tooltip", Json::array({nominal("part", "part"), field("bytes", "bytes", ",d")})}}}};
-  return {{"Weight bytes per model: int8 vs stored in the bundle", bytes_chart},
-          {"Accuracy per model, before and after (held-out split)", accuracy_chart},
-          {"Totals: fp32, int8, stored, bundle file", totals_chart},
-          {"What the bundle stores", parts_chart}};
+  std::vector<Chart> charts = {{"Weight bytes per model: int8 vs stored in the bundle", bytes_chart},
+                                {"Accuracy per model, before and after (held-out split)", accuracy_chart},
+                                {"Totals: fp32, int8, stored, bundle file", totals_chart},
+                                {"What the bundle stores", parts_chart}};
+  if (j.contains("codebook_search")) charts.push_back(codebook_search_chart(r, j));
+  return charts;
 }
 
 Table compress_table_of(const Reader& r, const Json& j) {

@@ -311,6 +311,33 @@ TEST(CompressReport, BytesAccuracyAndTotals) {
   EXPECT_DOUBLE_EQ(parts[1].at("bytes").get<double>(), 20000.0);
 }
 
+// With --search-codebooks the trials get a fifth chart, the chosen one told apart.
+TEST(CompressReport, CodebookSearchTrials) {
+  Json j = compress_json();
+  const auto trial = [](int row_d, int kernel_d, int64_t bytes, double loss) {
+    return Json{{"row", {{"subvector", row_d}, {"codewords", 256}}},
+                {"kernel", {{"subvector", kernel_d}, {"codewords", 16}}},
+                {"stored_bytes", bytes},
+                {"ratio_vs_fp32", 4.0},
+                {"ratio_vs_int8", 150000.0 / static_cast<double>(bytes)},
+                {"mean_validation_loss", loss},
+                {"encoded_layers", 3},
+                {"seconds", 1.0}};
+  };
+  j["codebook_search"] = {{"trials", Json::array({trial(2, 9, 75000, 0.004), trial(4, 9, 60000, 0.006)})}, {"chosen", 1}};
+  const std::vector<Chart> charts = compress_charts(j);
+  ASSERT_EQ(charts.size(), 5u);
+  const Json& rows = values(charts[4].vega_lite_spec);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].at("shapes"), "row d=2 K=256, 3x3 d=9 K=16");
+  EXPECT_EQ(rows[0].at("trial"), "tried");
+  EXPECT_EQ(rows[1].at("trial"), "chosen");
+  EXPECT_NEAR(rows[1].at("loss_points").get<double>(), 0.6, 1e-9);
+  EXPECT_DOUBLE_EQ(rows[1].at("ratio_vs_int8").get<double>(), 2.5);
+  j["codebook_search"]["trials"][0].erase("stored_bytes");
+  EXPECT_EQ(error_of([&] { compress_charts(j); }), "compress JSON: codebook_search.trials[0] has no 'stored_bytes'");
+}
+
 TEST(CompressReport, PageAndCsv) {
   const CommandReport report = compress_report(compress_json());
   EXPECT_NE(report.html.find("<h1>frugal compress: two.frugal</h1>"), std::string::npos);
