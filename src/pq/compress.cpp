@@ -227,25 +227,24 @@ SetOutputs set_outputs(const ir::Graph& graph, const data::EvalSet& set, unsigne
   for_each_inference(model, inferences, threads, [&](size_t i, runtime::Session& session) {
     std::memcpy(session.input(0), set.input(i).data(), set.input_bytes);
     session.invoke();
-    out.predictions[i] = static_cast<int64_t>(data::argmax(out_desc.type, {session.output(0), out_bytes}));
+    out.predictions[i] = static_cast<int32_t>(data::argmax(out_desc.type, {session.output(0), out_bytes}));
   });
   return out;
 }
 
-Score score(const ir::Graph& graph, const data::EvalSet& set, unsigned threads) {
-  const SetOutputs out = set_outputs(graph, set, threads);
-  if (set.dataset == data::Dataset::kAd01) return {"auc", data::roc_auc(out.sample_scores, set.labels)};
-  size_t correct = 0;
-  for (size_t i = 0; i < out.predictions.size(); ++i) correct += out.predictions[i] == set.labels[i] ? 1 : 0;
-  return {"top1", out.predictions.empty() ? 0.0 : static_cast<double>(correct) / static_cast<double>(out.predictions.size())};
+Score score(const SetOutputs& outputs, const data::EvalSet& set) {
+  if (set.dataset == data::Dataset::kAd01) return {"auc", data::roc_auc(outputs.sample_scores, set.labels)};
+  return {"top1", data::top1_accuracy(outputs.predictions, set.labels)};
 }
 
-double top1_agreement(std::span<const int64_t> reference, std::span<const int64_t> predictions) {
+Score score(const ir::Graph& graph, const data::EvalSet& set, unsigned threads) {
+  return score(set_outputs(graph, set, threads), set);
+}
+
+double top1_agreement(std::span<const int32_t> reference, std::span<const int32_t> predictions) {
   if (reference.size() != predictions.size()) throw ir::Error("top1_agreement: sizes differ");
-  if (reference.empty()) return 1.0;
-  size_t same = 0;
-  for (size_t i = 0; i < reference.size(); ++i) same += reference[i] == predictions[i] ? 1 : 0;
-  return static_cast<double>(same) / static_cast<double>(reference.size());
+  // The Top-1 "accuracy" of the copy with the original's predictions as labels.
+  return reference.empty() ? 1.0 : data::top1_accuracy(predictions, reference);
 }
 
 double pair_order_agreement(std::span<const double> reference, std::span<const double> scores,
@@ -341,11 +340,12 @@ class ModelCompressor {
     r.name = in_.name;
     r.dataset = std::string(data::to_string(in_.dataset));
     r.splits = in_.splits.description;
-    const Score before = score(in_.graph, in_.splits.validation, opt_.threads);
+    SetOutputs original = set_outputs(in_.graph, in_.splits.validation, opt_.threads);
+    const Score before = score(original, in_.splits.validation);
     r.metric = before.metric;
     r.validation_before = baseline_ = before.value;
     if (opt_.bound == Bound::kAgreement) {
-      reference_ = set_outputs(in_.graph, in_.splits.validation, opt_.threads);
+      reference_ = std::move(original);
       baseline_ = 1.0;
       log(fmt::format("  the bound is on {} with the original model on the validation inputs; the 'validation' "
                       "figures below are that agreement (1.0: all)",
@@ -409,8 +409,9 @@ class ModelCompressor {
                        std::find(opt_.joint_models.begin(), opt_.joint_models.end(), in_.name) != opt_.joint_models.end();
     if (opt_.recover && opt_.joint_rounds > 0 && joint && !order.empty()) joint_recovery(order);
 
-    r.validation_after = score(current_, in_.splits.validation, opt_.threads).value;
-    r.bound_after = validate(current_);
+    const SetOutputs final_outputs = set_outputs(current_, in_.splits.validation, opt_.threads);
+    r.validation_after = score(final_outputs, in_.splits.validation).value;
+    r.bound_after = opt_.bound == Bound::kValidation ? r.validation_after : agreement(final_outputs);
     r.after = score(current_, in_.splits.evaluation, opt_.threads).value;
     for (size_t i = 0; i < layers_.size(); ++i) {
       const WeightLayer& layer = layers_[i];
@@ -439,8 +440,10 @@ class ModelCompressor {
   // What the bound is on: the validation metric, or (Bound::kAgreement) how much of the original
   // model's behaviour on the validation inputs the compressed one keeps, 1.0 for all of it.
   double validate(const ir::Graph& g) const {
-    if (opt_.bound == Bound::kValidation) return score(g, in_.splits.validation, opt_.threads).value;
     const SetOutputs out = set_outputs(g, in_.splits.validation, opt_.threads);
+    return opt_.bound == Bound::kValidation ? score(out, in_.splits.validation).value : agreement(out);
+  }
+  double agreement(const SetOutputs& out) const {
     if (in_.splits.validation.dataset == data::Dataset::kAd01) {
       return pair_order_agreement(reference_.sample_scores, out.sample_scores, in_.splits.validation.labels);
     }

@@ -55,16 +55,18 @@ Score score(const ir::Graph& graph, const data::EvalSet& set, unsigned threads =
 // What a model outputs on a set: the Top-1 class per inference, or for ad01 the anomaly score
 // (mean window reconstruction error) per sample.
 struct SetOutputs {
-  std::vector<int64_t> predictions;
+  std::vector<int32_t> predictions;
   std::vector<double> sample_scores;
 };
 SetOutputs set_outputs(const ir::Graph& graph, const data::EvalSet& set, unsigned threads = 0);
+// The score of outputs set_outputs gave on `set`.
+Score score(const SetOutputs& outputs, const data::EvalSet& set);
 
 // Label-free measures of how much of a model's behaviour a compressed copy keeps. The fraction
 // of inferences whose Top-1 is the same: 1 - agreement bounds the Top-1 change on those inputs
 // whatever their labels. For anomaly scores, the fraction of (normal, anomalous) sample pairs
 // both models order the same way: 1 - agreement bounds the AUC change.
-double top1_agreement(std::span<const int64_t> reference, std::span<const int64_t> predictions);
+double top1_agreement(std::span<const int32_t> reference, std::span<const int32_t> predictions);
 double pair_order_agreement(std::span<const double> reference, std::span<const double> scores,
                             std::span<const int32_t> labels);
 

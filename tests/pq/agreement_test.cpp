@@ -10,12 +10,12 @@ namespace frugal::pq {
 namespace {
 
 TEST(Agreement, Top1CountsSamePredictions) {
-  const std::vector<int64_t> reference = {0, 1, 2, 3, 4};
+  const std::vector<int32_t> reference = {0, 1, 2, 3, 4};
   EXPECT_DOUBLE_EQ(top1_agreement(reference, reference), 1.0);
   // Two of five changed, whatever the labels: the Top-1 can move by at most 40%.
-  EXPECT_DOUBLE_EQ(top1_agreement(reference, std::vector<int64_t>{0, 9, 2, 3, 0}), 0.6);
+  EXPECT_DOUBLE_EQ(top1_agreement(reference, std::vector<int32_t>{0, 9, 2, 3, 0}), 0.6);
   EXPECT_DOUBLE_EQ(top1_agreement({}, {}), 1.0);
-  EXPECT_THROW(top1_agreement(reference, std::vector<int64_t>{0}), ir::Error);
+  EXPECT_THROW(top1_agreement(reference, std::vector<int32_t>{0}), ir::Error);
 }
 
 TEST(Agreement, PairOrderCountsNormalAnomalousPairs) {
