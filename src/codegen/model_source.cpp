@@ -117,7 +117,9 @@ class Emitter {
       kernel_note_.clear();
       kept_quads_ = total_quads_ = 0;
       int16_layer_ = false;
+      layer_kernel_ = LayerKernel::kDense;
       body += emit_layer(i, op, lowered);
+      source.layer_kernels.push_back(layer_kernel_);
       source.layer_int16_weights.push_back(int16_layer_ ? 1 : 0);
       source.layer_kernel_notes.push_back(kernel_note_);
       source.layer_kept_quads.push_back(kept_quads_);
@@ -332,6 +334,7 @@ class Emitter {
       constants_ += code.code + "\n";
       unrolled_code_bytes_ += unrolled_code_bytes(code.kept_smlads);
       kernel_note_ = fmt::format("unrolled, {} of {} SMLADs kept", code.kept_smlads, code.total_smlads);
+      layer_kernel_ = LayerKernel::kSkipping;
       return fmt::format("    kc::unrolled_{}<{}, {}>({}{{}}, {}, {}, {}, scratch);\n", kernel,
                          requant_type(quantized.requant), gemm, shape, input, channel_quant(layer, quantized.quant),
                          output);
@@ -371,6 +374,7 @@ class Emitter {
     if (pair_cost < dense) chosen = &pairs;
     if (channel_cost < std::min(pair_cost, dense)) chosen = &channels;
     if (chosen != nullptr) {
+      layer_kernel_ = LayerKernel::kSkipping;
       kernel_note_ = fmt::format("skipping {} of {} {} quads", chosen->total_quads - chosen->kept_quads,
                                  chosen->total_quads,
                                  chosen == &channels ? "channel" : chosen->paired ? "paired-channel" : "channel-pair");
@@ -451,6 +455,7 @@ class Emitter {
                                                                      : packed.cheaper;
     need_scratch(packed.scratch_bytes(form));
     const bool table = form == kc::PqForm::kTable;
+    layer_kernel_ = LayerKernel::kProductQuantized;
     kernel_note_ = fmt::format("product-quantized, {} form, {} codewords of {}", table ? "table" : "direct",
                                w.pq->indices.empty() ? 0 : options_.codebooks[static_cast<size_t>(w.pq->codebook)].codewords,
                                w.pq->subvector);
@@ -752,6 +757,7 @@ class Emitter {
   std::set<size_t> unrolled_;  // op indices that get the unrolled form
   std::set<size_t> int16_;     // op indices whose dense kernel reads int16 weights
   bool int16_layer_ = false;   // the layer being emitted runs on int16 weights
+  LayerKernel layer_kernel_ = LayerKernel::kDense;  // what runs the layer being emitted
   uint64_t unrolled_code_bytes_ = 0;
   std::set<int32_t> emitted_;
   std::set<int32_t> emitted_codebooks_;
@@ -763,6 +769,15 @@ class Emitter {
 };
 
 }  // namespace
+
+const char* to_string(LayerKernel kernel) {
+  switch (kernel) {
+    case LayerKernel::kDense: return "dense";
+    case LayerKernel::kSkipping: return "skipping";
+    case LayerKernel::kProductQuantized: return "product-quantized";
+  }
+  return "dense";
+}
 
 ModelSource generate_model_source(const ir::Graph& graph, const ModelSourceOptions& options) {
   return Emitter(graph, options).run();

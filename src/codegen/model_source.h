@@ -67,6 +67,12 @@ struct ModelSourceOptions {
   uint64_t int16_flash_budget = 0;  // kAuto only: extra bytes the int16 weights may take
 };
 
+// What runs a layer: the dense kernels (Cortex-M, or reference where those do not cover it), a
+// computation-skipping kernel (table-driven or unrolled), or the product-quantization kernels.
+enum class LayerKernel : uint8_t { kDense, kSkipping, kProductQuantized };
+// "dense", "skipping", "product-quantized" (bench --json's layers[].kernel).
+const char* to_string(LayerKernel kernel);
+
 struct ModelSource {
   // File name (relative to the firmware directory) -> contents: frugal_model.h, model.cc.
   // The kernels they call are kernel_source_files() (codegen/kernel_sources.h).
@@ -80,6 +86,7 @@ struct ModelSource {
   // Per layer: "" for the dense kernels, else what the computation-skipping kernel leaves out;
   // weight quads kept / in all (0 / 0 for dense layers).
   std::vector<std::string> layer_kernel_notes;
+  std::vector<LayerKernel> layer_kernels;
   std::vector<int64_t> layer_kept_quads, layer_total_quads;
   std::vector<uint8_t> layer_int16_weights;  // 1: a dense conv / FC layer with int16 weights
   uint64_t unrolled_code_bytes_estimate = 0;  // the unrolled layers' code, for the flash check

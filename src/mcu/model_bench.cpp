@@ -55,6 +55,7 @@ void add_layer_regions(ModelMeasurement& m, const codegen::ModelSource& source, 
     l.name = source.layer_names[k];
     l.op = source.layer_ops[k];
     l.kernel_note = k < source.layer_kernel_notes.size() ? source.layer_kernel_notes[k] : std::string();
+    if (k < source.layer_kernels.size()) l.kernel = source.layer_kernels[k];
     l.int16_weights = k < source.layer_int16_weights.size() && source.layer_int16_weights[k] != 0;
     l.macs = source.layer_macs[k];
     for (size_t r = 0; r < count; ++r) {

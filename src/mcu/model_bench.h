@@ -24,6 +24,7 @@ namespace frugal::mcu {
 struct LayerMeasurement {
   std::string name, op;
   std::string kernel_note;  // "" for the dense kernels (codegen::ModelSource::layer_kernel_notes)
+  codegen::LayerKernel kernel = codegen::LayerKernel::kDense;
   bool int16_weights = false;  // a dense conv / FC kernel on int16 weights
   int64_t macs = 0;
   uint64_t instructions = 0;  // per inference (mean over the runs)

@@ -55,12 +55,6 @@ CLI::App* add_bench(CLI::App& app, BenchOptions& options) {
 
 namespace {
 
-// The kind of kernel a layer ran: dense, skipping (an approximation's) or product-quantized.
-std::string kernel_kind(const mcu::LayerMeasurement& l) {
-  if (l.kernel_note.empty()) return "dense";
-  return l.kernel_note.starts_with("product-quantized") ? "product-quantized" : "skipping";
-}
-
 // `count` inputs for the model: from a data set, a raw file, or seeded random bytes (float
 // inputs: values in [0, 1)).
 std::vector<uint8_t> bench_inputs(const BenchOptions& options, const ir::Tensor& input, size_t count) {
@@ -271,7 +265,7 @@ int run_bench(const BenchOptions& options) {
       layer_list.push_back({{"index", k},
                             {"name", l.name},
                             {"op", l.op},
-                            {"kernel", kernel_kind(l)},
+                            {"kernel", codegen::to_string(l.kernel)},
                             {"int16_weights", l.int16_weights},
                             {"macs", l.macs},
                             {"instructions", l.instructions},
