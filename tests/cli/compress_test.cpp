@@ -132,6 +132,18 @@ TEST_F(Compress, BundleModelsRunInEvalAndRun) {
   EXPECT_NE(unknown.err.find("pick one"), std::string::npos) << unknown.err;
 }
 
+// One model of a bundle: its encoded layers run the codebook kernels, which are not skipping
+// kernels (`skipping_layers` counted them as such before).
+TEST_F(Compress, OneBundleModelHasNoSkippingLayers) {
+  ASSERT_EQ(result_->exit_code, 0) << result_->err;
+  const fs::path out = *dir_ / "one_model";
+  const auto r = run_frugal("generate " + q(bundle_->string() + "#kws") + " --board nucleo-f446re --json -o " + q(out));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(last_line(r.out));
+  EXPECT_EQ(j["skipping_layers"], 0);
+  EXPECT_NE(frugal::testing::slurp(out / "model.cc").find("kc::pq_"), std::string::npos);
+}
+
 TEST_F(Compress, GenerateWritesOneFirmwareWithEveryModel) {
   ASSERT_EQ(result_->exit_code, 0) << result_->err;
   const fs::path out = *dir_ / "fw";

@@ -2,6 +2,8 @@
 // numbers when the model does not fit.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "codegen/boards.h"
 #include "codegen/firmware_project.h"
 #include "common.h"
@@ -16,9 +18,8 @@ std::vector<std::string> board_names() {
   return names;
 }
 size_t skipping_layers(const codegen::ModelSource& source) {
-  size_t n = 0;
-  for (const std::string& note : source.layer_kernel_notes) n += note.empty() ? 0 : 1;
-  return n;
+  return static_cast<size_t>(std::count(source.layer_kernels.begin(), source.layer_kernels.end(),
+                                         codegen::LayerKernel::kSkipping));
 }
 }  // namespace
 
