@@ -13,7 +13,9 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <thread>
+#include <tuple>
 
 #include "data/metrics.h"
 #include "pq/encode.h"
@@ -62,6 +64,18 @@ void round_to_int32(ir::Tensor& bias, std::span<const float> tuned) {
   constexpr double lo = std::numeric_limits<int32_t>::min(), hi = std::numeric_limits<int32_t>::max();
   for (size_t e = 0; e < tuned.size(); ++e)
     q[e] = static_cast<int32_t>(std::clamp(std::round(static_cast<double>(tuned[e])), lo, hi));
+}
+
+// Tuned scale gains into the graph: the layer's weight scales take them, and the tuned bias,
+// which training kept in units of the old scales, is converted to the new ones (the int8-unit
+// weights are relative to the channel's scale, so they stay as they are).
+void fold_scale_gains(ir::Graph& g, int32_t op, TunedLayer& tuned) {
+  if (tuned.scale_gains.empty()) return;
+  const std::vector<double> gains(tuned.scale_gains.begin(), tuned.scale_gains.end());
+  scale_output_channels(g, op, gains);
+  for (size_t c = 0; c < tuned.bias.size(); ++c)
+    tuned.bias[c] = static_cast<float>(tuned.bias[c] / gains[gains.size() == 1 ? 0 : c]);
+  tuned.scale_gains.clear();
 }
 
 std::vector<float> int8_as_float(const ir::Tensor& t) {
@@ -241,6 +255,53 @@ Score score(const ir::Graph& graph, const data::EvalSet& set, unsigned threads) 
   return score(set_outputs(graph, set, threads), set);
 }
 
+std::vector<double> bootstrap_losses(const SetOutputs& before, const SetOutputs& after, const data::EvalSet& set,
+                                     size_t resamples, uint64_t seed) {
+  const bool auc = set.dataset == data::Dataset::kAd01;
+  const size_t n = auc ? before.sample_scores.size() : before.predictions.size();
+  if ((auc ? after.sample_scores.size() : after.predictions.size()) != n || set.labels.size() != n)
+    throw ir::Error(fmt::format("bootstrap: {} outputs before, {} after, {} labels",  n,
+                                auc ? after.sample_scores.size() : after.predictions.size(), set.labels.size()));
+  // ad01 resamples within each class: an AUC needs both.
+  std::vector<std::vector<size_t>> strata(auc ? 2 : 1);
+  for (size_t i = 0; i < n; ++i) strata[auc ? static_cast<size_t>(set.labels[i] != 0) : 0].push_back(i);
+  std::mt19937_64 rng(seed);
+  std::vector<double> losses;
+  std::vector<double> sb, sa;
+  std::vector<int32_t> pb, pa, labels;
+  for (size_t r = 0; r < resamples; ++r) {
+    sb.clear(), sa.clear(), pb.clear(), pa.clear(), labels.clear();
+    for (const std::vector<size_t>& stratum : strata) {
+      if (stratum.empty()) continue;
+      std::uniform_int_distribution<size_t> pick(0, stratum.size() - 1);
+      for (size_t k = 0; k < stratum.size(); ++k) {
+        const size_t i = stratum[pick(rng)];
+        labels.push_back(set.labels[i]);
+        if (auc) {
+          sb.push_back(before.sample_scores[i]);
+          sa.push_back(after.sample_scores[i]);
+        } else {
+          pb.push_back(before.predictions[i]);
+          pa.push_back(after.predictions[i]);
+        }
+      }
+    }
+    losses.push_back(auc ? data::roc_auc(sb, labels) - data::roc_auc(sa, labels)
+                         : data::top1_accuracy(pb, labels) - data::top1_accuracy(pa, labels));
+  }
+  return losses;
+}
+
+std::pair<double, double> central95(std::vector<double> values) {
+  if (values.empty()) return {0.0, 0.0};
+  std::sort(values.begin(), values.end());
+  const auto rank = [&](double q) {
+    const auto k = static_cast<size_t>(std::ceil(q * static_cast<double>(values.size())));
+    return values[std::clamp<size_t>(k, 1, values.size()) - 1];
+  };
+  return {rank(0.025), rank(0.975)};
+}
+
 double top1_agreement(std::span<const int32_t> reference, std::span<const int32_t> predictions) {
   if (reference.size() != predictions.size()) throw ir::Error("top1_agreement: sizes differ");
   // The Top-1 "accuracy" of the copy with the original's predictions as labels.
@@ -352,7 +413,8 @@ class ModelCompressor {
                       bound_metric()));
     }
     r.bound_metric = bound_metric();
-    r.before = score(in_.graph, in_.splits.evaluation, opt_.threads).value;
+    evaluation_before_ = set_outputs(in_.graph, in_.splits.evaluation, opt_.threads);
+    r.before = score(evaluation_before_, in_.splits.evaluation).value;
     log(fmt::format("{}: validation {} {:.4f}, evaluation {:.4f} ({})", in_.name, r.metric, r.validation_before,
                     r.before, in_.splits.description));
 
@@ -412,7 +474,10 @@ class ModelCompressor {
     const SetOutputs final_outputs = set_outputs(current_, in_.splits.validation, opt_.threads);
     r.validation_after = score(final_outputs, in_.splits.validation).value;
     r.bound_after = opt_.bound == Bound::kValidation ? r.validation_after : agreement(final_outputs);
-    r.after = score(current_, in_.splits.evaluation, opt_.threads).value;
+    const SetOutputs evaluation_after = set_outputs(current_, in_.splits.evaluation, opt_.threads);
+    r.after = score(evaluation_after, in_.splits.evaluation).value;
+    r.bootstrap_losses = bootstrap_losses(evaluation_before_, evaluation_after, in_.splits.evaluation);
+    std::tie(r.loss_low, r.loss_high) = central95(r.bootstrap_losses);
     for (size_t i = 0; i < layers_.size(); ++i) {
       const WeightLayer& layer = layers_[i];
       LayerResult lr;
@@ -541,6 +606,7 @@ class ModelCompressor {
         latent = fine_tune_layers(trial, ops, in_.splits.tuning.inputs, in_.splits.tuning.num_inferences(), teacher(),
                                   ft, projections, latent);
         for (size_t k = 0; k < layers_.size(); ++k) {
+          fold_scale_gains(trial, layers_[k].op, latent[k]);
           if (joint[k]) {
             // The assignment the training saw: nearest codewords under the current scales.
             EncodeOptions plain;
@@ -623,8 +689,9 @@ class ModelCompressor {
       FineTuneOptions ft = opt_.fine_tune;
       ft.seed = opt_.seed + static_cast<uint64_t>(round);
       ft.threads = opt_.threads;
-      const std::vector<TunedLayer> weights =
+      std::vector<TunedLayer> weights =
           fine_tune_layers(trial, ops, in_.splits.tuning.inputs, in_.splits.tuning.num_inferences(), teacher(), ft);
+      for (size_t k = 0; k < tuned.size(); ++k) fold_scale_gains(trial, layers_[tuned[k]].op, weights[k]);
       // Maximisation step: every tuned layer back onto its grid (codewords, or int8 for layers
       // that stay dense).
       for (size_t k = 0; k < tuned.size(); ++k) {
@@ -661,6 +728,7 @@ class ModelCompressor {
   ir::Graph current_;
   double baseline_ = 0.0;
   SetOutputs reference_;  // Bound::kAgreement: the original model's outputs on validation
+  SetOutputs evaluation_before_;  // the original model's outputs on evaluation
   std::vector<bool> encoded_, tuned_;
   std::vector<float> teacher_;
   std::vector<InputStatistics> statistics_;  // per layer (empty: weight-error assignment)
@@ -780,7 +848,24 @@ CompressResult compress(std::vector<CompressInput> inputs, const CompressOptions
   }
   check_encodings(result.bundle);
   result.storage = bundle_storage(result.bundle);
-  for (size_t m = 0; m < result.models.size(); ++m) result.models[m].storage = result.storage.models[m];
+  // The int8 baseline is each original model as it came: a refit turns a per-tensor weight scale
+  // into per-channel scales, which the bundle pays for but the original models did not.
+  result.storage.int8_bytes = 0;
+  for (size_t m = 0; m < result.models.size(); ++m) {
+    result.storage.models[m].int8_bytes = model_storage(inputs[m].graph, {}).int8_bytes;
+    result.storage.int8_bytes += result.storage.models[m].int8_bytes;
+    result.models[m].storage = result.storage.models[m];
+  }
+  if (!result.models.empty()) {
+    const auto models = static_cast<double>(result.models.size());
+    std::vector<double> averages(result.models.front().bootstrap_losses.size(), 0.0);
+    for (const ModelResult& m : result.models) {
+      result.average_loss += (m.before - m.after) / models;
+      for (size_t k = 0; k < averages.size() && k < m.bootstrap_losses.size(); ++k)
+        averages[k] += m.bootstrap_losses[k] / models;
+    }
+    std::tie(result.average_loss_low, result.average_loss_high) = central95(averages);
+  }
   result.seconds = seconds_since(start);
   return result;
 }

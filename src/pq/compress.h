@@ -14,6 +14,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "data/eval_set.h"
@@ -66,6 +67,16 @@ Score score(const SetOutputs& outputs, const data::EvalSet& set);
 // of inferences whose Top-1 is the same: 1 - agreement bounds the Top-1 change on those inputs
 // whatever their labels. For anomaly scores, the fraction of (normal, anomalous) sample pairs
 // both models order the same way: 1 - agreement bounds the AUC change.
+// How far a metric's loss (before - after, on the same inputs) can be trusted: a paired
+// bootstrap over the set's samples. Each resample draws the samples with replacement (ad01:
+// normal and anomalous samples separately, so both classes are in every resample) and scores
+// both models on the same draw. Returns one loss per resample; the same seed gives the same
+// losses.
+std::vector<double> bootstrap_losses(const SetOutputs& before, const SetOutputs& after, const data::EvalSet& set,
+                                     size_t resamples = 1000, uint64_t seed = 1);
+// The central 95% of a set of values (2.5th and 97.5th percentiles, nearest rank).
+std::pair<double, double> central95(std::vector<double> values);
+
 double top1_agreement(std::span<const int32_t> reference, std::span<const int32_t> predictions);
 double pair_order_agreement(std::span<const double> reference, std::span<const double> scores,
                             std::span<const int32_t> labels);
@@ -131,6 +142,9 @@ struct LayerResult {
 struct ModelResult {
   std::string name, dataset, metric;
   double before = 0.0, after = 0.0;                        // evaluation split
+  // The evaluation loss (before - after) of each bootstrap resample, and their central 95%.
+  std::vector<double> bootstrap_losses;
+  double loss_low = 0.0, loss_high = 0.0;
   double validation_before = 0.0, validation_after = 0.0;  // validation split
   std::string bound_metric;  // "validation", "top1_agreement" or "pair_order_agreement"
   double bound_after = 0.0;  // the bound's measure at the end (validation_after, or the agreement)
@@ -143,6 +157,9 @@ struct CompressResult {
   Bundle bundle;
   std::vector<ModelResult> models;
   BundleStorage storage;
+  // The average evaluation loss over the models, and the central 95% of its bootstrap (resample
+  // k of every model averaged: the models' evaluation sets are independent).
+  double average_loss = 0.0, average_loss_low = 0.0, average_loss_high = 0.0;
   double seconds = 0.0;
 };
 

@@ -308,30 +308,39 @@ void encode_layer(ir::Graph& graph, const WeightLayer& layer, int32_t codebook_i
   w.data = std::move(data);
   w.pq = ir::PqEncoding{codebook_index, layer.layout, layer.subvector, std::move(indices)};
 
-  if (!options.refit_scales) return;
-  // New per-channel scales; the bias is in units of input scale x weight scale, so it is divided
-  // by the same alpha to keep its real value.
-  ir::Quantization& q = w.quant;
-  if (!q.per_channel()) {
+  if (options.refit_scales) scale_output_channels(graph, layer.op, alpha);
+}
+
+void scale_output_channels(ir::Graph& graph, int32_t op_index, std::span<const double> gains) {
+  const ir::Op& op = graph.ops.at(static_cast<size_t>(op_index));
+  ir::Quantization& q = graph.tensor(op.inputs[1]).quant;
+  const size_t outputs = q.per_channel() ? q.scale.size() : std::max<size_t>(gains.size(), 1);
+  if (gains.size() != outputs && gains.size() != 1)
+    throw ir::Error(fmt::format("op '{}': {} channel gains for {} output channels", op.name, gains.size(), outputs));
+  auto gain = [&](size_t o) { return gains.size() == 1 ? gains[0] : gains[o]; };
+  if (!q.per_channel() && outputs > 1) {
     q.scale.assign(outputs, q.scale.at(0));
     q.zero_point.assign(outputs, 0);
     q.axis = 0;
   }
-  for (size_t o = 0; o < outputs; ++o) q.scale[o] = static_cast<float>(q.scale[o] * alpha[o]);
-  const ir::Op& op = graph.ops.at(static_cast<size_t>(layer.op));
+  for (size_t o = 0; o < q.scale.size(); ++o) q.scale[o] = static_cast<float>(q.scale[o] * gain(o));
+  // The bias is in units of input scale x weight scale, so it is divided by the same gain to
+  // keep its real value.
   if (op.inputs.size() < 3 || op.inputs[2] < 0) return;
   ir::Tensor& bias = graph.tensor(op.inputs[2]);
   auto* b = reinterpret_cast<int32_t*>(bias.data.data());
-  for (size_t o = 0; o < outputs; ++o) {
-    const double value = std::round(static_cast<double>(b[o]) / alpha[o]);
+  const auto channels = static_cast<size_t>(bias.num_elements());
+  for (size_t o = 0; o < channels; ++o) {
+    const double value = std::round(static_cast<double>(b[o]) / gain(q.per_channel() ? o : 0));
     b[o] = static_cast<int32_t>(std::clamp(value, double{std::numeric_limits<int32_t>::min()},
                                            double{std::numeric_limits<int32_t>::max()}));
   }
   if (!bias.quant.empty()) {
     const double input_scale = graph.tensor(op.inputs[0]).quant.scale.at(0);
-    bias.quant.scale.assign(outputs, 0.0f);
-    bias.quant.zero_point.assign(outputs, 0);
-    for (size_t o = 0; o < outputs; ++o) bias.quant.scale[o] = static_cast<float>(input_scale * q.scale[o]);
+    bias.quant.scale.assign(channels, 0.0f);
+    bias.quant.zero_point.assign(channels, 0);
+    for (size_t o = 0; o < channels; ++o)
+      bias.quant.scale[o] = static_cast<float>(input_scale * q.scale[q.per_channel() ? o : 0]);
   }
 }
 

@@ -191,13 +191,17 @@ std::vector<int64_t> constant_ints(const ir::Tensor& t) {
 // channel), so gradient steps are measured on the scale the codewords live on.
 class FloatView {
  public:
-  FloatView(const ir::Graph& graph, std::span<const int32_t> trained_ops, bool fake_quant, bool tune_biases)
+  FloatView(const ir::Graph& graph, std::span<const int32_t> trained_ops, bool fake_quant, bool tune_biases,
+            bool tune_scales)
       : graph_(graph), fake_quant_(fake_quant), tune_biases_(tune_biases) {
     target_ = distillation_target(graph);
     last_op_ = producer_of(graph, target_);
     for (int32_t index : trained_ops) {
-      const int32_t w = graph.ops[static_cast<size_t>(index)].inputs[1];
+      const ir::Op& op = graph.ops[static_cast<size_t>(index)];
+      const int32_t w = op.inputs[1];
       if (!params_.contains(w)) params_.emplace(w, int8_values(graph.tensor(w)).set_requires_grad(true));
+      if (tune_scales && !log_gains_.contains(w))
+        log_gains_.emplace(w, torch::zeros_like(weight_scales(graph.tensor(w), channel_axis(op.type))).set_requires_grad(true));
     }
     ops_.resize(graph.ops.size());
     for (size_t i = 0; i < graph.ops.size(); ++i) prepare(i);
@@ -246,6 +250,16 @@ class FloatView {
       if (p.bias_param.defined()) out.push_back(p.bias_param);
     return out;
   }
+  std::vector<torch::Tensor> scale_parameters() const {
+    std::vector<torch::Tensor> out;
+    for (const auto& [tensor, gain] : log_gains_) out.push_back(gain);
+    return out;
+  }
+  // The factor each scale entry of the op's weights is multiplied by; undefined when not tuned.
+  torch::Tensor scale_gains(int32_t op_index) const {
+    const auto it = log_gains_.find(graph_.ops[static_cast<size_t>(op_index)].inputs[1]);
+    return it == log_gains_.end() ? torch::Tensor() : it->second.exp();
+  }
 
   // `input`: [B, *input shape] real values. Returns [B, target elements].
   torch::Tensor forward(const torch::Tensor& input) const {
@@ -276,6 +290,7 @@ class FloatView {
     std::shared_ptr<NearestCodewords> nearest;
   };
   std::map<int32_t, Projection> projections_;  // by weight tensor
+  std::map<int32_t, torch::Tensor> log_gains_;  // by weight tensor, shaped like its scales
 
   struct PreparedOp {
     torch::Tensor weight;  // frozen ops only
@@ -340,6 +355,8 @@ class FloatView {
         const torch::Tensor projected = torch::zeros_like(flat).index_put({pr->second.offsets}, chosen);
         w = (flat + (projected - flat.detach())).reshape(w.sizes());
       }
+      if (const auto g = log_gains_.find(op.inputs[1]); g != log_gains_.end())
+        return torch_layout(op.type, p.scales * g->second.exp() * w);
       return torch_layout(op.type, p.scales * w);
     }
     return p.weight;
@@ -502,7 +519,7 @@ std::vector<TunedLayer> distill(const ir::Graph& graph, std::span<const int32_t>
     throw Error(fmt::format("learning rate must be positive, got {}", options.learning_rate));
 
   torch::set_num_threads(static_cast<int>(resolve_threads(options.threads)));
-  FloatView view(graph, layers, options.fake_quant_activations, options.tune_biases);
+  FloatView view(graph, layers, options.fake_quant_activations, options.tune_biases, options.tune_scales);
   for (size_t k = 0; k < start.size(); ++k) view.start_from(layers[k], start[k]);
   for (size_t k = 0; k < projections.size(); ++k) {
     const CodewordProjection& pr = projections[k];
@@ -522,7 +539,13 @@ std::vector<TunedLayer> distill(const ir::Graph& graph, std::span<const int32_t>
     const auto n = static_cast<int64_t>(count);
     const torch::Tensor y_all = torch::tensor(std::vector<float>(targets.begin(), targets.end()))
                                     .reshape({n, static_cast<int64_t>(target_elements)});
-    torch::optim::Adam adam(view.parameters(), torch::optim::AdamOptions(static_cast<double>(options.learning_rate)));
+    const double scale_rate = kScaleRateFactor * options.learning_rate;
+    std::vector<torch::optim::OptimizerParamGroup> groups;
+    groups.emplace_back(view.parameters(), std::make_unique<torch::optim::AdamOptions>(static_cast<double>(options.learning_rate)));
+    if (const std::vector<torch::Tensor> gains = view.scale_parameters(); !gains.empty())
+      groups.emplace_back(gains, std::make_unique<torch::optim::AdamOptions>(scale_rate));
+    std::vector<double> base_rates{static_cast<double>(options.learning_rate), scale_rate};
+    torch::optim::Adam adam(std::move(groups), torch::optim::AdamOptions(static_cast<double>(options.learning_rate)));
     at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(options.seed);
     const int64_t steps_per_epoch = (n + options.batch - 1) / options.batch;
     const double total_steps = static_cast<double>(steps_per_epoch) * options.epochs;
@@ -532,9 +555,9 @@ std::vector<TunedLayer> distill(const ir::Graph& graph, std::span<const int32_t>
       for (int64_t first = 0; first < n; first += options.batch, ++step) {
         const torch::Tensor rows = order.slice(0, first, std::min<int64_t>(first + options.batch, n));
         if (options.cosine_schedule) {
-          const double lr = 0.5 * options.learning_rate * (1.0 + std::cos(std::acos(-1.0) * static_cast<double>(step) / total_steps));
-          for (torch::optim::OptimizerParamGroup& group : adam.param_groups())
-            static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+          const double factor = 0.5 * (1.0 + std::cos(std::acos(-1.0) * static_cast<double>(step) / total_steps));
+          for (size_t g = 0; g < adam.param_groups().size(); ++g)
+            static_cast<torch::optim::AdamOptions&>(adam.param_groups()[g].options()).lr(factor * base_rates[g]);
         }
         adam.zero_grad();
         const torch::Tensor student = view.forward(x_all.index_select(0, rows));
@@ -553,6 +576,10 @@ std::vector<TunedLayer> distill(const ir::Graph& graph, std::span<const int32_t>
     if (const torch::Tensor b = view.bias_parameter(layer); b.defined()) {
       const torch::Tensor bc = b.detach().contiguous();
       t.bias.assign(bc.data_ptr<float>(), bc.data_ptr<float>() + bc.numel());
+    }
+    if (const torch::Tensor g = view.scale_gains(layer); g.defined()) {
+      const torch::Tensor gc = g.detach().contiguous();
+      t.scale_gains.assign(gc.data_ptr<float>(), gc.data_ptr<float>() + gc.numel());
     }
     tuned.push_back(std::move(t));
   }

@@ -30,7 +30,16 @@ struct FineTuneOptions {
   // Also tune the biases of the trained layers. Biases are stored as int32 whether or not the
   // weights are encoded, so they absorb the mean error of the codewords at no cost in flash.
   bool tune_biases = false;
+  // Also tune each trained layer's weight scales (one gain per output channel, per tensor for a
+  // per-tensor scale), in log space at kScaleRateFactor x the learning rate. The scales are
+  // stored whether or not the weights are encoded, so with codewords fixed they are the
+  // remaining continuous knob of an encoded channel.
+  bool tune_scales = false;
 };
+
+// Log-gain steps are relative changes of a scale; a tenth of an int8 step on a weight of ~50
+// is a 0.2% change, so the gains move at that pace.
+inline constexpr double kScaleRateFactor = 0.02;
 
 // Trains a layer's weights THROUGH its codeword assignment: the forward pass uses each
 // sub-vector's nearest codeword, the gradient reaches the underlying float weights straight
@@ -59,6 +68,9 @@ std::vector<float> teacher_targets(const ir::Graph& teacher, std::span<const uin
 struct TunedLayer {
   std::vector<float> weights;
   std::vector<float> bias;  // empty: not tuned (tune_biases off, or the op has no bias)
+  // With tune_scales: the factor each weight scale entry was multiplied by (the bias above is
+  // still in units of the old scales); empty: not tuned.
+  std::vector<float> scale_gains;
 };
 
 // Fine-tunes the weights of ops `layers` (CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED op

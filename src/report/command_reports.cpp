@@ -589,7 +589,8 @@ std::vector<Chart> compress_charts_of(const Reader& r, const Json& j) {
 
 Table compress_table_of(const Reader& r, const Json& j) {
   const Json& models = r.rows(j, "the top level", "models");
-  Table table{{"model", "data set", "metric", "before", "after", "validation before", "validation after", "int8 bytes",
+  Table table{{"model", "data set", "metric", "before", "after", "loss, points (95% interval)", "validation before",
+               "validation after", "int8 bytes",
                "stored bytes", "x vs int8", "encoded weights %", "encoded layers"},
               {}};
   for (size_t i = 0; i < models.size(); ++i) {
@@ -604,9 +605,18 @@ Table compress_table_of(const Reader& r, const Json& j) {
     }
     const double weights = r.number(m, where, "weights");
     const double encoded_weights = r.number(m, where, "encoded_weights");
+    // The bootstrap interval of the evaluation loss, where the JSON has one.
+    std::string loss = "-";
+    if (const auto it = m.find("loss_interval95"); it != m.end() && it->is_array() && it->size() == 2 &&
+                                                   (*it)[0].is_number() && (*it)[1].is_number()) {
+      loss = fmt::format("{:.2f} ({:.2f} to {:.2f})",
+                         100.0 * (r.number(m, where, "before") - r.number(m, where, "after")),
+                         100.0 * (*it)[0].get<double>(), 100.0 * (*it)[1].get<double>());
+    }
     table.rows.push_back({text_cell(r.text(m, where, "name")), text_cell(m.value("dataset", "")),
                           text_cell(metric_name(r.text(m, where, "metric"))), decimal_cell(r.member(m, where, "before"), 4),
-                          decimal_cell(r.member(m, where, "after"), 4), decimal_cell(r.member(m, where, "validation_before"), 4),
+                          decimal_cell(r.member(m, where, "after"), 4), text_cell(loss),
+                          decimal_cell(r.member(m, where, "validation_before"), 4),
                           decimal_cell(r.member(m, where, "validation_after"), 4), count_cell(r.count(m, where, "int8_bytes")),
                           count_cell(r.count(m, where, "stored_bytes")), decimal_cell(r.member(m, where, "ratio_vs_int8"), 2),
                           weights > 0 ? percent_cell(encoded_weights / weights) : Cell{"-", ""},
@@ -630,6 +640,11 @@ std::string compress_summary(const Reader& r, const Json& j) {
     std::string line = fmt::format("Accuracy-loss bound per model (validation split): {:.2f} points", 100.0 * *bound);
     if (const auto loss = r.optional_number(j, "average_loss")) {
       line += fmt::format("; average loss on the held-out splits: {:.2f} points", 100.0 * *loss);
+      if (const auto it = j.find("average_loss_interval95");
+          it != j.end() && it->is_array() && it->size() == 2 && (*it)[0].is_number() && (*it)[1].is_number()) {
+        line += fmt::format(" (95% bootstrap interval {:.2f} to {:.2f})", 100.0 * (*it)[0].get<double>(),
+                            100.0 * (*it)[1].get<double>());
+      }
     }
     items.push_back(line + ".");
   }

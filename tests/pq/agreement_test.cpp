@@ -1,7 +1,13 @@
-// The label-free measures behind `compress --bound agreement`, on cases worked out by hand.
+// The label-free measures behind `compress --bound agreement` and the bootstrap intervals of the
+// evaluation losses, on cases worked out by hand.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <numeric>
 #include <vector>
+
+#include "data/eval_set.h"
 
 #include "ir/graph.h"
 #include "pq/compress.h"
@@ -32,6 +38,54 @@ TEST(Agreement, PairOrderCountsNormalAnomalousPairs) {
   // Scaling every score keeps every order: what matters is the ranking, not the values.
   EXPECT_DOUBLE_EQ(pair_order_agreement(reference, std::vector<double>{10.0, 20.0, 30.0, 15.0}, labels), 1.0);
   EXPECT_THROW(pair_order_agreement(reference, std::vector<double>{1.0}, labels), ir::Error);
+}
+
+data::EvalSet labelled(data::Dataset dataset, std::vector<int32_t> labels) {
+  data::EvalSet set;
+  set.dataset = dataset;
+  set.labels = std::move(labels);
+  return set;
+}
+
+TEST(Bootstrap, CentralNinetyFivePercentByNearestRank) {
+  std::vector<double> values(40);
+  std::iota(values.begin(), values.end(), 1.0);
+  std::reverse(values.begin(), values.end());
+  // ceil(0.025 x 40) = 1st and ceil(0.975 x 40) = 39th smallest.
+  EXPECT_EQ(central95(values), (std::pair<double, double>{1.0, 39.0}));
+  EXPECT_EQ(central95({}), (std::pair<double, double>{0.0, 0.0}));
+}
+
+TEST(Bootstrap, Top1LossesOfPairedResamples) {
+  const data::EvalSet set = labelled(data::Dataset::kCifar10, {0, 1, 2, 3});
+  const SetOutputs right{{0, 1, 2, 3}, {}};
+  // Same outputs: every resample loses exactly nothing.
+  for (const double loss : bootstrap_losses(right, right, set, 200)) EXPECT_EQ(loss, 0.0);
+  // All right before, all wrong after: every resample loses everything.
+  const SetOutputs wrong{{1, 2, 3, 0}, {}};
+  for (const double loss : bootstrap_losses(right, wrong, set, 200)) EXPECT_EQ(loss, 1.0);
+  // One of four samples turns wrong: a resample loses k/4 for the k draws of it, k ~ Binomial(4, 1/4),
+  // so the losses average 1/4; P(k = 0) = 0.32 and P(k >= 3) = 0.051 put the central 95% at 0 .. 3/4.
+  const SetOutputs one{{0, 1, 2, 0}, {}};
+  const std::vector<double> losses = bootstrap_losses(right, one, set, 4000, 7);
+  const double mean = std::accumulate(losses.begin(), losses.end(), 0.0) / static_cast<double>(losses.size());
+  EXPECT_NEAR(mean, 0.25, 0.02);
+  for (const double loss : losses) EXPECT_DOUBLE_EQ(loss * 4, std::round(loss * 4));
+  EXPECT_EQ(central95(losses), (std::pair<double, double>{0.0, 0.75}));  // P(k >= 3) = 0.051
+  EXPECT_EQ(bootstrap_losses(right, one, set, 50, 3), bootstrap_losses(right, one, set, 50, 3));
+  EXPECT_THROW(bootstrap_losses(right, SetOutputs{{0}, {}}, set), ir::Error);
+}
+
+TEST(Bootstrap, AucResamplesKeepBothClasses) {
+  // One normal and one anomalous sample: every stratified resample is that very pair, so the
+  // loss is the full-set loss every time (AUC 1 before, 0 after: scores swapped).
+  const data::EvalSet set = labelled(data::Dataset::kAd01, {0, 1});
+  const SetOutputs before{{}, {0.1, 0.9}}, after{{}, {0.9, 0.1}};
+  for (const double loss : bootstrap_losses(before, after, set, 100)) EXPECT_EQ(loss, 1.0);
+  // More samples: resampling never leaves a class out (roc_auc would throw).
+  const data::EvalSet bigger = labelled(data::Dataset::kAd01, {0, 0, 0, 1, 1, 1});
+  const SetOutputs b{{}, {0.1, 0.2, 0.6, 0.5, 0.8, 0.9}}, a{{}, {0.1, 0.7, 0.3, 0.5, 0.8, 0.9}};
+  EXPECT_EQ(bootstrap_losses(b, a, bigger, 500).size(), 500u);
 }
 
 }  // namespace

@@ -167,6 +167,28 @@ TEST(Encode, RefitHalvesTheScaleOfAChannelWhoseCodewordIsTwiceItsWeights) {
   EXPECT_EQ(run_all(g, inputs), run_all(original, inputs));
 }
 
+TEST(Encode, ScaleOutputChannelsKeepsEachBiasAtItsRealValue) {
+  // fc_graph: weight scales {0.25, 0.5}, biases {2, -4} in units of input x weight scale (bias
+  // scales {0.125, 0.25}). Gains {2, 0.5}: scales {0.5, 0.25}, biases 2 / 2 = 1 and -4 / 0.5 = -8,
+  // bias scales {0.25, 0.125}.
+  ir::Graph g = fc_graph();
+  scale_output_channels(g, 0, std::vector<double>{2.0, 0.5});
+  const ir::Tensor& w = g.tensor(g.ops[0].inputs[1]);
+  EXPECT_FLOAT_EQ(w.quant.scale[0], 0.5f);
+  EXPECT_FLOAT_EQ(w.quant.scale[1], 0.25f);
+  const ir::Tensor& b = g.tensor(g.ops[0].inputs[2]);
+  EXPECT_EQ(b.data_as<int32_t>()[0], 1);
+  EXPECT_EQ(b.data_as<int32_t>()[1], -8);
+  EXPECT_FLOAT_EQ(b.quant.scale[0], 0.25f);
+  EXPECT_FLOAT_EQ(b.quant.scale[1], 0.125f);
+  ir::validate(g);
+  // One gain scales the whole tensor.
+  scale_output_channels(g, 0, std::vector<double>{4.0});
+  EXPECT_FLOAT_EQ(g.tensor(g.ops[0].inputs[1]).quant.scale[1], 1.0f);
+  EXPECT_EQ(g.tensor(g.ops[0].inputs[2]).data_as<int32_t>()[1], -2);
+  EXPECT_THROW(scale_output_channels(g, 0, std::vector<double>{1.0, 1.0, 1.0}), ir::Error);
+}
+
 TEST(Encode, MismatchedCodebookIsRefused) {
   ir::Graph g = conv_graph();
   const std::vector<WeightLayer> layers = weight_layers(g, 8);

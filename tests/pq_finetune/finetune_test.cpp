@@ -282,6 +282,46 @@ TEST(FineTuneLayers, BiasesAndStartingPoints) {
   EXPECT_EQ(again[1].bias, tuned[1].bias);
 }
 
+TEST(FineTuneLayers, ScaleGainsFollowATeacherWithLargerScales) {
+  // The teacher is the model with its FULLY_CONNECTED layer's weight scales 20% larger; a
+  // student training only that layer's scales (its weights as well, at the usual rate) should
+  // raise them, and with zero epochs report gains of exactly 1, one per scale entry.
+  const Workload kws = real_inputs(kFixtures / kKws, data::Dataset::kKws01, 16);
+  const std::vector<int32_t> layers = {11};
+  ir::Graph teacher = kws.graph;
+  const ir::Op& fc = teacher.ops[11];
+  ASSERT_EQ(fc.type, ir::OpType::kFullyConnected);
+  for (float& s : teacher.tensor(fc.inputs[1]).quant.scale) s *= 1.2f;
+  ir::Tensor& bias = teacher.tensor(fc.inputs[2]);
+  for (float& s : bias.quant.scale) s *= 1.2f;
+  for (int64_t c = 0; c < bias.num_elements(); ++c) {  // same real bias under the larger scale
+    auto* b = reinterpret_cast<int32_t*>(bias.data.data());
+    b[c] = static_cast<int32_t>(std::lround(b[c] / 1.2));
+  }
+  const std::vector<float> targets = interpreter_values(teacher, softmax_input(teacher), kws.inputs, kws.count);
+  const size_t entries = kws.graph.tensor(fc.inputs[1]).quant.scale.size();
+
+  FineTuneOptions none;
+  none.epochs = 0;
+  none.tune_scales = true;
+  const std::vector<TunedLayer> untouched = fine_tune_layers(kws.graph, layers, kws.inputs, kws.count, targets, none);
+  EXPECT_EQ(untouched[0].scale_gains, std::vector<float>(entries, 1.0f));
+  none.tune_scales = false;
+  EXPECT_TRUE(fine_tune_layers(kws.graph, layers, kws.inputs, kws.count, targets, none)[0].scale_gains.empty());
+
+  FineTuneOptions train;
+  train.epochs = 40;
+  train.batch = 4;
+  train.threads = 1;
+  train.tune_scales = true;
+  const std::vector<TunedLayer> tuned = fine_tune_layers(kws.graph, layers, kws.inputs, kws.count, targets, train);
+  ASSERT_EQ(tuned[0].scale_gains.size(), entries);
+  double mean = 0;
+  for (const float g : tuned[0].scale_gains) mean += g / static_cast<double>(entries);
+  EXPECT_GT(mean, 1.05);
+  EXPECT_LT(mean, 1.4);
+}
+
 TEST(DistillLayers, BadArgumentsThrowIrError) {
   const Workload kws = real_inputs(kFixtures / kKws, data::Dataset::kKws01, 4);
   const std::vector<float> targets = interpreter_values(kws.graph, softmax_input(kws.graph), kws.inputs, kws.count);

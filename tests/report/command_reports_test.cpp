@@ -84,7 +84,8 @@ Json compress_json() {
     "codebooks": [{"kind": "kernel3x3", "subvector": 9, "codewords": 256, "index_bits": 8, "bytes": 4608}],
     "max_accuracy_loss": 0.01,
     "models": [
-      {"name": "kws", "dataset": "kws01", "metric": "top1", "before": 0.9, "after": 0.895, "validation_before": 0.91,
+      {"name": "kws", "dataset": "kws01", "metric": "top1", "before": 0.9, "after": 0.895,
+       "loss_interval95": [-0.002, 0.012], "validation_before": 0.91,
        "validation_after": 0.905, "stored_bytes": 15000, "int8_bytes": 50000, "fp32_bytes": 200000,
        "ratio_vs_int8": 3.3333, "weights": 40000, "encoded_weights": 30000,
        "layers": [{"tensor": "w0", "op": "CONV_2D", "weights": 30000, "encoded": true, "tuned": false},
@@ -93,7 +94,7 @@ Json compress_json() {
        "validation_after": 0.85, "stored_bytes": 25000, "int8_bytes": 100000, "fp32_bytes": 400000,
        "ratio_vs_int8": 4.0, "weights": 90000, "encoded_weights": 90000, "layers": []}
     ],
-    "average_loss": 0.0075, "seconds": 12.5
+    "average_loss": 0.0075, "average_loss_interval95": [0.001, 0.014], "seconds": 12.5
   })j");
 }
 
@@ -344,10 +345,15 @@ TEST(CompressReport, PageAndCsv) {
   EXPECT_NE(report.html.find("data-charts-total=\"4\""), std::string::npos);
   EXPECT_NE(report.html.find("Compression: 10.00x vs fp32 (600,000 bytes), 2.50x vs int8 (150,000 bytes)."),
             std::string::npos);
-  EXPECT_NE(report.html.find("<td>kws</td><td>kws01</td><td>Top-1</td><td>0.9000</td><td>0.8950</td>"),
+  EXPECT_NE(report.html.find("<td>kws</td><td>kws01</td><td>Top-1</td><td>0.9000</td><td>0.8950</td>"
+                             "<td>0.50 (-0.20 to 1.20)</td>"),
+            std::string::npos);
+  EXPECT_NE(report.html.find("average loss on the held-out splits: 0.75 points (95% bootstrap interval 0.10 to 1.40)"),
             std::string::npos);
   const std::string csv = csv_table(report.table);
-  EXPECT_NE(csv.find("\nkws,kws01,Top-1,0.9,0.895,0.91,0.905,50000,15000,3.3333,75,1/2\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("\nkws,kws01,Top-1,0.9,0.895,0.50 (-0.20 to 1.20),0.91,0.905,50000,15000,3.3333,75,1/2\n"),
+            std::string::npos) << csv;
+  EXPECT_NE(csv.find("\nad01,ad01,AUC,0.85,0.84,-,"), std::string::npos) << csv;
 }
 
 TEST(CompressReport, MissingFieldsAreOneLineErrors) {

@@ -90,6 +90,8 @@ CLI::App* add_compress(CLI::App& app, CompressOptions& options) {
                     "Fine-tune at a constant learning rate (default: half-cosine decay over each round's epochs)");
   command->add_flag("--frozen-biases", options.frozen_biases,
                     "Fine-tune weights only (default: the tuned layers' int32 biases too)");
+  command->add_flag("--tune-scales", options.tune_scales,
+                    "Fine-tune the trained layers' per-channel weight scales too (stored either way)");
   command->add_flag("--no-recovery", options.no_recovery, "No fine-tuning: encode only what fits the bound as is");
   command->add_flag("--no-refit", options.no_refit, "Keep each channel's weight scale (no least-squares refit)");
   command->add_option("--statistics", options.statistics,
@@ -184,6 +186,7 @@ int run_compress(const CompressOptions& options) {
   po.joint_give_back = !options.all_or_nothing;
   po.fine_tune.cosine_schedule = !options.constant_learning_rate;
   po.fine_tune.tune_biases = !options.frozen_biases;
+  po.fine_tune.tune_scales = options.tune_scales;
   po.threads = options.threads;
   const auto start = std::chrono::steady_clock::now();
   po.log = [&](const std::string& line) {
@@ -249,7 +252,6 @@ int run_compress(const CompressOptions& options) {
   json["max_accuracy_loss"] = options.max_accuracy_loss;
   json["bound"] = options.bound;
   Json models = Json::array();
-  double loss_sum = 0.0;
   for (const pq::ModelResult& m : result.models) {
     Json layers = Json::array();
     for (const pq::LayerResult& l : m.layers) {
@@ -262,6 +264,7 @@ int run_compress(const CompressOptions& options) {
                       {"metric", m.metric},
                       {"before", m.before},
                       {"after", m.after},
+                      {"loss_interval95", {m.loss_low, m.loss_high}},
                       {"validation_before", m.validation_before},
                       {"validation_after", m.validation_after},
                       {"bound_metric", m.bound_metric},
@@ -276,10 +279,10 @@ int run_compress(const CompressOptions& options) {
                       {"storage", storage_json(m.storage.pq)},
                       {"splits", m.splits},
                       {"layers", layers}});
-    loss_sum += m.before - m.after;
   }
   json["models"] = models;
-  json["average_loss"] = result.models.empty() ? 0.0 : loss_sum / static_cast<double>(result.models.size());
+  json["average_loss"] = result.average_loss;
+  json["average_loss_interval95"] = {result.average_loss_low, result.average_loss_high};
   json["seconds"] = result.seconds;
 
   // The report is staged (written to temporary files) before the bundle and committed (renamed)
@@ -306,13 +309,17 @@ int run_compress(const CompressOptions& options) {
              with_commas(st.total.quantization));
   fmt::print("compression: {:.2f}x vs fp32 ({} bytes), {:.2f}x vs int8 ({} bytes)\n", st.ratio_vs_fp32(),
              with_commas(st.fp32_bytes), st.ratio_vs_int8(), with_commas(st.int8_bytes));
-  fmt::print("{:<28} {:>7} {:>8} {:>8} {:>10} {:>10} {:>8}\n", "model", "metric", "before", "after", "int8 B",
-             "stored B", "layers");
+  fmt::print("{:<28} {:>7} {:>8} {:>8} {:>18} {:>10} {:>10} {:>8}\n", "model", "metric", "before", "after",
+             "loss (95%, points)", "int8 B", "stored B", "layers");
   for (const pq::ModelResult& m : result.models) {
     const auto encoded = std::count_if(m.layers.begin(), m.layers.end(), [](const pq::LayerResult& l) { return l.encoded; });
-    fmt::print("{:<28} {:>7} {:>8.4f} {:>8.4f} {:>10} {:>10} {:>4}/{:<3}\n", m.name, m.metric, m.before, m.after,
+    fmt::print("{:<28} {:>7} {:>8.4f} {:>8.4f} {:>18} {:>10} {:>10} {:>4}/{:<3}\n", m.name, m.metric, m.before,
+               m.after, fmt::format("{:.2f} [{:.2f}, {:.2f}]", 100 * (m.before - m.after), 100 * m.loss_low,
+                                    100 * m.loss_high),
                with_commas(m.storage.int8_bytes), with_commas(m.storage.pq.total()), encoded, m.layers.size());
   }
+  fmt::print("average evaluation loss: {:.2f} points (95% bootstrap interval {:.2f} to {:.2f})\n",
+             100 * result.average_loss, 100 * result.average_loss_low, 100 * result.average_loss_high);
   fmt::print("time: {:.1f} s\n", result.seconds);
   return 0;
 }

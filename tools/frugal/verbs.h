@@ -104,6 +104,7 @@ struct CompressOptions {
   bool all_or_nothing = false;
   bool constant_learning_rate = false;
   bool frozen_biases = false;
+  bool tune_scales = false;
   bool no_refit = false;
   size_t statistics = 512;
   std::string leave_out;  // learn the codebooks without this model (generalisation check)
