@@ -309,11 +309,11 @@ int run_compress(const CompressOptions& options) {
              with_commas(st.total.quantization));
   fmt::print("compression: {:.2f}x vs fp32 ({} bytes), {:.2f}x vs int8 ({} bytes)\n", st.ratio_vs_fp32(),
              with_commas(st.fp32_bytes), st.ratio_vs_int8(), with_commas(st.int8_bytes));
-  fmt::print("{:<28} {:>7} {:>8} {:>8} {:>18} {:>10} {:>10} {:>8}\n", "model", "metric", "before", "after",
+  fmt::print("{:<28} {:>7} {:>8} {:>8} {:>23} {:>10} {:>10} {:>8}\n", "model", "metric", "before", "after",
              "loss (95%, points)", "int8 B", "stored B", "layers");
   for (const pq::ModelResult& m : result.models) {
     const auto encoded = std::count_if(m.layers.begin(), m.layers.end(), [](const pq::LayerResult& l) { return l.encoded; });
-    fmt::print("{:<28} {:>7} {:>8.4f} {:>8.4f} {:>18} {:>10} {:>10} {:>4}/{:<3}\n", m.name, m.metric, m.before,
+    fmt::print("{:<28} {:>7} {:>8.4f} {:>8.4f} {:>23} {:>10} {:>10} {:>4}/{:<3}\n", m.name, m.metric, m.before,
                m.after, fmt::format("{:.2f} [{:.2f}, {:.2f}]", 100 * (m.before - m.after), 100 * m.loss_low,
                                     100 * m.loss_high),
                with_commas(m.storage.int8_bytes), with_commas(m.storage.pq.total()), encoded, m.layers.size());
