@@ -258,10 +258,11 @@ Score score(const ir::Graph& graph, const data::EvalSet& set, unsigned threads) 
 std::vector<double> bootstrap_losses(const SetOutputs& before, const SetOutputs& after, const data::EvalSet& set,
                                      size_t resamples, uint64_t seed) {
   const bool auc = set.dataset == data::Dataset::kAd01;
-  const size_t n = auc ? before.sample_scores.size() : before.predictions.size();
-  if ((auc ? after.sample_scores.size() : after.predictions.size()) != n || set.labels.size() != n)
-    throw ir::Error(fmt::format("bootstrap: {} outputs before, {} after, {} labels",  n,
-                                auc ? after.sample_scores.size() : after.predictions.size(), set.labels.size()));
+  const auto outputs = [&](const SetOutputs& o) { return auc ? o.sample_scores.size() : o.predictions.size(); };
+  const size_t n = outputs(before);
+  if (outputs(after) != n || set.labels.size() != n)
+    throw ir::Error(fmt::format("bootstrap: {} outputs before, {} after, {} labels", n, outputs(after),
+                                set.labels.size()));
   // ad01 resamples within each class: an AUC needs both.
   std::vector<std::vector<size_t>> strata(auc ? 2 : 1);
   for (size_t i = 0; i < n; ++i) strata[auc ? static_cast<size_t>(set.labels[i] != 0) : 0].push_back(i);

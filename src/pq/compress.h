@@ -63,10 +63,6 @@ SetOutputs set_outputs(const ir::Graph& graph, const data::EvalSet& set, unsigne
 // The score of outputs set_outputs gave on `set`.
 Score score(const SetOutputs& outputs, const data::EvalSet& set);
 
-// Label-free measures of how much of a model's behaviour a compressed copy keeps. The fraction
-// of inferences whose Top-1 is the same: 1 - agreement bounds the Top-1 change on those inputs
-// whatever their labels. For anomaly scores, the fraction of (normal, anomalous) sample pairs
-// both models order the same way: 1 - agreement bounds the AUC change.
 // How far a metric's loss (before - after, on the same inputs) can be trusted: a paired
 // bootstrap over the set's samples. Each resample draws the samples with replacement (ad01:
 // normal and anomalous samples separately, so both classes are in every resample) and scores
@@ -77,6 +73,10 @@ std::vector<double> bootstrap_losses(const SetOutputs& before, const SetOutputs&
 // The central 95% of a set of values (2.5th and 97.5th percentiles, nearest rank).
 std::pair<double, double> central95(std::vector<double> values);
 
+// Label-free measures of how much of a model's behaviour a compressed copy keeps. The fraction
+// of inferences whose Top-1 is the same: 1 - agreement bounds the Top-1 change on those inputs
+// whatever their labels. For anomaly scores, the fraction of (normal, anomalous) sample pairs
+// both models order the same way: 1 - agreement bounds the AUC change.
 double top1_agreement(std::span<const int32_t> reference, std::span<const int32_t> predictions);
 double pair_order_agreement(std::span<const double> reference, std::span<const double> scores,
                             std::span<const int32_t> labels);

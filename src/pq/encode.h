@@ -75,7 +75,7 @@ void encode_layer(ir::Graph& graph, const WeightLayer& layer, int32_t codebook_i
 
 // Multiplies the weight scale of each output channel of weight op `op` by `gains` (one per
 // output channel, or one for the whole tensor) and divides its int32 bias by the same gain, so
-// the bias keeps its real value. A per-tensor scale becomes per-channel when the gains differ.
+// the bias keeps its real value. A per-tensor scale becomes per-channel when there is more than one gain.
 void scale_output_channels(ir::Graph& graph, int32_t op, std::span<const double> gains);
 
 }  // namespace frugal::pq

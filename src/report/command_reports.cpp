@@ -587,6 +587,14 @@ std::vector<Chart> compress_charts_of(const Reader& r, const Json& j) {
   return charts;
 }
 
+// A [low, high] pair of numbers under `key` (compress's bootstrap intervals), where the JSON has one.
+std::optional<std::pair<double, double>> interval_of(const Json& j, const char* key) {
+  const auto it = j.find(key);
+  if (it == j.end() || !it->is_array() || it->size() != 2 || !(*it)[0].is_number() || !(*it)[1].is_number())
+    return std::nullopt;
+  return std::pair{(*it)[0].get<double>(), (*it)[1].get<double>()};
+}
+
 Table compress_table_of(const Reader& r, const Json& j) {
   const Json& models = r.rows(j, "the top level", "models");
   Table table{{"model", "data set", "metric", "before", "after", "loss, points (95% interval)", "validation before",
@@ -607,11 +615,10 @@ Table compress_table_of(const Reader& r, const Json& j) {
     const double encoded_weights = r.number(m, where, "encoded_weights");
     // The bootstrap interval of the evaluation loss, where the JSON has one.
     std::string loss = "-";
-    if (const auto it = m.find("loss_interval95"); it != m.end() && it->is_array() && it->size() == 2 &&
-                                                   (*it)[0].is_number() && (*it)[1].is_number()) {
+    if (const auto interval = interval_of(m, "loss_interval95")) {
       loss = fmt::format("{:.2f} ({:.2f} to {:.2f})",
                          100.0 * (r.number(m, where, "before") - r.number(m, where, "after")),
-                         100.0 * (*it)[0].get<double>(), 100.0 * (*it)[1].get<double>());
+                         100.0 * interval->first, 100.0 * interval->second);
     }
     table.rows.push_back({text_cell(r.text(m, where, "name")), text_cell(m.value("dataset", "")),
                           text_cell(metric_name(r.text(m, where, "metric"))), decimal_cell(r.member(m, where, "before"), 4),
@@ -640,10 +647,9 @@ std::string compress_summary(const Reader& r, const Json& j) {
     std::string line = fmt::format("Accuracy-loss bound per model (validation split): {:.2f} points", 100.0 * *bound);
     if (const auto loss = r.optional_number(j, "average_loss")) {
       line += fmt::format("; average loss on the held-out splits: {:.2f} points", 100.0 * *loss);
-      if (const auto it = j.find("average_loss_interval95");
-          it != j.end() && it->is_array() && it->size() == 2 && (*it)[0].is_number() && (*it)[1].is_number()) {
-        line += fmt::format(" (95% bootstrap interval {:.2f} to {:.2f})", 100.0 * (*it)[0].get<double>(),
-                            100.0 * (*it)[1].get<double>());
+      if (const auto interval = interval_of(j, "average_loss_interval95")) {
+        line += fmt::format(" (95% bootstrap interval {:.2f} to {:.2f})", 100.0 * interval->first,
+                            100.0 * interval->second);
       }
     }
     items.push_back(line + ".");
