@@ -4,9 +4,11 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <set>
 
+#include "pq/compact.h"
 #include "pq/subvectors.h"
 
 namespace frugal::pq {
@@ -250,14 +252,19 @@ void check_encodings(const Bundle& bundle) {
 
 ModelStorage model_storage(const ir::Graph& graph, std::span<const Codebook> codebooks) {
   ModelStorage out;
-  size_t encoded_as_int8 = 0;
-  // A bias's scale is input scale x weight scale by construction, so nothing stores it; every
-  // other scale entry costs 8 bytes (the kernels' multiplier and shift per weight channel, or an
-  // activation's scale and zero point).
+  size_t encoded_as_int8 = 0, int8_int32 = 0, int8_quantization = 0;
+  // A bias's scale is input scale x weight scale by construction, so nothing stores it. Every
+  // other scale entry costs 8 bytes in the int8 model (the kernels' multiplier and shift per
+  // weight channel, or an activation's scale and zero point); the bundle stores a weight tensor's
+  // scales as 2-byte codes plus a 2-byte exponent when they have that form (compact.h).
   const std::set<int32_t> biases = operands_of_weighted_ops(graph, 2);
   for (size_t i = 0; i < graph.tensors.size(); ++i) {
     const ir::Tensor& t = graph.tensors[i];
-    if (!biases.contains(static_cast<int32_t>(i))) out.pq.quantization += 8 * t.quant.scale.size();
+    if (!biases.contains(static_cast<int32_t>(i)) && !t.quant.scale.empty()) {
+      const size_t entries = t.quant.scale.size();
+      int8_quantization += 8 * entries;
+      out.pq.quantization += stored_scale_codes(t) ? 2 * entries + 2 : 8 * entries;
+    }
     if (t.pq) {
       const int32_t c = t.pq->codebook;
       if (c < 0 || static_cast<size_t>(c) >= codebooks.size())
@@ -266,11 +273,17 @@ ModelStorage model_storage(const ir::Graph& graph, std::span<const Codebook> cod
       const int32_t bits = codebooks[static_cast<size_t>(c)].index_bits();
       out.pq.indices += detail::packed_index_bytes(t.pq->indices.size(), bits);
       encoded_as_int8 += static_cast<size_t>(t.num_elements());
+    } else if (t.is_constant && t.type == ir::DataType::kInt32) {
+      // Stored at the fewest bytes that hold every value (bundle_io.cpp), like the bundle file.
+      std::vector<int32_t> values(t.data.size() / 4);
+      std::memcpy(values.data(), t.data.data(), values.size() * 4);
+      out.pq.biases += values.size() * static_cast<size_t>(int32_element_bytes(values));
+      int8_int32 += t.num_bytes();
     } else if (t.is_constant) {
-      (t.type == ir::DataType::kInt32 ? out.pq.biases : out.pq.dense_weights) += t.num_bytes();
+      out.pq.dense_weights += t.num_bytes();
     }
   }
-  out.int8_bytes = encoded_as_int8 + out.pq.dense_weights + out.pq.biases + out.pq.quantization;
+  out.int8_bytes = encoded_as_int8 + out.pq.dense_weights + int8_int32 + int8_quantization;
 
   const std::set<int32_t> weights = operands_of_weighted_ops(graph, 1);
   std::set<int32_t> float_view = weights;

@@ -36,11 +36,14 @@ std::vector<int8_t> decode(const ir::Tensor& tensor, const Codebook& codebook);
 // (codebook index, layout vs op, d, index count, index range) or its data differs from the decoding.
 void check_encodings(const Bundle& bundle);
 
-// What a bundle stores, in bytes, counted as the firmware stores it: indices packed at the
-// codebook's index width, int8 codewords, every constant tensor left unencoded at its own
-// type (int8 weights, int32 biases, shape operands), and quantization parameters: 8 bytes per
-// scale entry of every quantized tensor (a weight channel's multiplier and shift, an activation's
-// scale and zero point) except biases, whose scale is input scale x weight scale.
+// What a bundle stores, in bytes: indices packed at the codebook's index width, int8 codewords,
+// every constant tensor left unencoded (int8 weights; int32 biases and shape operands at the
+// fewest bytes per element that hold their values), and quantization parameters: per scale entry
+// of every quantized tensor except biases (whose scale is input scale x weight scale), 2 bytes
+// for a weight tensor whose scales have the compact form (compact.h; plus 2 for its exponent),
+// else 8 (a weight channel's multiplier and shift, an activation's scale and zero point).
+// The int8 side (ModelStorage::int8_bytes) counts int32 constants at 4 bytes and every scale
+// entry at 8, as the original models store them.
 struct Storage {
   size_t indices = 0, codebooks = 0, dense_weights = 0, biases = 0, quantization = 0;
   size_t total() const { return indices + codebooks + dense_weights + biases + quantization; }

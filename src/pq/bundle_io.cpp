@@ -21,6 +21,7 @@
 
 #include "import/flatbuffers_read.h"
 #include "pq/bundle_generated.h"
+#include "pq/compact.h"
 #include "pq/subvectors.h"
 
 namespace frugal::pq {
@@ -29,11 +30,32 @@ namespace {
 namespace fb = frugal::bundle_schema;
 using ir::Error;
 
-constexpr uint32_t kBundleVersion = 1;
+// 2: compact weight scales (16-bit codes) and int32 constants at their fewest bytes.
+constexpr uint32_t kBundleVersion = 2;
 
 // An encoded tensor decodes to up to 2*d weights per index byte, so a small corrupt file could
 // otherwise ask for gigabytes; no model meant for a microcontroller comes near this.
 constexpr size_t kMaxDecodedBytes = size_t{256} << 20;
+
+// The values of an int32 tensor's little-endian bytes.
+std::vector<int32_t> int32_values(const ir::Tensor& t) {
+  std::vector<int32_t> values(t.data.size() / 4);
+  std::memcpy(values.data(), t.data.data(), values.size() * 4);
+  return values;
+}
+
+// `count` int32 values stored in `width` little-endian bytes each, sign-extended back to 4.
+std::vector<uint8_t> widen_int32(const uint8_t* bytes, size_t count, uint32_t width) {
+  std::vector<uint8_t> out(count * 4);
+  for (size_t i = 0; i < count; ++i) {
+    uint32_t v = 0;
+    for (uint32_t k = 0; k < width; ++k) v |= static_cast<uint32_t>(bytes[i * width + k]) << (8 * k);
+    const uint32_t sign = 1u << (8 * width - 1);
+    v = (v ^ sign) - sign;  // sign-extends the top stored bit
+    for (uint32_t k = 0; k < 4; ++k) out[i * 4 + k] = static_cast<uint8_t>(v >> (8 * k));
+  }
+  return out;
+}
 
 // --- enums: the file's numbering is fixed by the schema, the IR's may change ----------------
 
@@ -216,10 +238,14 @@ class Writer {
 
   flatbuffers::Offset<fb::Tensor> write_tensor(const ir::Tensor& t) {
     flatbuffers::Offset<fb::Quantization> quant = 0;
-    if (!t.quant.scale.empty() || !t.quant.zero_point.empty() || t.quant.axis != 0)
+    if (const std::optional<ScaleCodes> codes = stored_scale_codes(t))
+      quant = fb::CreateQuantization(b_, 0, 0, t.quant.axis, codes->exponent,
+                                     b_.CreateVector(codes->codes));
+    else if (!t.quant.scale.empty() || !t.quant.zero_point.empty() || t.quant.axis != 0)
       quant = fb::CreateQuantization(b_, b_.CreateVector(t.quant.scale),
                                      b_.CreateVector(t.quant.zero_point), t.quant.axis);
     flatbuffers::Offset<flatbuffers::Vector<uint8_t>> data = 0;
+    uint8_t element_bytes = 0;
     flatbuffers::Offset<fb::PqEncoding> pq = 0;
     if (t.pq) {
       // check_encodings() has run: the codebook exists and every index is below its K.
@@ -227,11 +253,21 @@ class Writer {
       pq =
           fb::CreatePqEncoding(b_, t.pq->codebook, to_file(t.pq->layout), t.pq->subvector,
                                b_.CreateVector(pack_indices(t.pq->indices, codebook.index_bits())));
+    } else if (t.is_constant && t.type == ir::DataType::kInt32) {
+      const std::vector<int32_t> values = int32_values(t);
+      const int32_t width = int32_element_bytes(values);
+      std::vector<uint8_t> bytes;
+      bytes.reserve(values.size() * static_cast<size_t>(width));
+      for (const int32_t v : values)
+        for (int32_t k = 0; k < width; ++k)
+          bytes.push_back(static_cast<uint8_t>(static_cast<uint32_t>(v) >> (8 * k)));
+      data = b_.CreateVector(bytes);
+      element_bytes = width == 4 ? 0 : static_cast<uint8_t>(width);
     } else if (t.is_constant) {
       data = b_.CreateVector(t.data);
     }
     return fb::CreateTensor(b_, b_.CreateString(t.name), to_file(t.type), b_.CreateVector(t.shape),
-                            quant, t.is_constant, data, pq);
+                            quant, t.is_constant, data, pq, element_bytes);
   }
 
   flatbuffers::Offset<fb::Op> write_op(const ir::Op& op) {
@@ -393,12 +429,32 @@ class Reader {
                                shape_str(t.shape)));
     }
     if (const fb::Quantization* q = file.quantization()) {
-      t.quant.scale = to_vector(q->scale());
-      t.quant.zero_point = to_vector(q->zero_point());
+      if (q->scale_codes() != nullptr) {
+        if (q->scale() != nullptr)
+          throw fail("stores its scales twice, as floats and as 16-bit codes");
+        if (q->scale_exponent() < kMinScaleExponent || q->scale_exponent() > kMaxScaleExponent)
+          throw fail(fmt::format("scale exponent {} is outside [{}, {}]", q->scale_exponent(),
+                                 kMinScaleExponent, kMaxScaleExponent));
+        const std::vector<uint16_t> codes = to_vector(q->scale_codes());
+        t.quant.scale = scales_from_codes(q->scale_exponent(), codes);
+        t.quant.zero_point = q->zero_point() != nullptr ? to_vector(q->zero_point())
+                                                        : std::vector<int64_t>(codes.size(), 0);
+      } else {
+        t.quant.scale = to_vector(q->scale());
+        t.quant.zero_point = to_vector(q->zero_point());
+      }
       t.quant.axis = q->axis();
     }
     t.is_constant = file.is_constant();
     const size_t data_bytes = file.data() == nullptr ? 0 : file.data()->size();
+    const uint32_t element_bytes = file.element_bytes();
+    if (element_bytes != 0) {
+      if (t.type != ir::DataType::kInt32 || !t.is_constant || file.pq() != nullptr)
+        throw fail(fmt::format("element width {} is only for unencoded int32 constants, not {}",
+                               element_bytes, ir::to_string(t.type)));
+      if (element_bytes > 3)
+        throw fail(fmt::format("element width {} is not 1, 2 or 3 bytes", element_bytes));
+    }
 
     if (const fb::PqEncoding* pq = file.pq()) {
       if (data_bytes != 0)
@@ -413,6 +469,13 @@ class Reader {
                                kMaxDecodedBytes >> 20));
       const std::vector<int8_t> weights = decode(t, codebooks[static_cast<size_t>(t.pq->codebook)]);
       t.data.assign(weights.begin(), weights.end());
+    } else if (t.is_constant && element_bytes != 0) {
+      const size_t expected = static_cast<size_t>(elements) * element_bytes;
+      if (data_bytes != expected)
+        throw fail(fmt::format("holds {} bytes of data, shape {} of {} at {} bytes each needs {}",
+                               data_bytes, shape_str(t.shape), ir::to_string(t.type),
+                               element_bytes, expected));
+      t.data = widen_int32(file.data()->data(), static_cast<size_t>(elements), element_bytes);
     } else if (t.is_constant) {
       const size_t expected = static_cast<size_t>(elements) * ir::element_size(t.type);
       if (data_bytes != expected)

@@ -18,6 +18,7 @@
 #include <tuple>
 
 #include "data/metrics.h"
+#include "pq/compact.h"
 #include "pq/encode.h"
 #include "runtime/interpreter.h"
 
@@ -472,6 +473,19 @@ class ModelCompressor {
                        std::find(opt_.joint_models.begin(), opt_.joint_models.end(), in_.name) != opt_.joint_models.end();
     if (opt_.recover && opt_.joint_rounds > 0 && joint && !order.empty()) joint_recovery(order);
 
+    if (opt_.round_scales) {
+      // Every candidate was validated with its scales rounded, so this is the model the bound
+      // passed, unless nothing was accepted and the rounding alone crosses the bound.
+      ir::Graph rounded = current_;
+      const size_t moved = round_weight_scales(rounded);
+      if (within_bound(validate(rounded))) {
+        current_ = std::move(rounded);
+        log(fmt::format("  {} weight scales rounded to {} significant bits (stored as 2-byte codes)", moved,
+                        kScaleSignificandBits));
+      } else {
+        log("  weight scales kept as floats: rounding them alone would cross the bound");
+      }
+    }
     const SetOutputs final_outputs = set_outputs(current_, in_.splits.validation, opt_.threads);
     r.validation_after = score(final_outputs, in_.splits.validation).value;
     r.bound_after = opt_.bound == Bound::kValidation ? r.validation_after : agreement(final_outputs);
@@ -505,7 +519,14 @@ class ModelCompressor {
   std::string tensor_name(size_t i) const { return in_.graph.tensor(layers_[i].weights).name; }
   // What the bound is on: the validation metric, or (Bound::kAgreement) how much of the original
   // model's behaviour on the validation inputs the compressed one keeps, 1.0 for all of it.
+  // With round_scales, on a copy whose weight scales are rounded as the bundle will store them.
   double validate(const ir::Graph& g) const {
+    if (!opt_.round_scales) return bound_score(g);
+    ir::Graph rounded = g;
+    round_weight_scales(rounded);
+    return bound_score(rounded);
+  }
+  double bound_score(const ir::Graph& g) const {
     const SetOutputs out = set_outputs(g, in_.splits.validation, opt_.threads);
     return opt_.bound == Bound::kValidation ? score(out, in_.splits.validation).value : agreement(out);
   }

@@ -103,6 +103,10 @@ struct CompressOptions {
   double max_accuracy_loss = 0.01;  // per model, on the validation split (fraction; AUC for ad01)
   Bound bound = Bound::kValidation;
   bool refit_scales = true;
+  // At the end, round every weight scale to the compact form the bundle stores in 2 bytes
+  // (pq::round_weight_scales: 12 significant bits; each bias keeps its real value). The accuracy
+  // reported is the rounded model's. false: the scales stay floats, 8 bytes counted per entry.
+  bool round_scales = true;
   // Choose codewords by the error they cause in each layer's output, measured on this many
   // tuning inputs (0: by the weight error alone).
   size_t statistics_inputs = 512;

@@ -20,6 +20,7 @@
 
 #include "import/tflite/tflite_importer.h"
 #include "pq/bundle_generated.h"
+#include "pq/compact.h"
 
 namespace frugal::pq {
 namespace {
@@ -526,31 +527,32 @@ TEST(PqStorage, HandCountedBundle) {
   ASSERT_EQ(s.models.size(), 2u);
 
   // Scale entries of every tensor but the two biases (table above): 1+3+1+0+1+2+1 = 9, 8 bytes
-  // each = 72.
+  // each = 72 (the weight scales 0.01, 0.02, ... have more than 12 significant bits: no codes).
   // "tiny": indices 6 (conv, 8-bit) + ceil(6*4/8) = 3 (fc) = 9; no unencoded int8 constants;
-  // int32 constants 12 (conv bias) + 8 (shape) + 8 (fc bias) = 28.
+  // int32 constants at their fewest bytes: conv bias {100, -200, 300} 2 each = 6, shape {1, 12}
+  // 1 each = 2, fc bias {-7, 7} 1 each = 2; 10 in all (28 at 4 bytes).
   const ModelStorage& tiny = s.models[0];
   EXPECT_EQ(tiny.pq.indices, 9u);
   EXPECT_EQ(tiny.pq.codebooks, 0u);
   EXPECT_EQ(tiny.pq.dense_weights, 0u);
-  EXPECT_EQ(tiny.pq.biases, 28u);
+  EXPECT_EQ(tiny.pq.biases, 10u);
   EXPECT_EQ(tiny.pq.quantization, 72u);
-  EXPECT_EQ(tiny.pq.total(), 109u);
-  // int8: 54 + 24 weights + 28 + 72 = 178. fp32: (54 + 3 + 24 + 2) * 4 = 332 (the shape operand
-  // is neither a weight nor a bias).
+  EXPECT_EQ(tiny.pq.total(), 91u);
+  // int8 (int32 constants at 4 bytes): 54 + 24 weights + 28 + 72 = 178. fp32: (54 + 3 + 24 + 2)
+  // * 4 = 332 (the shape operand is neither a weight nor a bias).
   EXPECT_EQ(tiny.int8_bytes, 178u);
   EXPECT_EQ(tiny.fp32_bytes, 332u);
   EXPECT_EQ(tiny.weights, 78);
   EXPECT_EQ(tiny.encoded_weights, 78);
 
   // "tiny_dense": only the conv is encoded (6 index bytes); dense: 24 fc weights + 16 for the
-  // int64 shape operand = 40; int32: 12 + 8 = 20.
+  // int64 shape operand = 40; int32: 6 + 2 = 8 (12 + 8 = 20 at 4 bytes).
   const ModelStorage& dense = s.models[1];
   EXPECT_EQ(dense.pq.indices, 6u);
   EXPECT_EQ(dense.pq.dense_weights, 40u);
-  EXPECT_EQ(dense.pq.biases, 20u);
+  EXPECT_EQ(dense.pq.biases, 8u);
   EXPECT_EQ(dense.pq.quantization, 72u);
-  EXPECT_EQ(dense.pq.total(), 138u);
+  EXPECT_EQ(dense.pq.total(), 126u);
   EXPECT_EQ(dense.int8_bytes, 54u + 40u + 20u + 72u);
   EXPECT_EQ(dense.fp32_bytes, 332u);
   EXPECT_EQ(dense.weights, 78);
@@ -560,13 +562,25 @@ TEST(PqStorage, HandCountedBundle) {
   EXPECT_EQ(s.total.indices, 15u);
   EXPECT_EQ(s.total.codebooks, 165u);
   EXPECT_EQ(s.total.dense_weights, 40u);
-  EXPECT_EQ(s.total.biases, 48u);
+  EXPECT_EQ(s.total.biases, 18u);
   EXPECT_EQ(s.total.quantization, 144u);
-  EXPECT_EQ(s.total.total(), 412u);
+  EXPECT_EQ(s.total.total(), 382u);
   EXPECT_EQ(s.int8_bytes, 364u);
   EXPECT_EQ(s.fp32_bytes, 664u);
-  EXPECT_DOUBLE_EQ(s.ratio_vs_int8(), 364.0 / 412.0);
-  EXPECT_DOUBLE_EQ(s.ratio_vs_fp32(), 664.0 / 412.0);
+  EXPECT_DOUBLE_EQ(s.ratio_vs_int8(), 364.0 / 382.0);
+  EXPECT_DOUBLE_EQ(s.ratio_vs_fp32(), 664.0 / 382.0);
+}
+
+TEST(PqStorage, CompactWeightScalesCostTwoBytesEach) {
+  // fc/weights' scales 0.5 and 0.375 (= 3072 * 2^-13) have 12 significant bits: 2 codes of 2
+  // bytes plus 2 for the exponent = 6, where 2 floats counted 16. The int8 side still counts 16.
+  Bundle b;
+  b.codebooks = tiny_codebooks();
+  b.models.push_back({"tiny", "", tiny_graph(b.codebooks)});
+  b.models[0].graph.tensors[6].quant.scale = {0.5f, 0.375f};
+  const ModelStorage s = model_storage(b.models[0].graph, b.codebooks);
+  EXPECT_EQ(s.pq.quantization, 72u - 16u + 6u);
+  EXPECT_EQ(s.int8_bytes, 178u);
 }
 
 TEST(PqStorage, OddFourBitIndexCountRoundsUp) {
@@ -605,7 +619,7 @@ TEST(BundleRoundTrip, EncodedWeightsStoreNoDataAndPackLowNibbleFirst) {
   flatbuffers::Verifier verifier(bytes.data(), bytes.size());
   ASSERT_TRUE(fb::VerifySizePrefixedBundleBuffer(verifier));
   const fb::Bundle* root = fb::GetSizePrefixedBundle(bytes.data());
-  EXPECT_EQ(root->version(), 1u);
+  EXPECT_EQ(root->version(), 2u);
   const auto* tensors = root->models()->Get(0)->tensors();
   const fb::Tensor* conv = tensors->Get(1);
   const fb::Tensor* fc = tensors->Get(6);
@@ -617,8 +631,9 @@ TEST(BundleRoundTrip, EncodedWeightsStoreNoDataAndPackLowNibbleFirst) {
   // 4 bits (K = 3): {2,0}, {1,1}, {2,0} -> 0x02, 0x11, 0x02.
   EXPECT_EQ(std::vector<uint8_t>(fc->pq()->indices()->begin(), fc->pq()->indices()->end()),
             (std::vector<uint8_t>{0x02, 0x11, 0x02}));
-  // Unencoded constants keep their bytes.
-  EXPECT_EQ(tensors->Get(7)->data()->size(), 8u);
+  // Unencoded int32 constants keep their values in the fewest bytes: fc bias {-7, 7}, 1 each.
+  EXPECT_EQ(tensors->Get(7)->data()->size(), 2u);
+  EXPECT_EQ(tensors->Get(7)->element_bytes(), 1);
 }
 
 // Encodes every CONV_2D and FULLY_CONNECTED filter of the keyword-spotting model without loss:
@@ -701,6 +716,57 @@ std::string file_error(const std::filesystem::path& path) {
   return "";
 }
 
+TEST(BundleRoundTrip, CompactScalesAndNarrowInt32Constants) {
+  // fc/weights' scales as codes; int32 constants at 1 byte (shape {1, 12}), 2 (fc bias) and 3
+  // (conv bias, -2^23 and 2^23 - 1 at the ends of its range).
+  Bundle b = tiny_bundle();
+  ir::Graph& g = b.models[0].graph;
+  g.tensors[6].quant.scale = {0.5f, 0.375f};
+  g.tensors[7].quant.scale = {0.125f, 0.09375f};  // input scale 0.25 x the filter's
+  const std::vector<int32_t> conv_bias = {-8388608, 8388607, 300}, fc_bias = {-300, 32767};
+  std::memcpy(g.tensors[2].data.data(), conv_bias.data(), 12);
+  std::memcpy(g.tensors[7].data.data(), fc_bias.data(), 8);
+  const std::vector<uint8_t> bytes = write_bundle(b);
+  expect_same_bundle(b, read_bundle(bytes));
+
+  // The file holds them so.
+  auto stored = [](const std::vector<uint8_t>& file, size_t tensor) {
+    return fb::GetSizePrefixedBundle(file.data())->models()->Get(0)->tensors()->Get(static_cast<uint32_t>(tensor));
+  };
+  EXPECT_EQ(stored(bytes, 2)->element_bytes(), 3);
+  EXPECT_EQ(stored(bytes, 2)->data()->size(), 9u);
+  EXPECT_EQ(stored(bytes, 4)->element_bytes(), 1);
+  EXPECT_EQ(stored(bytes, 7)->element_bytes(), 2);
+  EXPECT_EQ(stored(bytes, 6)->quantization()->scale(), nullptr);
+  EXPECT_EQ(stored(bytes, 6)->quantization()->scale_codes()->size(), 2u);
+  EXPECT_EQ(stored(bytes, 1)->quantization()->scale_codes(), nullptr);  // 0.01, 0.02, 0.03: floats
+
+  // One value past 3 bytes: all at 4 (element_bytes 0, the type's own width).
+  Bundle wide = b;
+  const std::vector<int32_t> wider = {-8388609, 8388607, 300};
+  std::memcpy(wide.models[0].graph.tensors[2].data.data(), wider.data(), 12);
+  const std::vector<uint8_t> wide_bytes = write_bundle(wide);
+  expect_same_bundle(wide, read_bundle(wide_bytes));
+  EXPECT_EQ(stored(wide_bytes, 2)->element_bytes(), 0);
+  EXPECT_EQ(stored(wide_bytes, 2)->data()->size(), 12u);
+}
+
+TEST(BundleRoundTrip, RoundedScalesOfARealModelAreStoredAsCodes) {
+  ASSERT_TRUE(std::filesystem::exists(kKwsModel)) << kKwsModel;
+  ir::Graph g = import::import_tflite_file(kKwsModel);
+  EXPECT_GT(round_weight_scales(g), 0u);
+  size_t coded = 0;
+  for (const ir::Tensor& t : g.tensors)
+    if (t.is_constant && t.type == DataType::kInt8) {
+      EXPECT_TRUE(stored_scale_codes(t).has_value()) << t.name;
+      ++coded;
+    }
+  EXPECT_EQ(coded, 10u);  // DS-CNN: the stem, 4 depthwise and 4 pointwise convolutions, the FC
+  Bundle b;
+  b.models.push_back({"kws", kKwsModel.string(), g});
+  expect_same_bundle(b, read_bundle(write_bundle(b)));
+}
+
 TEST(BundleRoundTrip, ThroughAFile) {
   TempDir dir;
   const Bundle b = tiny_bundle();
@@ -776,7 +842,7 @@ TEST(BundleWrite, RefusesWhatCouldNotBeReadBack) {
 // set to something write_bundle would never write. The defaults form a valid bundle:
 // weights [2,4] encoded in row layout with d = 2 over w0 = {1,2}, w1 = {-3,4}, w2 = {5,-6}.
 struct RawBundle {
-  uint32_t version = 1;
+  uint32_t version = 2;
   int8_t codebook_kind = 1;  // ROW
   int32_t codebook_d = 2, codewords = 3;
   std::vector<int8_t> words = {1, 2, -3, 4, 5, -6};
@@ -789,6 +855,12 @@ struct RawBundle {
   int32_t encoding_d = 2;
   std::vector<uint8_t> indices = {0x21, 0x10};  // 1 2 | 0 1, low nibble first
   std::vector<uint8_t> weight_data;             // written when not empty
+  uint8_t weight_element_bytes = 0;
+  // The weights' scale as 16-bit codes when not empty (no zero points), the float 0.1 as well
+  // when weight_float_scale.
+  std::vector<uint16_t> weight_scale_codes;
+  int32_t weight_scale_exponent = -3;
+  bool weight_float_scale = true;
   int8_t op_type = 2;                           // FULLY_CONNECTED
   std::vector<int32_t> op_inputs = {0, 1}, op_outputs = {2};
   bool attributes = true;
@@ -811,6 +883,12 @@ struct RawBundle {
       return fb::CreateQuantization(b, b.CreateVector(std::vector<float>{scale}),
                                     b.CreateVector(std::vector<int64_t>{0}), 0);
     };
+    auto weight_quant = [&]() {
+      if (weight_scale_codes.empty()) return quant(0.1f);
+      return fb::CreateQuantization(
+          b, weight_float_scale ? b.CreateVector(std::vector<float>{0.1f}) : 0, 0, 0,
+          weight_scale_exponent, b.CreateVector(weight_scale_codes));
+    };
     std::vector<flatbuffers::Offset<fb::Model>> models;
     for (const std::string& name : model_names) {
       const auto pq =
@@ -821,8 +899,9 @@ struct RawBundle {
           fb::CreateTensor(b, b.CreateString("x"), fb::DataType::INT8, b.CreateVector(in_shape),
                            quant(0.5f)),
           fb::CreateTensor(b, b.CreateString("w"), static_cast<fb::DataType>(weight_type),
-                           b.CreateVector(weight_shape), quant(0.1f), weight_constant,
-                           weight_data.empty() ? 0 : b.CreateVector(weight_data), pq),
+                           b.CreateVector(weight_shape), weight_quant(), weight_constant,
+                           weight_data.empty() ? 0 : b.CreateVector(weight_data), pq,
+                           weight_element_bytes),
           fb::CreateTensor(b, b.CreateString("y"), fb::DataType::INT8, b.CreateVector(out_shape),
                            quant(0.25f)),
       };
@@ -885,6 +964,17 @@ TEST(BundleReadRaw, EightBitIndices) {
             "out of range for codebook 0 (K = 17)");
 }
 
+TEST(BundleReadRaw, ScaleCodesWithoutZeroPoints) {
+  // Exponent -3, code 0x0800 (k 1, m 0): 2048 * 2^(-3 - 1 - 11) = 2^-4; zero point restored as 0.
+  RawBundle raw;
+  raw.weight_scale_codes = {0x0800};
+  raw.weight_float_scale = false;
+  const Bundle b = read_bundle(raw.bytes());
+  const ir::Tensor& w = b.models[0].graph.tensors[1];
+  EXPECT_EQ(w.quant.scale, (std::vector<float>{0.0625f}));
+  EXPECT_EQ(w.quant.zero_point, (std::vector<int64_t>{0}));
+}
+
 TEST(BundleReadRaw, EachDamageIsNamed) {
   struct Case {
     std::string what;
@@ -925,8 +1015,37 @@ TEST(BundleReadRaw, EachDamageIsNamed) {
        "bundle: codebook 0: sub-vector length d = 0 must be positive"},
       {"codebook kind", [](RawBundle& r) { r.codebook_kind = 5; },
        "bundle: codebook 0: unknown kind code 5"},
-      {"version", [](RawBundle& r) { r.version = 2; },
-       "bundle: unsupported bundle version 2 (this frugal reads version 1)"},
+      {"version", [](RawBundle& r) { r.version = 1; },
+       "bundle: unsupported bundle version 1 (this frugal reads version 2)"},
+      {"scales twice", [](RawBundle& r) { r.weight_scale_codes = {0}; },
+       "bundle: model 'm': tensor 1 'w': stores its scales twice, as floats and as 16-bit codes"},
+      {"scale exponent",
+       [](RawBundle& r) {
+         r.weight_scale_codes = {0};
+         r.weight_float_scale = false;
+         r.weight_scale_exponent = -96;
+       },
+       "bundle: model 'm': tensor 1 'w': scale exponent -96 is outside [-95, 127]"},
+      {"element width of int8", [](RawBundle& r) { r.weight_element_bytes = 2; },
+       "bundle: model 'm': tensor 1 'w': element width 2 is only for unencoded int32 constants, "
+       "not int8"},
+      {"element width 4",
+       [](RawBundle& r) {
+         r.encoded = false;
+         r.weight_type = 3;  // INT32
+         r.weight_data.assign(32, 0);
+         r.weight_element_bytes = 4;
+       },
+       "bundle: model 'm': tensor 1 'w': element width 4 is not 1, 2 or 3 bytes"},
+      {"narrow int32 data size",
+       [](RawBundle& r) {
+         r.encoded = false;
+         r.weight_type = 3;
+         r.weight_data.assign(15, 0);
+         r.weight_element_bytes = 2;
+       },
+       "bundle: model 'm': tensor 1 'w': holds 15 bytes of data, shape [2,4] of int32 at 2 bytes "
+       "each needs 16"},
       {"op input",
        [](RawBundle& r) {
          r.op_inputs = {0, 7};

@@ -94,6 +94,9 @@ CLI::App* add_compress(CLI::App& app, CompressOptions& options) {
                     "Fine-tune the trained layers' per-channel weight scales too (stored either way)");
   command->add_flag("--no-recovery", options.no_recovery, "No fine-tuning: encode only what fits the bound as is");
   command->add_flag("--no-refit", options.no_refit, "Keep each channel's weight scale (no least-squares refit)");
+  command->add_flag("--float-scales", options.float_scales,
+                    "Store weight scales as floats (8 bytes counted per channel) instead of rounding them to 12 "
+                    "significant bits, stored as 2-byte codes");
   command->add_option("--statistics", options.statistics,
                       "Tuning inputs whose layer inputs weigh the codeword choice by output error (0: by "
                       "weight error)")
@@ -172,6 +175,7 @@ int run_compress(const CompressOptions& options) {
   po.bound = options.bound == "agreement" ? pq::Bound::kAgreement : pq::Bound::kValidation;
   po.recover = !options.no_recovery;
   po.refit_scales = !options.no_refit;
+  po.round_scales = !options.float_scales;
   po.statistics_inputs = options.statistics;
   po.fine_tune.epochs = options.epochs;
   po.fine_tune.learning_rate = options.learning_rate;

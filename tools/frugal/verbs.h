@@ -106,6 +106,7 @@ struct CompressOptions {
   bool frozen_biases = false;
   bool tune_scales = false;
   bool no_refit = false;
+  bool float_scales = false;
   size_t statistics = 512;
   std::string leave_out;  // learn the codebooks without this model (generalisation check)
   unsigned threads = 0;
