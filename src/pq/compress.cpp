@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -337,39 +338,80 @@ double pair_order_agreement(std::span<const double> reference, std::span<const d
 
 namespace {
 
+// Tier 0: the codebooks every layer tries first; tier 1: the finer ones (--fine-subvector,
+// --fine-kernel-subvector) a layer tries before it is left int8.
+constexpr size_t kTiers = 2;
+
 struct Codebooks {
   std::vector<Codebook> books;
-  std::map<CodebookKind, int32_t> index;  // kind -> position in books
+  std::array<std::map<CodebookKind, int32_t>, kTiers> index;  // per tier: kind -> position in books
 };
 
-Codebooks shared_codebooks(const std::vector<CompressInput>& inputs,
-                           const std::vector<std::vector<WeightLayer>>& layers, const CompressOptions& options) {
+// Per model and tier, the weight layers as that tier's sub-vector lengths cut them (tier 1 empty
+// when no finer codebook is asked for; a kind without a finer d is not encodable there).
+using LayerTiers = std::array<std::vector<WeightLayer>, kTiers>;
+
+LayerTiers layer_tiers(const ir::Graph& graph, const CompressOptions& options) {
+  LayerTiers tiers;
+  tiers[0] = weight_layers(graph, options.row_subvector, options.kernel_subvector);
+  if (options.fine_row_subvector == 0 && options.fine_kernel_subvector == 0) return tiers;
+  const int32_t row = options.fine_row_subvector != 0 ? options.fine_row_subvector : options.row_subvector;
+  const int32_t kernel = options.fine_kernel_subvector != 0 ? options.fine_kernel_subvector : options.kernel_subvector;
+  tiers[1] = weight_layers(graph, row, kernel);
+  for (WeightLayer& layer : tiers[1]) {
+    const bool fine = layer.kind == CodebookKind::kRow ? options.fine_row_subvector != 0 : options.fine_kernel_subvector != 0;
+    if (layer.encodable && !fine) {
+      layer.encodable = false;
+      layer.reason = fmt::format("no finer {} codebook", to_string(layer.kind));
+    }
+  }
+  return tiers;
+}
+
+Codebooks shared_codebooks(const std::vector<CompressInput>& inputs, const std::vector<LayerTiers>& layers,
+                           const CompressOptions& options) {
   Codebooks cb;
   if (!options.fixed_codebooks.empty()) {
+    // Per kind, the codebook of the longest sub-vector is tier 0, a second one tier 1.
     cb.books = options.fixed_codebooks;
-    for (size_t i = 0; i < cb.books.size(); ++i) cb.index[cb.books[i].kind] = static_cast<int32_t>(i);
-    return cb;
-  }
-  for (const CodebookKind kind : {CodebookKind::kKernel3x3, CodebookKind::kRow}) {
-    std::vector<float> pool;
-    int32_t d = 0;
-    for (size_t m = 0; m < inputs.size(); ++m) {
-      for (const WeightLayer& layer : layers[m]) {
-        if (!layer.encodable || layer.kind != kind) continue;
-        const std::vector<float> v = subvectors(inputs[m].graph.tensor(layer.weights), layer.layout, layer.subvector);
-        pool.insert(pool.end(), v.begin(), v.end());
-        d = layer.subvector;
+    for (size_t i = 0; i < cb.books.size(); ++i) {
+      auto& first = cb.index[0];
+      const CodebookKind kind = cb.books[i].kind;
+      const auto found = first.find(kind);
+      if (found == first.end()) {
+        first[kind] = static_cast<int32_t>(i);
+      } else if (cb.books[i].subvector > cb.books[static_cast<size_t>(found->second)].subvector) {
+        cb.index[1][kind] = found->second;
+        first[kind] = static_cast<int32_t>(i);
+      } else {
+        cb.index[1][kind] = static_cast<int32_t>(i);
       }
     }
-    if (pool.empty()) continue;
-    const int32_t k = kind == CodebookKind::kKernel3x3 ? options.kernel_codewords : options.row_codewords;
-    if (options.log) options.log(fmt::format("k-means: {} codebook, {} sub-vectors of {}, {} codewords", to_string(kind),
-                                             pool.size() / static_cast<size_t>(d), d, k));
-    KMeansOptions km;
-    km.seed = options.seed;
-    km.threads = options.threads;
-    cb.index[kind] = static_cast<int32_t>(cb.books.size());
-    cb.books.push_back(learn_codebook(kind, d, k, pool, {}, km));
+    return cb;
+  }
+  for (size_t tier = 0; tier < kTiers; ++tier) {
+    for (const CodebookKind kind : {CodebookKind::kKernel3x3, CodebookKind::kRow}) {
+      std::vector<float> pool;
+      int32_t d = 0;
+      for (size_t m = 0; m < inputs.size(); ++m) {
+        for (const WeightLayer& layer : layers[m][tier]) {
+          if (!layer.encodable || layer.kind != kind) continue;
+          const std::vector<float> v = subvectors(inputs[m].graph.tensor(layer.weights), layer.layout, layer.subvector);
+          pool.insert(pool.end(), v.begin(), v.end());
+          d = layer.subvector;
+        }
+      }
+      if (pool.empty()) continue;
+      const int32_t k = kind == CodebookKind::kKernel3x3 ? options.kernel_codewords : options.row_codewords;
+      if (options.log)
+        options.log(fmt::format("k-means: {}{} codebook, {} sub-vectors of {}, {} codewords", tier == 0 ? "" : "finer ",
+                                to_string(kind), pool.size() / static_cast<size_t>(d), d, k));
+      KMeansOptions km;
+      km.seed = options.seed;
+      km.threads = options.threads;
+      cb.index[tier][kind] = static_cast<int32_t>(cb.books.size());
+      cb.books.push_back(learn_codebook(kind, d, k, pool, {}, km));
+    }
   }
   return cb;
 }
@@ -394,9 +436,9 @@ double weight_change(const ir::Graph& original, const ir::Graph& current, int32_
 
 class ModelCompressor {
  public:
-  ModelCompressor(const CompressInput& input, const std::vector<WeightLayer>& layers, const Codebooks& codebooks,
+  ModelCompressor(const CompressInput& input, const LayerTiers& tiers, const Codebooks& codebooks,
                   const CompressOptions& options)
-      : in_(input), layers_(layers), cb_(codebooks), opt_(options), current_(input.graph) {}
+      : in_(input), layers_(tiers[0]), tiers_(tiers), cb_(codebooks), opt_(options), current_(input.graph) {}
 
   ModelResult run() {
     ModelResult r;
@@ -423,7 +465,7 @@ class ModelCompressor {
     // Largest layers first: they hold most of the bytes; first and last layers last.
     std::vector<size_t> order;
     for (size_t i = 0; i < layers_.size(); ++i)
-      if (layers_[i].encodable) order.push_back(i);
+      if (first_tier(i) < kTiers) order.push_back(i);
     std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
       const bool ea = layers_[a].first || layers_[a].last, eb = layers_[b].first || layers_[b].last;
       if (ea != eb) return !ea;
@@ -449,17 +491,25 @@ class ModelCompressor {
 
     encoded_.assign(layers_.size(), false);
     tuned_.assign(layers_.size(), false);
+    tier_.assign(layers_.size(), 0);
     std::vector<size_t> rejected;
     for (const size_t i : order) {
-      ir::Graph trial = current_;
-      encode(trial, i, {});
-      const double s = validate(trial);
-      if (within_bound(s)) {
-        accept(std::move(trial), i, s, "encoded");
-      } else {
-        log(fmt::format("  {}: loses {:.2f} points alone, kept int8 for now", tensor_name(i), (baseline_ - s) * 100));
-        rejected.push_back(i);
+      bool kept = false;
+      for (size_t tier = first_tier(i); tier < kTiers && !kept; ++tier) {
+        if (!has_tier(i, tier)) continue;
+        ir::Graph trial = current_;
+        encode(trial, i, {}, tier);
+        const double s = validate(trial);
+        if (within_bound(s)) {
+          tier_[i] = tier;
+          accept(std::move(trial), i, s, tier == 0 ? "encoded" : "encoded with the finer codebook");
+          kept = true;
+        } else {
+          log(fmt::format("  {}: loses {:.2f} points alone{}", tensor_name(i), (baseline_ - s) * 100,
+                          tier + 1 < kTiers && has_tier(i, tier + 1) ? ", trying the finer codebook" : ", kept int8 for now"));
+        }
       }
+      if (!kept) rejected.push_back(i);
     }
     if (opt_.recover && !rejected.empty()) {
       // Second pass with recovery: a layer the bound refused alone may fit once a few layers are
@@ -500,6 +550,7 @@ class ModelCompressor {
       lr.op = std::string(ir::to_string(in_.graph.ops[static_cast<size_t>(layer.op)].type));
       lr.weights = layer.elements;
       lr.encoded = encoded_[i];
+      lr.subvector = encoded_[i] ? layer_at(i, tier_[i]).subvector : 0;
       lr.tuned = tuned_[i];
       if (!layer.encodable) lr.note = layer.reason;
       else if (!encoded_[i]) lr.note = "over the accuracy-loss bound";
@@ -542,13 +593,23 @@ class ModelCompressor {
   }
   bool within_bound(double s) const { return baseline_ - s <= opt_.max_accuracy_loss + 1e-12; }
 
-  void encode(ir::Graph& g, size_t i, std::span<const float> target) const {
-    const WeightLayer& layer = layers_[i];
-    const int32_t book = cb_.index.at(layer.kind);
+  bool has_tier(size_t i, size_t tier) const { return i < tiers_[tier].size() && tiers_[tier][i].encodable; }
+  // The first tier whose codebook can encode layer i (kTiers: none).
+  size_t first_tier(size_t i) const {
+    size_t tier = 0;
+    while (tier < kTiers && !has_tier(i, tier)) ++tier;
+    return tier;
+  }
+  const WeightLayer& layer_at(size_t i, size_t tier) const { return tiers_[tier][i]; }
+  int32_t book_at(size_t i, size_t tier) const { return cb_.index[tier].at(layer_at(i, tier).kind); }
+
+  void encode(ir::Graph& g, size_t i, std::span<const float> target, size_t tier) const {
+    const int32_t book = book_at(i, tier);
     EncodeOptions eo;
     eo.refit_scales = opt_.refit_scales;
+    // The statistics hold for any sub-vector length: they are the layer's input moments.
     if (!statistics_.empty()) eo.statistics = &statistics_[i];
-    encode_layer(g, layer, book, cb_.books[static_cast<size_t>(book)], eo, target);
+    encode_layer(g, layer_at(i, tier), book, cb_.books[static_cast<size_t>(book)], eo, target);
   }
 
   void accept(ir::Graph g, size_t i, double s, const char* how) {
@@ -581,11 +642,11 @@ class ModelCompressor {
     return teacher_;
   }
 
-  // Bits a layer saves when encoded: its int8 weights against its indices.
-  double saved_bits(size_t i) const {
-    const Codebook& cb = cb_.books[static_cast<size_t>(cb_.index.at(layers_[i].kind))];
+  // Bits a layer saves when encoded with the tier's codebook: its int8 weights against its indices.
+  double saved_bits(size_t i, size_t tier) const {
+    const Codebook& cb = cb_.books[static_cast<size_t>(book_at(i, tier))];
     const auto elements = static_cast<double>(layers_[i].elements);
-    return elements * 8.0 - elements / layers_[i].subvector * cb.index_bits();
+    return elements * 8.0 - elements / layer_at(i, tier).subvector * cb.index_bits();
   }
 
   // Back to the original int8 weights and bias.
@@ -595,19 +656,26 @@ class ModelCompressor {
     if (op.inputs.size() > 2 && op.inputs[2] >= 0) g.tensor(op.inputs[2]) = in_.graph.tensor(op.inputs[2]);
   }
 
-  // Every encodable layer encoded, then rounds of fine-tuning all weight layers together (the
-  // encoded ones through their codeword assignment, biases too) and re-assigning codewords.
-  // While the model is over the bound, the encoded layer whose return to int8 wins back the
-  // most validation score per byte it costs goes back to int8, and training goes on from where
-  // it was. Kept instead of the greedy result when it is within the bound and saves more.
+  // Every encodable layer encoded (with its first codebook), then rounds of fine-tuning all
+  // weight layers together (the encoded ones through their codeword assignment, biases too) and
+  // re-assigning codewords. While the model is over the bound, one encoded layer takes one step
+  // back, the one that wins back the most validation score per byte the step costs: to the finer
+  // codebook when there is one and the layer is not on it yet, else to int8; training goes on
+  // from where it was. Kept instead of the greedy result when it is within the bound and saves more.
   void joint_recovery(const std::vector<size_t>& order) {
     std::vector<int32_t> ops;
     for (const WeightLayer& layer : layers_) ops.push_back(layer.op);
     std::vector<bool> joint(layers_.size(), false);
-    for (const size_t i : order) joint[i] = true;
+    std::vector<size_t> tier(layers_.size(), 0);
+    for (const size_t i : order) {
+      joint[i] = true;
+      tier[i] = first_tier(i);
+    }
+    EncodeOptions plain;  // the assignment training sees: nearest codewords under the current scales
+    plain.refit_scales = false;
 
     ir::Graph trial = in_.graph;
-    for (const size_t i : order) encode(trial, i, {});
+    for (const size_t i : order) encode(trial, i, {}, tier[i]);
     double best = validate(trial);
     log(fmt::format("  joint: all {} encodable layers encoded, validation {:.4f}", order.size(), best));
     ir::Graph best_graph = trial;
@@ -621,20 +689,19 @@ class ModelCompressor {
         std::vector<CodewordProjection> projections(layers_.size());
         for (size_t k = 0; k < layers_.size(); ++k) {
           if (!joint[k]) continue;
-          const Codebook& cb = cb_.books[static_cast<size_t>(cb_.index.at(layers_[k].kind))];
+          const Codebook& cb = cb_.books[static_cast<size_t>(book_at(k, tier[k]))];
+          const WeightLayer& layer = layer_at(k, tier[k]);
           projections[k] = {cb.words.data(), cb.codewords, cb.subvector,
-                            subvector_offsets(trial.tensor(layers_[k].weights), layers_[k].layout, layers_[k].subvector)};
+                            subvector_offsets(trial.tensor(layer.weights), layer.layout, layer.subvector)};
         }
         latent = fine_tune_layers(trial, ops, in_.splits.tuning.inputs, in_.splits.tuning.num_inferences(), teacher(),
                                   ft, projections, latent);
         for (size_t k = 0; k < layers_.size(); ++k) {
           fold_scale_gains(trial, layers_[k].op, latent[k]);
           if (joint[k]) {
-            // The assignment the training saw: nearest codewords under the current scales.
-            EncodeOptions plain;
-            plain.refit_scales = false;
-            const int32_t book = cb_.index.at(layers_[k].kind);
-            encode_layer(trial, layers_[k], book, cb_.books[static_cast<size_t>(book)], plain, latent[k].weights);
+            const int32_t book = book_at(k, tier[k]);
+            encode_layer(trial, layer_at(k, tier[k]), book, cb_.books[static_cast<size_t>(book)], plain,
+                         latent[k].weights);
           } else {
             round_to_int8(trial.tensor(layers_[k].weights), latent[k].weights);
           }
@@ -652,44 +719,65 @@ class ModelCompressor {
       }
       if (within_bound(best) || !opt_.joint_give_back || std::count(joint.begin(), joint.end(), true) == 0) break;
 
-      // Which encoded layer to give back: the one whose original int8 weights raise the score
-      // most per bit they cost (or, when none raises it, the one that lowers it least).
+      // Which encoded layer steps back: the one whose step (to the finer codebook, from the
+      // weights training reached; else to its original int8 weights) raises the score most per
+      // bit it costs (or, when none raises it, the one that lowers it least).
       size_t pick = layers_.size();
       double pick_gain = 0.0, pick_rate = -std::numeric_limits<double>::infinity();
+      ir::Graph pick_graph;
       for (size_t k = 0; k < layers_.size(); ++k) {
         if (!joint[k]) continue;
-        ir::Graph without = best_graph;
-        restore_layer(without, k);
-        const double gain = validate(without) - best;
-        const double rate = gain > 0 ? gain / saved_bits(k) : gain - 1.0;  // any gain beats every loss
+        ir::Graph stepped = best_graph;
+        const bool finer = tier[k] + 1 < kTiers && has_tier(k, tier[k] + 1);
+        double cost = saved_bits(k, tier[k]);
+        if (finer) {
+          const int32_t book = book_at(k, tier[k] + 1);
+          encode_layer(stepped, layer_at(k, tier[k] + 1), book, cb_.books[static_cast<size_t>(book)], plain,
+                       best_latent.empty() ? std::span<const float>{} : std::span<const float>(best_latent[k].weights));
+          cost -= saved_bits(k, tier[k] + 1);
+        } else {
+          restore_layer(stepped, k);
+        }
+        const double gain = validate(stepped) - best;
+        const double rate = gain > 0 ? gain / std::max(cost, 1.0) : gain - 1.0;  // any gain beats every loss
         if (rate > pick_rate) {
           pick = k;
           pick_rate = rate;
           pick_gain = gain;
+          pick_graph = std::move(stepped);
         }
       }
-      joint[pick] = false;
-      restore_layer(best_graph, pick);
-      if (!best_latent.empty()) {
-        const ir::Op& op = in_.graph.ops[static_cast<size_t>(layers_[pick].op)];
-        best_latent[pick].weights = int8_as_float(in_.graph.tensor(op.inputs[1]));
-        if (!best_latent[pick].bias.empty()) best_latent[pick].bias = int32_as_float(in_.graph.tensor(op.inputs[2]));
+      const bool finer = tier[pick] + 1 < kTiers && has_tier(pick, tier[pick] + 1);
+      best_graph = std::move(pick_graph);
+      if (finer) {
+        ++tier[pick];
+      } else {
+        joint[pick] = false;
+        if (!best_latent.empty()) {
+          const ir::Op& op = in_.graph.ops[static_cast<size_t>(layers_[pick].op)];
+          best_latent[pick].weights = int8_as_float(in_.graph.tensor(op.inputs[1]));
+          if (!best_latent[pick].bias.empty()) best_latent[pick].bias = int32_as_float(in_.graph.tensor(op.inputs[2]));
+        }
       }
       trial = best_graph;
       latent = best_latent;
       best = validate(trial);
-      log(fmt::format("  joint: {} back to int8 ({:+.4f}), validation {:.4f}", tensor_name(pick), pick_gain, best));
+      log(fmt::format("  joint: {} {} ({:+.4f}), validation {:.4f}", tensor_name(pick),
+                      finer ? fmt::format("to the finer codebook (d = {})", layer_at(pick, tier[pick]).subvector)
+                            : std::string("back to int8"),
+                      pick_gain, best));
       rounds = std::max(1, opt_.joint_rounds / 2);
     }
 
     double joint_saved = 0.0, greedy_saved = 0.0;
     for (size_t i = 0; i < layers_.size(); ++i) {
-      if (joint[i]) joint_saved += saved_bits(i);
-      if (encoded_[i]) greedy_saved += saved_bits(i);
+      if (joint[i]) joint_saved += saved_bits(i, tier[i]);
+      if (encoded_[i]) greedy_saved += saved_bits(i, tier_[i]);
     }
     if (within_bound(best) && joint_saved > greedy_saved) {
       current_ = std::move(best_graph);
       encoded_ = joint;
+      tier_ = tier;
       std::fill(tuned_.begin(), tuned_.end(), true);
       log(fmt::format("  joint: kept, {} layers encoded ({:.0f} bytes saved, greedy: {:.0f}), validation {:.4f}",
                       std::count(joint.begin(), joint.end(), true), joint_saved / 8, greedy_saved / 8, best));
@@ -699,9 +787,11 @@ class ModelCompressor {
     }
   }
 
+  // Layer i with its first codebook, and the layers around it, fine-tuned.
   void try_with_recovery(size_t i) {
     ir::Graph trial = current_;
-    encode(trial, i, {});
+    const size_t tier_i = first_tier(i);
+    encode(trial, i, {}, tier_i);
     const std::vector<size_t> tuned = tuned_layers(trial, i);
     std::vector<int32_t> ops;
     for (const size_t t : tuned) ops.push_back(layers_[t].op);
@@ -722,7 +812,7 @@ class ModelCompressor {
           round_to_int32(trial.tensor(trial.ops[static_cast<size_t>(layers_[t].op)].inputs[2]), weights[k].bias);
         }
         if (t == i || encoded_[t]) {
-          encode(trial, t, weights[k].weights);
+          encode(trial, t, weights[k].weights, t == i ? tier_i : tier_[t]);
         } else {
           round_to_int8(trial.tensor(layers_[t].weights), weights[k].weights);
         }
@@ -737,6 +827,7 @@ class ModelCompressor {
     }
     if (within_bound(best)) {
       for (const size_t t : tuned) tuned_[t] = true;
+      tier_[i] = tier_i;
       accept(std::move(best_graph), i, best, "encoded after recovery");
     } else {
       log(fmt::format("  {}: kept int8 (validation {:.4f} even after recovery)", tensor_name(i), best));
@@ -744,7 +835,8 @@ class ModelCompressor {
   }
 
   const CompressInput& in_;
-  const std::vector<WeightLayer>& layers_;
+  const std::vector<WeightLayer>& layers_;  // tier 0's cut; op, weights, first/last and size hold for every tier
+  const LayerTiers& tiers_;
   const Codebooks& cb_;
   const CompressOptions& opt_;
   ir::Graph current_;
@@ -752,6 +844,7 @@ class ModelCompressor {
   SetOutputs reference_;  // Bound::kAgreement: the original model's outputs on validation
   SetOutputs evaluation_before_;  // the original model's outputs on evaluation
   std::vector<bool> encoded_, tuned_;
+  std::vector<size_t> tier_;  // per layer: the tier of its codebook, when encoded_
   std::vector<float> teacher_;
   std::vector<InputStatistics> statistics_;  // per layer (empty: weight-error assignment)
 };
@@ -759,8 +852,8 @@ class ModelCompressor {
 }  // namespace
 
 std::vector<Codebook> learn_shared_codebooks(const std::vector<CompressInput>& inputs, const CompressOptions& options) {
-  std::vector<std::vector<WeightLayer>> layers;
-  for (const CompressInput& in : inputs) layers.push_back(weight_layers(in.graph, options.row_subvector, options.kernel_subvector));
+  std::vector<LayerTiers> layers;
+  for (const CompressInput& in : inputs) layers.push_back(layer_tiers(in.graph, options));
   CompressOptions learn = options;
   learn.fixed_codebooks.clear();
   return shared_codebooks(inputs, layers, learn).books;
@@ -840,23 +933,31 @@ CodebookSearch search_codebooks(const std::vector<CompressInput>& inputs, const 
 CompressResult compress(std::vector<CompressInput> inputs, const CompressOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   if (inputs.empty()) throw ir::Error("compress needs at least one model");
-  std::vector<std::vector<WeightLayer>> layers;
+  if (options.fine_row_subvector != 0 && options.fine_row_subvector == options.row_subvector)
+    throw ir::Error(fmt::format("the finer row codebook needs a d other than the row codebook's {}", options.row_subvector));
+  if (options.fine_kernel_subvector != 0 && options.fine_kernel_subvector == options.kernel_subvector)
+    throw ir::Error(
+        fmt::format("the finer 3x3 codebook needs a d other than the 3x3 codebook's {}", options.kernel_subvector));
+  std::vector<LayerTiers> layers;
   for (const CompressInput& in : inputs) {
     ir::validate(in.graph);
-    layers.push_back(weight_layers(in.graph, options.row_subvector, options.kernel_subvector));
+    layers.push_back(layer_tiers(in.graph, options));
   }
   const Codebooks codebooks = shared_codebooks(inputs, layers, options);
-  for (auto& model_layers : layers) {
-    for (WeightLayer& layer : model_layers) {
-      if (!layer.encodable) continue;
-      const auto found = codebooks.index.find(layer.kind);
-      if (found == codebooks.index.end()) {
-        layer.encodable = false;
-        layer.reason = fmt::format("no shared {} codebook", to_string(layer.kind));
-      } else if (codebooks.books[static_cast<size_t>(found->second)].subvector != layer.subvector) {
-        layer.encodable = false;
-        layer.reason = fmt::format("the shared {} codebook has d = {}, the layer needs {}", to_string(layer.kind),
-                                   codebooks.books[static_cast<size_t>(found->second)].subvector, layer.subvector);
+  for (LayerTiers& tiers : layers) {
+    for (size_t tier = 0; tier < kTiers; ++tier) {
+      for (WeightLayer& layer : tiers[tier]) {
+        if (!layer.encodable) continue;
+        const std::string which = tier == 0 ? "shared" : "finer";
+        const auto found = codebooks.index[tier].find(layer.kind);
+        if (found == codebooks.index[tier].end()) {
+          layer.encodable = false;
+          layer.reason = fmt::format("no {} {} codebook", which, to_string(layer.kind));
+        } else if (codebooks.books[static_cast<size_t>(found->second)].subvector != layer.subvector) {
+          layer.encodable = false;
+          layer.reason = fmt::format("the {} {} codebook has d = {}, the layer needs {}", which, to_string(layer.kind),
+                                     codebooks.books[static_cast<size_t>(found->second)].subvector, layer.subvector);
+        }
       }
     }
   }

@@ -100,6 +100,11 @@ struct CompressOptions {
   int32_t kernel_subvector = 9;   // d of the 3x3 codebook: 9 whole kernels, else rows (weight_layers)
   int32_t row_codewords = 256;    // K of the row codebook
   int32_t kernel_codewords = 256; // K of the 3x3 kernel codebook
+  // A second, finer codebook per kind (0: none), with the same K: a layer the first codebook
+  // cannot keep within the bound tries it before staying int8 (greedy choice), and joint
+  // recovery steps a layer to it before giving the layer back to int8.
+  int32_t fine_row_subvector = 0;
+  int32_t fine_kernel_subvector = 0;
   double max_accuracy_loss = 0.01;  // per model, on the validation split (fraction; AUC for ad01)
   Bound bound = Bound::kValidation;
   bool refit_scales = true;
@@ -139,6 +144,7 @@ struct LayerResult {
   std::string op;    // CONV_2D etc.
   int64_t weights = 0;
   bool encoded = false;
+  int32_t subvector = 0;  // d of the codebook it is encoded with (0: int8)
   bool tuned = false;
   std::string note;  // why it was left int8
 };

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -212,6 +213,38 @@ TEST_F(Compress, ThreeByThreeFiltersCutIntoRowsRunBitExactUnderQemu) {
     ASSERT_EQ(b.exit_code, 0) << form << "\n" << b.err;
     EXPECT_TRUE(nlohmann::json::parse(last_line(b.out))["bit_exact"].get<bool>()) << form;
   }
+}
+
+TEST_F(Compress, FinerCodebooksTakeTheLayersTheFirstCannotAndRunBitExactUnderQemu) {
+  // Row codebooks of d = 32 and a finer d = 16, 3x3 rows of 4 and a finer 3: the ResNet-8's 1x1
+  // conv over 16 channels (rows of 16) only fits the finer row codebook, its stem (3x3x3 rows of
+  // 27) only the finer 3x3 one; every other layer takes the first. Both kernel forms run the
+  // four codebooks bit-exactly against the host.
+  const fs::path out = *dir_ / "tiers.frugal";
+  const auto r = run_frugal("compress " + q(kResnet) + " --names resnet8 --subvector 32 --fine-subvector 16 "
+                            "--codewords 16 --kernel-subvector 4 --fine-kernel-subvector 3 --max-accuracy-loss 1 "
+                            "--no-recovery --json -o " + q(out));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(last_line(r.out));
+  ASSERT_EQ(j["codebooks"].size(), 4u);
+  std::map<std::string, int> d;
+  for (const auto& l : j["models"][0]["layers"]) {
+    EXPECT_TRUE(l["encoded"].get<bool>()) << l["tensor"];
+    d[l["tensor"].get<std::string>()] = l.value("subvector", 0);
+  }
+  EXPECT_EQ(d["model/conv2d/Conv2D"], 3);
+  EXPECT_EQ(d["model/conv2d_1/Conv2D"], 4);
+  EXPECT_EQ(d["model/conv2d_5/Conv2D"], 16);
+  EXPECT_EQ(d["model/conv2d_8/Conv2D"], 32);
+  for (const char* form : {"table", "direct"}) {
+    const auto b = run_frugal("bench " + q(out) + " --board nucleo-f446re -n 1 --pq-kernel " + form + " --json");
+    ASSERT_EQ(b.exit_code, 0) << form << "\n" << b.err;
+    EXPECT_TRUE(nlohmann::json::parse(last_line(b.out))["bit_exact"].get<bool>()) << form;
+  }
+  const auto same = run_frugal("compress " + q(kKws) + " --subvector 4 --fine-subvector 4 -o " + q(*dir_ / "no.frugal"));
+  EXPECT_NE(same.exit_code, 0);
+  EXPECT_NE(same.err.find("the finer row codebook needs a d other than the row codebook's 4"), std::string::npos)
+      << same.err;
 }
 
 TEST_F(Compress, ABundleTooBigForTheBoardIsRefusedAndWritesNothing) {

@@ -42,6 +42,13 @@ CLI::App* add_compress(CLI::App& app, CompressOptions& options) {
       command->add_option("--kernel-codewords", options.kernel_codewords, "Codewords K of the 3x3 kernel codebook")
           ->check(CLI::Range(2, 256))
           ->capture_default_str();
+  command->add_option("--fine-subvector", options.fine_subvector,
+                      "Also learn a finer row codebook with this d (same K): a layer the row codebook cannot keep "
+                      "within the bound tries it before staying int8, greedily and in joint recovery")
+      ->check(CLI::Range(1, 64));
+  command->add_option("--fine-kernel-subvector", options.fine_kernel_subvector,
+                      "The same for the 3x3 codebook (rows of d, as --kernel-subvector)")
+      ->check(CLI::Range(1, 64));
   command
       ->add_flag("--search-codebooks", options.search_codebooks,
                  "Choose d and K of both codebooks: try each candidate with the greedy layer choice alone (no "
@@ -171,6 +178,8 @@ int run_compress(const CompressOptions& options) {
   po.kernel_subvector = options.kernel_subvector;
   po.row_codewords = options.codewords;
   po.kernel_codewords = options.kernel_codewords;
+  po.fine_row_subvector = options.fine_subvector;
+  po.fine_kernel_subvector = options.fine_kernel_subvector;
   po.max_accuracy_loss = options.max_accuracy_loss;
   po.bound = options.bound == "agreement" ? pq::Bound::kAgreement : pq::Bound::kValidation;
   po.recover = !options.no_recovery;
@@ -260,6 +269,7 @@ int run_compress(const CompressOptions& options) {
     Json layers = Json::array();
     for (const pq::LayerResult& l : m.layers) {
       Json lj{{"tensor", l.name}, {"op", l.op}, {"weights", l.weights}, {"encoded", l.encoded}, {"tuned", l.tuned}};
+      if (l.encoded) lj["subvector"] = l.subvector;
       if (!l.note.empty()) lj["note"] = l.note;
       layers.push_back(std::move(lj));
     }

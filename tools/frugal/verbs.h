@@ -107,6 +107,7 @@ struct CompressOptions {
   bool tune_scales = false;
   bool no_refit = false;
   bool float_scales = false;
+  int32_t fine_subvector = 0, fine_kernel_subvector = 0;
   size_t statistics = 512;
   std::string leave_out;  // learn the codebooks without this model (generalisation check)
   unsigned threads = 0;
