@@ -255,15 +255,19 @@ ModelStorage model_storage(const ir::Graph& graph, std::span<const Codebook> cod
   size_t encoded_as_int8 = 0, int8_int32 = 0, int8_quantization = 0;
   // A bias's scale is input scale x weight scale by construction, so nothing stores it. Every
   // other scale entry costs 8 bytes in the int8 model (the kernels' multiplier and shift per
-  // weight channel, or an activation's scale and zero point); the bundle stores a weight tensor's
-  // scales as 2-byte codes plus a 2-byte exponent when they have that form (compact.h).
+  // weight channel, or an activation's scale and zero point). The bundle stores a weight tensor's
+  // scales as 2-byte codes plus a 2-byte exponent when they have that form, else as 4-byte
+  // floats (its zero points are all 0 and not stored; compact.h).
   const std::set<int32_t> biases = operands_of_weighted_ops(graph, 2);
   for (size_t i = 0; i < graph.tensors.size(); ++i) {
     const ir::Tensor& t = graph.tensors[i];
     if (!biases.contains(static_cast<int32_t>(i)) && !t.quant.scale.empty()) {
       const size_t entries = t.quant.scale.size();
       int8_quantization += 8 * entries;
-      out.pq.quantization += stored_scale_codes(t) ? 2 * entries + 2 : 8 * entries;
+      const bool symmetric_weights =
+          t.is_constant && t.type == ir::DataType::kInt8 && t.quant.zero_point.size() == entries &&
+          std::all_of(t.quant.zero_point.begin(), t.quant.zero_point.end(), [](int64_t z) { return z == 0; });
+      out.pq.quantization += stored_scale_codes(t) ? 2 * entries + 2 : symmetric_weights ? 4 * entries : 8 * entries;
     }
     if (t.pq) {
       const int32_t c = t.pq->codebook;

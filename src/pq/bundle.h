@@ -41,7 +41,8 @@ void check_encodings(const Bundle& bundle);
 // fewest bytes per element that hold their values), and quantization parameters: per scale entry
 // of every quantized tensor except biases (whose scale is input scale x weight scale), 2 bytes
 // for a weight tensor whose scales have the compact form (compact.h; plus 2 for its exponent),
-// else 8 (a weight channel's multiplier and shift, an activation's scale and zero point).
+// 4 for other int8 weights with zero points all 0 (the float scale; the zero points are implied),
+// else 8 (an activation's scale and zero point).
 // The int8 side (ModelStorage::int8_bytes) counts int32 constants at 4 bytes and every scale
 // entry at 8, as the original models store them.
 struct Storage {

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
@@ -36,6 +37,13 @@ constexpr uint32_t kBundleVersion = 2;
 // An encoded tensor decodes to up to 2*d weights per index byte, so a small corrupt file could
 // otherwise ask for gigabytes; no model meant for a microcontroller comes near this.
 constexpr size_t kMaxDecodedBytes = size_t{256} << 20;
+
+// Zero points the file leaves out: one 0 per scale (the reader restores them). An empty list
+// beside scales is written as it is, so that reading gives back exactly what was written.
+bool zero_points_implied(const ir::Quantization& q) {
+  return !q.scale.empty() && q.zero_point.size() == q.scale.size() &&
+         std::all_of(q.zero_point.begin(), q.zero_point.end(), [](int64_t z) { return z == 0; });
+}
 
 // The values of an int32 tensor's little-endian bytes.
 std::vector<int32_t> int32_values(const ir::Tensor& t) {
@@ -242,8 +250,9 @@ class Writer {
       quant = fb::CreateQuantization(b_, 0, 0, t.quant.axis, codes->exponent,
                                      b_.CreateVector(codes->codes));
     else if (!t.quant.scale.empty() || !t.quant.zero_point.empty() || t.quant.axis != 0)
-      quant = fb::CreateQuantization(b_, b_.CreateVector(t.quant.scale),
-                                     b_.CreateVector(t.quant.zero_point), t.quant.axis);
+      quant = fb::CreateQuantization(
+          b_, b_.CreateVector(t.quant.scale),
+          zero_points_implied(t.quant) ? 0 : b_.CreateVector(t.quant.zero_point), t.quant.axis);
     flatbuffers::Offset<flatbuffers::Vector<uint8_t>> data = 0;
     uint8_t element_bytes = 0;
     flatbuffers::Offset<fb::PqEncoding> pq = 0;
@@ -441,7 +450,9 @@ class Reader {
                                                         : std::vector<int64_t>(codes.size(), 0);
       } else {
         t.quant.scale = to_vector(q->scale());
-        t.quant.zero_point = to_vector(q->zero_point());
+        t.quant.zero_point = q->zero_point() != nullptr
+                                 ? to_vector(q->zero_point())
+                                 : std::vector<int64_t>(t.quant.scale.size(), 0);
       }
       t.quant.axis = q->axis();
     }

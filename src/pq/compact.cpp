@@ -79,7 +79,7 @@ size_t round_weight_scales(ir::Graph& graph) {
     if (!has_weights(op.type) || op.inputs.size() < 2 || op.inputs[1] < 0) continue;
     ir::Tensor& weights = graph.tensor(op.inputs[1]);
     const std::vector<float>& scales = weights.quant.scale;
-    if (weights.type != ir::DataType::kInt8 || scales.empty()) continue;
+    if (!weights.pq || weights.type != ir::DataType::kInt8 || scales.empty()) continue;
     // Zero, negative or non-finite scales are not ours to change; such a tensor keeps its floats.
     if (std::any_of(scales.begin(), scales.end(), [](float s) { return !std::isfinite(s) || !(s > 0.0f); })) continue;
     std::vector<float> target(scales.size());

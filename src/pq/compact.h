@@ -6,7 +6,8 @@
 // A bundle stores
 // - a weight tensor's scales as 16-bit codes under one exponent per tensor, once every scale has
 //   12 significant bits and lies within 32 binades of the largest (round_weight_scales makes it
-//   so; the multiplier of each channel then moves by at most 2^-13 of itself);
+//   so for encoded layers; the multiplier of each channel then moves by at most 2^-13 of itself);
+//   other weight scales as floats, without their zero points when those are all 0;
 // - every constant int32 tensor (biases, shape operands) at the fewest whole bytes that hold all
 //   its values, losslessly.
 // The reader expands both back, so the in-memory graph, the interpreter and the firmware see the
@@ -48,10 +49,14 @@ std::vector<float> scales_from_codes(int32_t exponent, std::span<const uint16_t>
 // `scale` rounded to kScaleSignificandBits significant bits (to nearest, ties away from zero).
 float round_scale(float scale);
 
-// Rounds the weight scales of every CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED op to scales
-// scale_codes accepts: each to 12 significant bits, any below 2^-31 of the tensor's largest up to
-// that floor. Each int32 bias is rescaled so that it keeps its real value (scale_output_channels'
-// rule). Returns the scale entries that moved.
+// Rounds the weight scales of every product-quantized CONV_2D, DEPTHWISE_CONV_2D and
+// FULLY_CONNECTED weight tensor to scales scale_codes accepts: each to 12 significant bits, any
+// below 2^-31 of the tensor's largest up to that floor. Each int32 bias is rescaled so that it
+// keeps its real value (scale_output_channels' rule). Returns the scale entries that moved.
+// Layers left int8 keep their scales: any change to them, however small, breaks the exact
+// rounding ties their integer arithmetic produces (the VWW MobileNet's first convolution, whose
+// scales moved by 1e-7 of themselves, changed 3 of 500 evaluation decisions), whereas an encoded
+// layer's scales were refitted anyway (docs/product-quantization.md, "Compact parameters").
 size_t round_weight_scales(ir::Graph& graph);
 
 // The fewest bytes (1 to 4) per element that hold every value in two's complement; 1 for none.

@@ -526,8 +526,9 @@ TEST(PqStorage, HandCountedBundle) {
   const BundleStorage s = bundle_storage(b);
   ASSERT_EQ(s.models.size(), 2u);
 
-  // Scale entries of every tensor but the two biases (table above): 1+3+1+0+1+2+1 = 9, 8 bytes
-  // each = 72 (the weight scales 0.01, 0.02, ... have more than 12 significant bits: no codes).
+  // Scale entries of every tensor but the two biases (table above): 4 activations at 8 bytes
+  // = 32, 3 + 2 weight scales at 4 bytes (floats: 0.01, 0.02, ... have more than 12 significant
+  // bits, so no codes; their zero points are 0, implied) = 20; 52 in all (72 for the int8 side).
   // "tiny": indices 6 (conv, 8-bit) + ceil(6*4/8) = 3 (fc) = 9; no unencoded int8 constants;
   // int32 constants at their fewest bytes: conv bias {100, -200, 300} 2 each = 6, shape {1, 12}
   // 1 each = 2, fc bias {-7, 7} 1 each = 2; 10 in all (28 at 4 bytes).
@@ -536,8 +537,8 @@ TEST(PqStorage, HandCountedBundle) {
   EXPECT_EQ(tiny.pq.codebooks, 0u);
   EXPECT_EQ(tiny.pq.dense_weights, 0u);
   EXPECT_EQ(tiny.pq.biases, 10u);
-  EXPECT_EQ(tiny.pq.quantization, 72u);
-  EXPECT_EQ(tiny.pq.total(), 91u);
+  EXPECT_EQ(tiny.pq.quantization, 52u);
+  EXPECT_EQ(tiny.pq.total(), 71u);
   // int8 (int32 constants at 4 bytes): 54 + 24 weights + 28 + 72 = 178. fp32: (54 + 3 + 24 + 2)
   // * 4 = 332 (the shape operand is neither a weight nor a bias).
   EXPECT_EQ(tiny.int8_bytes, 178u);
@@ -551,8 +552,8 @@ TEST(PqStorage, HandCountedBundle) {
   EXPECT_EQ(dense.pq.indices, 6u);
   EXPECT_EQ(dense.pq.dense_weights, 40u);
   EXPECT_EQ(dense.pq.biases, 8u);
-  EXPECT_EQ(dense.pq.quantization, 72u);
-  EXPECT_EQ(dense.pq.total(), 126u);
+  EXPECT_EQ(dense.pq.quantization, 52u);
+  EXPECT_EQ(dense.pq.total(), 106u);
   EXPECT_EQ(dense.int8_bytes, 54u + 40u + 20u + 72u);
   EXPECT_EQ(dense.fp32_bytes, 332u);
   EXPECT_EQ(dense.weights, 78);
@@ -563,24 +564,27 @@ TEST(PqStorage, HandCountedBundle) {
   EXPECT_EQ(s.total.codebooks, 165u);
   EXPECT_EQ(s.total.dense_weights, 40u);
   EXPECT_EQ(s.total.biases, 18u);
-  EXPECT_EQ(s.total.quantization, 144u);
-  EXPECT_EQ(s.total.total(), 382u);
+  EXPECT_EQ(s.total.quantization, 104u);
+  EXPECT_EQ(s.total.total(), 342u);
   EXPECT_EQ(s.int8_bytes, 364u);
   EXPECT_EQ(s.fp32_bytes, 664u);
-  EXPECT_DOUBLE_EQ(s.ratio_vs_int8(), 364.0 / 382.0);
-  EXPECT_DOUBLE_EQ(s.ratio_vs_fp32(), 664.0 / 382.0);
+  EXPECT_DOUBLE_EQ(s.ratio_vs_int8(), 364.0 / 342.0);
+  EXPECT_DOUBLE_EQ(s.ratio_vs_fp32(), 664.0 / 342.0);
 }
 
 TEST(PqStorage, CompactWeightScalesCostTwoBytesEach) {
   // fc/weights' scales 0.5 and 0.375 (= 3072 * 2^-13) have 12 significant bits: 2 codes of 2
-  // bytes plus 2 for the exponent = 6, where 2 floats counted 16. The int8 side still counts 16.
+  // bytes plus 2 for the exponent = 6, where 2 floats counted 8. The int8 side still counts 16.
   Bundle b;
   b.codebooks = tiny_codebooks();
   b.models.push_back({"tiny", "", tiny_graph(b.codebooks)});
   b.models[0].graph.tensors[6].quant.scale = {0.5f, 0.375f};
   const ModelStorage s = model_storage(b.models[0].graph, b.codebooks);
-  EXPECT_EQ(s.pq.quantization, 72u - 16u + 6u);
+  EXPECT_EQ(s.pq.quantization, 52u - 8u + 6u);
   EXPECT_EQ(s.int8_bytes, 178u);
+  // A weight zero point other than 0 must be stored: 8 bytes per entry, no codes.
+  b.models[0].graph.tensors[6].quant.zero_point = {0, 1};
+  EXPECT_EQ(model_storage(b.models[0].graph, b.codebooks).pq.quantization, 52u - 8u + 16u);
 }
 
 TEST(PqStorage, OddFourBitIndexCountRoundsUp) {
@@ -689,6 +693,20 @@ TEST(BundleRoundTrip, LosslessEncodingOfARealModel) {
   const ModelStorage s = model_storage(back.models[0].graph, back.codebooks);
   EXPECT_EQ(s.encoded_weights, encoded_elements);
   EXPECT_GT(s.weights, s.encoded_weights);  // the depthwise filters stay dense
+
+  // Rounded as compress stores it: the encoded layers' scales become codes, the depthwise
+  // layers keep their floats; the file gives back the same graph.
+  Bundle rounded = b;
+  EXPECT_GT(round_weight_scales(rounded.models[0].graph), 0u);
+  size_t coded = 0, floats = 0;
+  for (const ir::Tensor& t : rounded.models[0].graph.tensors) {
+    if (!t.is_constant || t.type != DataType::kInt8) continue;
+    EXPECT_EQ(stored_scale_codes(t).has_value(), t.pq.has_value()) << t.name;
+    (t.pq ? coded : floats) += 1;
+  }
+  EXPECT_EQ(coded, 6u);   // the stem, 4 pointwise convolutions, the FC
+  EXPECT_EQ(floats, 4u);  // the 4 depthwise convolutions
+  expect_same_bundle(rounded, read_bundle(write_bundle(rounded)));
 }
 
 class TempDir {
@@ -749,22 +767,6 @@ TEST(BundleRoundTrip, CompactScalesAndNarrowInt32Constants) {
   expect_same_bundle(wide, read_bundle(wide_bytes));
   EXPECT_EQ(stored(wide_bytes, 2)->element_bytes(), 0);
   EXPECT_EQ(stored(wide_bytes, 2)->data()->size(), 12u);
-}
-
-TEST(BundleRoundTrip, RoundedScalesOfARealModelAreStoredAsCodes) {
-  ASSERT_TRUE(std::filesystem::exists(kKwsModel)) << kKwsModel;
-  ir::Graph g = import::import_tflite_file(kKwsModel);
-  EXPECT_GT(round_weight_scales(g), 0u);
-  size_t coded = 0;
-  for (const ir::Tensor& t : g.tensors)
-    if (t.is_constant && t.type == DataType::kInt8) {
-      EXPECT_TRUE(stored_scale_codes(t).has_value()) << t.name;
-      ++coded;
-    }
-  EXPECT_EQ(coded, 10u);  // DS-CNN: the stem, 4 depthwise and 4 pointwise convolutions, the FC
-  Bundle b;
-  b.models.push_back({"kws", kKwsModel.string(), g});
-  expect_same_bundle(b, read_bundle(write_bundle(b)));
 }
 
 TEST(BundleRoundTrip, ThroughAFile) {
@@ -962,6 +964,20 @@ TEST(BundleReadRaw, EightBitIndices) {
   EXPECT_EQ(read_error(raw.bytes()),
             "bundle: model 'm': tensor 1 'w': index 17 at position 2 is "
             "out of range for codebook 0 (K = 17)");
+}
+
+TEST(BundleRoundTrip, ZeroPointsAreImpliedOnlyWhenAllZero) {
+  // The fc weights' zero points {0, 0} are left out of the file and come back as they were.
+  Bundle b = tiny_bundle();
+  auto stored_zero_points = [](const std::vector<uint8_t>& file) {
+    return fb::GetSizePrefixedBundle(file.data())->models()->Get(0)->tensors()->Get(6)->quantization()->zero_point();
+  };
+  const std::vector<uint8_t> implied = write_bundle(b);
+  EXPECT_EQ(stored_zero_points(implied), nullptr);
+  expect_same_bundle(b, read_bundle(implied));
+  // An activation's zero point is stored like any other: conv/out's 3.
+  EXPECT_NE(fb::GetSizePrefixedBundle(implied.data())->models()->Get(0)->tensors()->Get(3)->quantization()->zero_point(),
+            nullptr);
 }
 
 TEST(BundleReadRaw, ScaleCodesWithoutZeroPoints) {

@@ -80,8 +80,8 @@ ir::Tensor int8_activation(std::vector<int32_t> shape, float scale) {
 }
 
 // input [1,4] -> FULLY_CONNECTED 2 units (weights [2,4], per-channel or per-tensor scales,
-// int32 bias) -> [1,2].
-ir::Graph fc_graph(std::vector<float> weight_scales, std::vector<int32_t> bias) {
+// product-quantized unless `encoded` is false, int32 bias) -> [1,2].
+ir::Graph fc_graph(std::vector<float> weight_scales, std::vector<int32_t> bias, bool encoded = true) {
   ir::Graph g;
   g.tensors.push_back(int8_activation({1, 4}, 0.5f));
   ir::Tensor w;
@@ -92,6 +92,7 @@ ir::Graph fc_graph(std::vector<float> weight_scales, std::vector<int32_t> bias) 
   w.data = {1, 2, 3, 4, 5, 6, 7, 8};
   w.quant.zero_point.assign(weight_scales.size(), 0);
   w.quant.scale = weight_scales;
+  if (encoded) w.pq = ir::PqEncoding{0, ir::PqLayout::kRow, 4, {0, 0}};  // rounding reads only that it is set
   g.tensors.push_back(w);
   ir::Tensor b;
   b.name = "b";
@@ -145,6 +146,14 @@ TEST(RoundWeightScales, LeavesScalesItCannotRescale) {
   EXPECT_EQ(round_weight_scales(g), 0u);
   EXPECT_EQ(g.tensors[1].quant.scale, (std::vector<float>{0.1f, 0.0f}));
   EXPECT_FALSE(stored_scale_codes(g.tensors[1]).has_value());
+}
+
+TEST(RoundWeightScales, LeavesLayersLeftInt8Alone) {
+  // Their integer arithmetic has exact rounding ties that any change of scale would break.
+  ir::Graph g = fc_graph({0.1f, 0.2f}, {100000, 5}, false);
+  EXPECT_EQ(round_weight_scales(g), 0u);
+  EXPECT_EQ(g.tensors[1].quant.scale, (std::vector<float>{0.1f, 0.2f}));
+  EXPECT_EQ(bias_of(g), (std::vector<int32_t>{100000, 5}));
 }
 
 TEST(StoredScaleCodes, OnlyConstantInt8TensorsWithZeroZeroPoints) {
