@@ -73,6 +73,13 @@ class Reader {
     return value;
   }
 
+  // A list that may be empty (a model with no weight layers).
+  const Json& array(const Json& object, const std::string& where, const char* key) const {
+    const Json& value = member(object, where, key);
+    if (!value.is_array()) fail(fmt::format("{}.{} is not an array", where, key));
+    return value;
+  }
+
   std::optional<double> optional_number(const Json& object, const char* key) const {
     const auto it = object.find(key);
     if (it == object.end() || it->is_null()) return std::nullopt;
@@ -587,6 +594,84 @@ std::vector<Chart> compress_charts_of(const Reader& r, const Json& j) {
   return charts;
 }
 
+// How a compressed layer's weights are stored, as the sub-vector length of the codebook that
+// encodes them (a bundle with finer codebooks has two per kind, so d tells them apart): 0 for a
+// layer left int8, -1 for an encoded layer of an older frugal's JSON, which has no d.
+int64_t layer_subvector(const Json& layer, const std::string& where, const Reader& r) {
+  if (!r.boolean(layer, where, "encoded")) return 0;
+  const auto it = layer.find("subvector");
+  return it != layer.end() && it->is_number_integer() ? it->get<int64_t>() : -1;
+}
+
+std::string form_label(int64_t subvector) {
+  return subvector == 0 ? "int8" : subvector < 0 ? "codebook" : fmt::format("codebook, d = {}", subvector);
+}
+
+// `visit(model name, layer, where)` for every layer of every model, in order.
+template <typename Visit>
+void for_each_layer(const Reader& r, const Json& j, Visit visit) {
+  const Json& models = r.rows(j, "the top level", "models");
+  for (size_t i = 0; i < models.size(); ++i) {
+    const std::string where = at("models", i);
+    const std::string name = r.text(models[i], where, "name");
+    const Json& layers = r.array(models[i], where, "layers");
+    for (size_t k = 0; k < layers.size(); ++k) visit(name, layers[k], where + "." + at("layers", k));
+  }
+}
+
+// Every model's weights split by how they are stored: one stacked bar per model.
+Chart compress_layers_chart(const Reader& r, const Json& j) {
+  Json rows = Json::array();
+  std::vector<int64_t> subvectors;
+  for_each_layer(r, j, [&](const std::string& model, const Json& l, const std::string& where) {
+    const int64_t d = layer_subvector(l, where, r);
+    if (std::find(subvectors.begin(), subvectors.end(), d) == subvectors.end()) subvectors.push_back(d);
+    rows.push_back({{"model", model},
+                    {"layer", short_name(r.text(l, where, "tensor"))},
+                    {"form", form_label(d)},
+                    {"weights", r.count(l, where, "weights").get<double>()}});
+  });
+  // The legend from int8 through the coarsest codebook to the finest (d = 0 first, then larger d).
+  std::sort(subvectors.begin(), subvectors.end(), [](int64_t a, int64_t b) {
+    return a == 0 || b == 0 ? a == 0 && b != 0 : a > b;
+  });
+  std::vector<std::string> forms, colors;
+  const std::vector<std::string> palette = {"#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2"};
+  size_t codebooks = 0;
+  for (int64_t d : subvectors) {
+    forms.push_back(form_label(d));
+    colors.push_back(d == 0 ? "#9d9d9d" : palette[codebooks++ % palette.size()]);  // int8 grey, as on the bytes chart
+  }
+  Json spec = {
+      {"description", "Weights of each model by how the bundle stores them"},
+      {"width", 600},
+      {"data", {{"values", rows}}},
+      {"mark", {{"type", "bar"}}},
+      {"encoding",
+       {{"y", category_axis("model", nullptr)},
+        {"x", value_axis("weights", "weights")},
+        {"color",
+         {{"field", "form"},
+          {"type", "nominal"},
+          {"title", nullptr},
+          {"scale", {{"domain", forms}, {"range", colors}}},
+          {"legend", {{"orient", "bottom"}}}}},
+        {"tooltip", Json::array({nominal("model", "model"), nominal("layer", "layer"), nominal("form", "stored as"),
+                                 field("weights", "weights", ",d")})}}}};
+  return {"Weights per model: int8 or which codebook", spec};
+}
+
+// One row per weight layer of every model: what the layer choice and the recovery decided.
+Table compress_layers_table(const Reader& r, const Json& j) {
+  Table table{{"model", "layer", "op", "weights", "stored as", "fine-tuned", "note"}, {}};
+  for_each_layer(r, j, [&](const std::string& model, const Json& l, const std::string& where) {
+    table.rows.push_back({text_cell(model), name_cell(r.text(l, where, "tensor")), text_cell(r.text(l, where, "op")),
+                          count_cell(r.count(l, where, "weights")), text_cell(form_label(layer_subvector(l, where, r))),
+                          yes_no_cell(l.value("tuned", false)), text_cell(l.value("note", ""))});
+  });
+  return table;
+}
+
 // A [low, high] pair of numbers under `key` (compress's bootstrap intervals), where the JSON has one.
 std::optional<std::pair<double, double>> interval_of(const Json& j, const char* key) {
   const auto it = j.find(key);
@@ -842,6 +927,8 @@ CommandReport compress_report(const Json& j) {
   sections.push_back({"Summary", compress_summary(r, j), {}});
   sections.push_back({"Compression and accuracy", "", compress_charts_of(r, j)});
   sections.push_back({"Models", html_table(report.table), {}});
+  sections.push_back({"Layers", "", {compress_layers_chart(r, j)}});
+  sections.push_back({"Every layer", html_table(compress_layers_table(r, j)), {}});
   report.html = render_html("frugal compress: " + file_name(r.text(j, "the top level", "bundle")), sections);
   return report;
 }

@@ -342,7 +342,7 @@ TEST(CompressReport, CodebookSearchTrials) {
 TEST(CompressReport, PageAndCsv) {
   const CommandReport report = compress_report(compress_json());
   EXPECT_NE(report.html.find("<h1>frugal compress: two.frugal</h1>"), std::string::npos);
-  EXPECT_NE(report.html.find("data-charts-total=\"4\""), std::string::npos);
+  EXPECT_NE(report.html.find("data-charts-total=\"5\""), std::string::npos);  // four, and the layers'
   EXPECT_NE(report.html.find("Compression: 10.00x vs fp32 (600,000 bytes), 2.50x vs int8 (150,000 bytes)."),
             std::string::npos);
   EXPECT_NE(report.html.find("<td>kws</td><td>kws01</td><td>Top-1</td><td>0.9000</td><td>0.8950</td>"
@@ -354,6 +354,42 @@ TEST(CompressReport, PageAndCsv) {
   EXPECT_NE(csv.find("\nkws,kws01,Top-1,0.9,0.895,0.50 (-0.20 to 1.20),0.91,0.905,50000,15000,3.3333,75,1/2\n"),
             std::string::npos) << csv;
   EXPECT_NE(csv.find("\nad01,ad01,AUC,0.85,0.84,-,"), std::string::npos) << csv;
+}
+
+// Every layer of every model: a table row and a share of its model's bar, by how it is stored;
+// the legend runs from int8 through the coarser codebook to the finer one.
+TEST(CompressReport, LayersByHowTheyAreStored) {
+  Json j = compress_json();
+  j["models"][0]["layers"][0]["subvector"] = 2;
+  j["models"][1]["layers"] = Json::parse(R"j([
+    {"tensor": "dense/MatMul;dense/BiasAdd", "op": "FULLY_CONNECTED", "weights": 60000, "encoded": true,
+     "tuned": true, "subvector": 4},
+    {"tensor": "dense_1/MatMul", "op": "FULLY_CONNECTED", "weights": 30000, "encoded": false, "tuned": false,
+     "note": "loses 1.65 points alone"}])j");
+  const CommandReport report = compress_report(j);
+  EXPECT_NE(report.html.find("<td>kws</td><td>w0</td><td>CONV_2D</td><td>30,000</td><td>codebook, d = 2</td>"
+                             "<td>no</td><td></td>"),
+            std::string::npos);
+  EXPECT_NE(report.html.find("<td>ad01</td><td>dense/MatMul</td><td>FULLY_CONNECTED</td><td>60,000</td>"
+                             "<td>codebook, d = 4</td><td>yes</td>"),
+            std::string::npos);
+  EXPECT_NE(report.html.find("<td>int8</td><td>no</td><td>loses 1.65 points alone</td>"), std::string::npos);
+
+  const size_t chart_at = report.html.find("Weights of each model by how the bundle stores them");
+  ASSERT_NE(chart_at, std::string::npos);
+  EXPECT_EQ(count(report.html, "\"domain\":[\"int8\",\"codebook, d = 4\",\"codebook, d = 2\"]"), 1u)
+      << report.html.substr(chart_at, 2000);
+  EXPECT_EQ(count(report.html, "\"range\":[\"#9d9d9d\",\"#4c78a8\",\"#f58518\"]"), 1u);  // int8 grey
+  // An older frugal's JSON: encoded, without d.
+  EXPECT_NE(compress_report(compress_json()).html.find("<td>w0</td><td>CONV_2D</td><td>30,000</td><td>codebook</td>"),
+            std::string::npos);
+
+  Json not_a_list = compress_json();
+  not_a_list["models"][1]["layers"] = 3;
+  EXPECT_EQ(error_of([&] { compress_report(not_a_list); }), "compress JSON: models[1].layers is not an array");
+  Json no_weights = compress_json();
+  no_weights["models"][0]["layers"][1].erase("weights");
+  EXPECT_EQ(error_of([&] { compress_report(no_weights); }), "compress JSON: models[0].layers[1] has no 'weights'");
 }
 
 TEST(CompressReport, MissingFieldsAreOneLineErrors) {
