@@ -181,6 +181,26 @@ Json bar_chart(const char* description, Json rows, const char* category, const c
             {"tooltip", std::move(tooltip)}}}};
 }
 
+// One bar per category made of segments, coloured by `part` (the segments' order and colours in
+// `scale`), the legend unlabelled: the chart's caption names what is split.
+Json stacked_bar_chart(const char* description, Json rows, Json y, Json x, const char* part, Json scale, Json legend,
+                       Json tooltip) {
+  return {{"description", description},
+          {"width", 600},
+          {"data", {{"values", std::move(rows)}}},
+          {"mark", {{"type", "bar"}}},
+          {"encoding",
+           {{"y", std::move(y)},
+            {"x", std::move(x)},
+            {"color",
+             {{"field", part},
+              {"type", "nominal"},
+              {"title", nullptr},
+              {"scale", std::move(scale)},
+              {"legend", std::move(legend)}}},
+            {"tooltip", std::move(tooltip)}}}};
+}
+
 // Bars side by side within each category, one per series (in `series` order, in `colors`).
 Json grouped_bar_chart(const char* description, Json rows, const char* category, const char* category_title,
                        const char* series_field, const char* series_title, const std::vector<std::string>& series,
@@ -571,21 +591,11 @@ std::vector<Chart> compress_charts_of(const Reader& r, const Json& j) {
                                 Json::array({nominal("what", "what"), field("bytes", "bytes", ",d"),
                                              field("times_stored", "x the stored bytes", ".2f")}),
                                 "#4c78a8");
-  Json parts_chart = {
-      {"description", "What the bundle stores, by part"},
-      {"width", 600},
-      {"data", {{"values", part_rows}}},
-      {"mark", {{"type", "bar"}}},
-      {"encoding",
-       {{"y", {{"field", "stored"}, {"type", "nominal"}, {"title", nullptr}}},
-        {"x", value_axis("bytes", "bytes")},
-        {"color",
-         {{"field", "part"},
-          {"type", "nominal"},
-          {"title", nullptr},
-          {"scale", {{"domain", parts}}},
-          {"legend", {{"orient", "bottom"}, {"columns", 5}}}}},
-        {"tooltip", Json::array({nominal("part", "part"), field("bytes", "bytes", ",d")})}}}};
+  Json parts_chart = stacked_bar_chart("What the bundle stores, by part", part_rows,
+                                       {{"field", "stored"}, {"type", "nominal"}, {"title", nullptr}},
+                                       value_axis("bytes", "bytes"), "part", {{"domain", parts}},
+                                       {{"orient", "bottom"}, {"columns", 5}},
+                                       Json::array({nominal("part", "part"), field("bytes", "bytes", ",d")}));
   std::vector<Chart> charts = {{"Weight bytes per model: int8 vs stored in the bundle", bytes_chart},
                                 {"Accuracy per model, before and after (held-out split)", accuracy_chart},
                                 {"Totals: fp32, int8, stored, bundle file", totals_chart},
@@ -642,22 +652,11 @@ Chart compress_layers_chart(const Reader& r, const Json& j) {
     forms.push_back(form_label(d));
     colors.push_back(d == 0 ? "#9d9d9d" : palette[codebooks++ % palette.size()]);  // int8 grey, as on the bytes chart
   }
-  Json spec = {
-      {"description", "Weights of each model by how the bundle stores them"},
-      {"width", 600},
-      {"data", {{"values", rows}}},
-      {"mark", {{"type", "bar"}}},
-      {"encoding",
-       {{"y", category_axis("model", nullptr)},
-        {"x", value_axis("weights", "weights")},
-        {"color",
-         {{"field", "form"},
-          {"type", "nominal"},
-          {"title", nullptr},
-          {"scale", {{"domain", forms}, {"range", colors}}},
-          {"legend", {{"orient", "bottom"}}}}},
-        {"tooltip", Json::array({nominal("model", "model"), nominal("layer", "layer"), nominal("form", "stored as"),
-                                 field("weights", "weights", ",d")})}}}};
+  Json spec = stacked_bar_chart("Weights of each model by how the bundle stores them", rows,
+                                category_axis("model", nullptr), value_axis("weights", "weights"), "form",
+                                {{"domain", forms}, {"range", colors}}, {{"orient", "bottom"}},
+                                Json::array({nominal("model", "model"), nominal("layer", "layer"),
+                                             nominal("form", "stored as"), field("weights", "weights", ",d")}));
   return {"Weights per model: int8 or which codebook", spec};
 }
 
