@@ -305,6 +305,30 @@ std::pair<double, double> central95(std::vector<double> values) {
   return {rank(0.025), rank(0.975)};
 }
 
+std::vector<size_t> choose_give_back_steps(std::span<const GiveBackStep> steps, double deficit, size_t max_steps) {
+  std::vector<size_t> winners, chosen;
+  for (size_t k = 0; k < steps.size(); ++k) {
+    if (steps[k].gain > 0) winners.push_back(k);
+  }
+  if (winners.empty()) {
+    if (steps.empty()) return chosen;
+    size_t least = 0;
+    for (size_t k = 1; k < steps.size(); ++k) {
+      if (steps[k].gain > steps[least].gain) least = k;
+    }
+    return {least};
+  }
+  const auto rate = [&](size_t k) { return steps[k].gain / std::max(steps[k].cost_bits, 1.0); };
+  std::stable_sort(winners.begin(), winners.end(), [&](size_t a, size_t b) { return rate(a) > rate(b); });
+  double won = 0.0;
+  for (const size_t k : winners) {
+    if (chosen.size() >= std::max<size_t>(max_steps, 1) || won >= deficit) break;
+    chosen.push_back(k);
+    won += steps[k].gain;
+  }
+  return chosen;
+}
+
 double top1_agreement(std::span<const int32_t> reference, std::span<const int32_t> predictions) {
   if (reference.size() != predictions.size()) throw ir::Error("top1_agreement: sizes differ");
   // The Top-1 "accuracy" of the copy with the original's predictions as labels.
@@ -635,6 +659,36 @@ class ModelCompressor {
     return chosen;
   }
 
+  // How closely g follows the original model on the tuning inputs, higher is closer: the share
+  // of them whose arg-max is the original's (classifiers: the distillation target is the logits
+  // or the class scores), else minus the mean squared difference of the outputs (the ad01
+  // autoencoder's reconstructions). With round_scales, on the rounded copy, as validate.
+  double tuning_fidelity(const ir::Graph& g) {
+    const std::vector<float>& reference = teacher();
+    ir::Graph rounded = g;
+    if (opt_.round_scales) round_weight_scales(rounded);
+    const std::vector<float> out =
+        teacher_targets(rounded, in_.splits.tuning.inputs, in_.splits.tuning.num_inferences(), opt_.threads);
+    const size_t count = in_.splits.tuning.num_inferences();
+    if (count == 0 || out.size() != reference.size()) return 0.0;
+    const size_t width = out.size() / count;
+    const bool logits = in_.dataset != data::Dataset::kAd01;
+    double sum = 0.0;
+    for (size_t i = 0; i < count; ++i) {
+      const auto a = out.begin() + static_cast<std::ptrdiff_t>(i * width);
+      const auto b = reference.begin() + static_cast<std::ptrdiff_t>(i * width);
+      if (logits) {
+        sum += std::max_element(a, a + static_cast<std::ptrdiff_t>(width)) - a ==
+                       std::max_element(b, b + static_cast<std::ptrdiff_t>(width)) - b
+                   ? 1.0
+                   : 0.0;
+      } else {
+        for (size_t e = 0; e < width; ++e) sum -= (a[e] - b[e]) * (a[e] - b[e]) / static_cast<double>(width);
+      }
+    }
+    return sum / static_cast<double>(count);
+  }
+
   const std::vector<float>& teacher() {
     if (teacher_.empty()) {
       teacher_ = teacher_targets(in_.graph, in_.splits.tuning.inputs, in_.splits.tuning.num_inferences(), opt_.threads);
@@ -677,7 +731,13 @@ class ModelCompressor {
     ir::Graph trial = in_.graph;
     for (const size_t i : order) encode(trial, i, {}, tier[i]);
     double best = validate(trial);
-    log(fmt::format("  joint: all {} encodable layers encoded, validation {:.4f}", order.size(), best));
+    // What a round is chosen by (RoundChoice): the validation score itself, or its fidelity to
+    // the original model on the tuning inputs, so that the bound then judges the chosen round on
+    // data nothing was chosen on.
+    const bool on_tuning = opt_.round_choice == RoundChoice::kTuningFidelity;
+    double best_choice = on_tuning ? tuning_fidelity(trial) : best;
+    log(fmt::format("  joint: all {} encodable layers encoded, validation {:.4f}{}", order.size(), best,
+                    on_tuning ? fmt::format(", tuning fidelity {:.4f}", best_choice) : std::string()));
     ir::Graph best_graph = trial;
     std::vector<TunedLayer> latent, best_latent;  // unrounded parameters training continues from
     int32_t rounds = opt_.joint_rounds;
@@ -709,9 +769,12 @@ class ModelCompressor {
           if (!latent[k].bias.empty()) round_to_int32(trial.tensor(op.inputs[2]), latent[k].bias);
         }
         const double s = validate(trial);
-        log(fmt::format("  joint: round {} tuning {} layers ({} encoded), validation {:.4f}", round + 1, ops.size(),
-                        std::count(joint.begin(), joint.end(), true), s));
-        if (s > best) {
+        const double choice = on_tuning ? tuning_fidelity(trial) : s;
+        log(fmt::format("  joint: round {} tuning {} layers ({} encoded), validation {:.4f}{}", round + 1, ops.size(),
+                        std::count(joint.begin(), joint.end(), true), s,
+                        on_tuning ? fmt::format(", tuning fidelity {:.4f}", choice) : std::string()));
+        if (choice > best_choice) {
+          best_choice = choice;
           best = s;
           best_graph = trial;
           best_latent = latent;
@@ -719,53 +782,54 @@ class ModelCompressor {
       }
       if (within_bound(best) || !opt_.joint_give_back || std::count(joint.begin(), joint.end(), true) == 0) break;
 
-      // Which encoded layer steps back: the one whose step (to the finer codebook, from the
-      // weights training reached; else to its original int8 weights) raises the score most per
-      // bit it costs (or, when none raises it, the one that lowers it least).
-      size_t pick = layers_.size();
-      double pick_gain = 0.0, pick_rate = -std::numeric_limits<double>::infinity();
-      ir::Graph pick_graph;
+      // Which encoded layers step back (to the finer codebook, from the weights training
+      // reached; else to their original int8 weights): each step is weighed alone on the best
+      // round, and choose_give_back_steps takes the ones that win back most score per bit.
+      const auto finer = [&](size_t k) { return tier[k] + 1 < kTiers && has_tier(k, tier[k] + 1); };
+      const auto step_back = [&](ir::Graph& g, size_t k) {
+        if (finer(k)) {
+          const int32_t book = book_at(k, tier[k] + 1);
+          encode_layer(g, layer_at(k, tier[k] + 1), book, cb_.books[static_cast<size_t>(book)], plain,
+                       best_latent.empty() ? std::span<const float>{} : std::span<const float>(best_latent[k].weights));
+        } else {
+          restore_layer(g, k);
+        }
+      };
+      std::vector<size_t> candidates;
+      std::vector<GiveBackStep> steps;
       for (size_t k = 0; k < layers_.size(); ++k) {
         if (!joint[k]) continue;
         ir::Graph stepped = best_graph;
-        const bool finer = tier[k] + 1 < kTiers && has_tier(k, tier[k] + 1);
-        double cost = saved_bits(k, tier[k]);
-        if (finer) {
-          const int32_t book = book_at(k, tier[k] + 1);
-          encode_layer(stepped, layer_at(k, tier[k] + 1), book, cb_.books[static_cast<size_t>(book)], plain,
-                       best_latent.empty() ? std::span<const float>{} : std::span<const float>(best_latent[k].weights));
-          cost -= saved_bits(k, tier[k] + 1);
-        } else {
-          restore_layer(stepped, k);
-        }
-        const double gain = validate(stepped) - best;
-        const double rate = gain > 0 ? gain / std::max(cost, 1.0) : gain - 1.0;  // any gain beats every loss
-        if (rate > pick_rate) {
-          pick = k;
-          pick_rate = rate;
-          pick_gain = gain;
-          pick_graph = std::move(stepped);
-        }
+        step_back(stepped, k);
+        const double cost = saved_bits(k, tier[k]) - (finer(k) ? saved_bits(k, tier[k] + 1) : 0.0);
+        candidates.push_back(k);
+        steps.push_back({validate(stepped) - best, cost});
       }
-      const bool finer = tier[pick] + 1 < kTiers && has_tier(pick, tier[pick] + 1);
-      best_graph = std::move(pick_graph);
-      if (finer) {
-        ++tier[pick];
-      } else {
-        joint[pick] = false;
-        if (!best_latent.empty()) {
-          const ir::Op& op = in_.graph.ops[static_cast<size_t>(layers_[pick].op)];
-          best_latent[pick].weights = int8_as_float(in_.graph.tensor(op.inputs[1]));
-          if (!best_latent[pick].bias.empty()) best_latent[pick].bias = int32_as_float(in_.graph.tensor(op.inputs[2]));
+      const double deficit = baseline_ - opt_.max_accuracy_loss - best;
+      for (const size_t c : choose_give_back_steps(steps, deficit, static_cast<size_t>(opt_.give_back_steps))) {
+        const size_t pick = candidates[c];
+        const bool to_finer = finer(pick);
+        step_back(best_graph, pick);
+        if (to_finer) {
+          ++tier[pick];
+        } else {
+          joint[pick] = false;
+          if (!best_latent.empty()) {
+            const ir::Op& op = in_.graph.ops[static_cast<size_t>(layers_[pick].op)];
+            best_latent[pick].weights = int8_as_float(in_.graph.tensor(op.inputs[1]));
+            if (!best_latent[pick].bias.empty()) best_latent[pick].bias = int32_as_float(in_.graph.tensor(op.inputs[2]));
+          }
         }
+        log(fmt::format("  joint: {} {} ({:+.4f} alone)", tensor_name(pick),
+                        to_finer ? fmt::format("to the finer codebook (d = {})", layer_at(pick, tier[pick]).subvector)
+                                 : std::string("back to int8"),
+                        steps[c].gain));
       }
       trial = best_graph;
       latent = best_latent;
       best = validate(trial);
-      log(fmt::format("  joint: {} {} ({:+.4f}), validation {:.4f}", tensor_name(pick),
-                      finer ? fmt::format("to the finer codebook (d = {})", layer_at(pick, tier[pick]).subvector)
-                            : std::string("back to int8"),
-                      pick_gain, best));
+      best_choice = on_tuning ? tuning_fidelity(trial) : best;
+      log(fmt::format("  joint: validation {:.4f} after giving back", best));
       rounds = std::max(1, opt_.joint_rounds / 2);
     }
 

@@ -81,6 +81,19 @@ double top1_agreement(std::span<const int32_t> reference, std::span<const int32_
 double pair_order_agreement(std::span<const double> reference, std::span<const double> scores,
                             std::span<const int32_t> labels);
 
+// One step joint recovery could give back (a layer to its finer codebook or to int8): the
+// validation score it wins back alone (negative: it loses) and the bits it costs.
+struct GiveBackStep {
+  double gain = 0.0;
+  double cost_bits = 0.0;
+};
+// Which steps to take at once, best first: by gain per bit among the steps that win score back,
+// taken in that order until their summed gains cover `deficit` (the score the model is short of
+// its bound) or `max_steps` are taken; when none wins score back, the one that loses least.
+// Steps measured alone do not add exactly, so the training rounds after them settle the rest;
+// taking several per give-back saves those rounds for all but the last. Empty when `steps` is.
+std::vector<size_t> choose_give_back_steps(std::span<const GiveBackStep> steps, double deficit, size_t max_steps);
+
 struct CompressInput {
   std::string name, source;
   ir::Graph graph;
@@ -94,6 +107,14 @@ struct CompressInput {
 //                validation inputs: a bound on the metric's change there whatever the labels,
 //                so lucky gains cannot hide losses (docs/product-quantization.md).
 enum class Bound : uint8_t { kValidation, kAgreement };
+
+// What joint recovery chooses its best round by:
+//   kValidation      the score the bound is on (the validation split): the bound then judges a
+//                    round chosen on the same data, so it passes optimistic rounds;
+//   kTuningFidelity  agreement with the original model on the tuning inputs (Top-1 agreement of
+//                    the logits; the ad01 autoencoder: minus the mean squared difference of its
+//                    outputs), so the validation split only judges.
+enum class RoundChoice : uint8_t { kValidation, kTuningFidelity };
 
 struct CompressOptions {
   int32_t row_subvector = 8;      // d of the row codebook (FC and 1x1 conv)
@@ -131,6 +152,10 @@ struct CompressOptions {
   // While the jointly trained model is over the bound, give encoded layers back to int8 one at a
   // time (the one that wins back most score per byte) and train on; false: all or nothing.
   bool joint_give_back = true;
+  // At most this many steps back per give-back (choose_give_back_steps); 1: one layer at a time,
+  // each followed by joint_rounds / 2 rounds of training.
+  int32_t give_back_steps = 1;
+  RoundChoice round_choice = RoundChoice::kValidation;
   FineTuneOptions fine_tune;
   uint64_t seed = 1;
   unsigned threads = 0;

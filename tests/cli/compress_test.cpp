@@ -339,6 +339,32 @@ TEST(CompressRecovery, JointRoundsFineTuneEveryLayerAndReport) {
   fs::remove_all(dir, ignored);
 }
 
+// --choose-rounds-on tuning: rounds are chosen by their fidelity to the original model on the
+// tuning inputs, which the log shows next to each round's validation score; --give-back-steps
+// lets several layers step back at once.
+TEST(CompressRecovery, RoundsChosenOnTuningFidelity) {
+  use_fixtures();
+  const fs::path dir = fs::temp_directory_path() / ("frugal_compress_fid_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const auto r = run_frugal("compress " + q(kKws) +
+                            " --joint-rounds 2 --epochs 1 --recovery-attempts 0 --choose-rounds-on tuning "
+                            "--give-back-steps 4 --json -o " + q(dir / "fid.frugal"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("joint: round 1 tuning 10 layers"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(", tuning fidelity "), std::string::npos) << r.err;
+  const auto j = nlohmann::json::parse(last_line(r.out));
+  ASSERT_EQ(j["models"].size(), 1u);
+  EXPECT_TRUE(fs::exists(dir / "fid.frugal"));
+  for (const std::string bad : {"--choose-rounds-on evaluation", "--give-back-steps 0"}) {
+    const auto e = run_frugal("compress " + q(kKws) + " " + bad + " -o " + q(dir / "no.frugal"));
+    EXPECT_EQ(e.exit_code, 2) << bad;
+    EXPECT_NE(e.err.find(bad.substr(0, bad.find(' '))), std::string::npos) << e.err;
+  }
+  EXPECT_FALSE(fs::exists(dir / "no.frugal"));
+  std::error_code ignored;
+  fs::remove_all(dir, ignored);
+}
+
 // --joint-models: only the named models get the joint rounds; the others keep the greedy choice.
 TEST(CompressRecovery, JointModelsLimitsTheJointRoundsToThoseModels) {
   use_fixtures();

@@ -93,6 +93,18 @@ CLI::App* add_compress(CLI::App& app, CompressOptions& options) {
                       "choice and its recovery attempts");
   command->add_flag("--all-or-nothing", options.all_or_nothing,
                     "Joint recovery keeps every layer encoded or none (no giving back layer by layer)");
+  command->add_option("--give-back-steps", options.give_back_steps,
+                      "Joint recovery steps back up to this many layers at once (those that win back most "
+                      "validation score per byte, until their gains measured alone cover what the model is short "
+                      "of its bound) before the next rounds of training; 1: one layer at a time")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  command->add_option("--choose-rounds-on", options.choose_rounds_on,
+                      "What joint recovery chooses its best round by: 'validation' (the split the bound is "
+                      "checked on) or 'tuning' (agreement with the original model on the tuning inputs, so that "
+                      "the bound judges the chosen round on data it was not chosen on)")
+      ->check(CLI::IsMember({"validation", "tuning"}))
+      ->capture_default_str();
   command->add_flag("--constant-learning-rate", options.constant_learning_rate,
                     "Fine-tune at a constant learning rate (default: half-cosine decay over each round's epochs)");
   command->add_flag("--frozen-biases", options.frozen_biases,
@@ -197,6 +209,8 @@ int run_compress(const CompressOptions& options) {
     }
   }
   po.joint_give_back = !options.all_or_nothing;
+  po.give_back_steps = options.give_back_steps;
+  po.round_choice = options.choose_rounds_on == "tuning" ? pq::RoundChoice::kTuningFidelity : pq::RoundChoice::kValidation;
   po.fine_tune.cosine_schedule = !options.constant_learning_rate;
   po.fine_tune.tune_biases = !options.frozen_biases;
   po.fine_tune.tune_scales = options.tune_scales;

@@ -102,6 +102,8 @@ struct CompressOptions {
   int32_t joint_rounds = 0;
   std::vector<std::string> joint_models;
   bool all_or_nothing = false;
+  int32_t give_back_steps = 1;
+  std::string choose_rounds_on = "validation";
   bool constant_learning_rate = false;
   bool frozen_biases = false;
   bool tune_scales = false;
