@@ -481,6 +481,7 @@ class ModelCompressor {
                       bound_metric()));
     }
     r.bound_metric = bound_metric();
+    r.bound_reference = baseline_;
     evaluation_before_ = set_outputs(in_.graph, in_.splits.evaluation, opt_.threads);
     r.before = score(evaluation_before_, in_.splits.evaluation).value;
     log(fmt::format("{}: validation {} {:.4f}, evaluation {:.4f} ({})", in_.name, r.metric, r.validation_before,
@@ -560,6 +561,8 @@ class ModelCompressor {
         log("  weight scales kept as floats: rounding them alone would cross the bound");
       }
     }
+    r.joint = joint_steps_;
+    r.joint_kept = joint_kept_;
     const SetOutputs final_outputs = set_outputs(current_, in_.splits.validation, opt_.threads);
     r.validation_after = score(final_outputs, in_.splits.validation).value;
     r.bound_after = opt_.bound == Bound::kValidation ? r.validation_after : agreement(final_outputs);
@@ -738,6 +741,12 @@ class ModelCompressor {
     double best_choice = on_tuning ? tuning_fidelity(trial) : best;
     log(fmt::format("  joint: all {} encodable layers encoded, validation {:.4f}{}", order.size(), best,
                     on_tuning ? fmt::format(", tuning fidelity {:.4f}", best_choice) : std::string()));
+    const auto record = [&](const char* event, double score, std::optional<double> fidelity, bool is_best,
+                            std::string note) {
+      joint_steps_.push_back({event, static_cast<int32_t>(std::count(joint.begin(), joint.end(), true)), score,
+                              fidelity, is_best, std::move(note)});
+    };
+    record("start", best, on_tuning ? std::optional<double>(best_choice) : std::nullopt, true, {});
     ir::Graph best_graph = trial;
     std::vector<TunedLayer> latent, best_latent;  // unrounded parameters training continues from
     int32_t rounds = opt_.joint_rounds;
@@ -773,6 +782,7 @@ class ModelCompressor {
         log(fmt::format("  joint: round {} tuning {} layers ({} encoded), validation {:.4f}{}", round + 1, ops.size(),
                         std::count(joint.begin(), joint.end(), true), s,
                         on_tuning ? fmt::format(", tuning fidelity {:.4f}", choice) : std::string()));
+        record("round", s, on_tuning ? std::optional<double>(choice) : std::nullopt, choice > best_choice, {});
         if (choice > best_choice) {
           best_choice = choice;
           best = s;
@@ -806,6 +816,7 @@ class ModelCompressor {
         steps.push_back({validate(stepped) - best, cost});
       }
       const double deficit = baseline_ - opt_.max_accuracy_loss - best;
+      std::string taken;
       for (const size_t c : choose_give_back_steps(steps, deficit, static_cast<size_t>(opt_.give_back_steps))) {
         const size_t pick = candidates[c];
         const bool to_finer = finer(pick);
@@ -820,16 +831,20 @@ class ModelCompressor {
             if (!best_latent[pick].bias.empty()) best_latent[pick].bias = int32_as_float(in_.graph.tensor(op.inputs[2]));
           }
         }
-        log(fmt::format("  joint: {} {} ({:+.4f} alone)", tensor_name(pick),
-                        to_finer ? fmt::format("to the finer codebook (d = {})", layer_at(pick, tier[pick]).subvector)
-                                 : std::string("back to int8"),
-                        steps[c].gain));
+        const std::string step = fmt::format(
+            "{} {} ({:+.4f} alone)", tensor_name(pick),
+            to_finer ? fmt::format("to the finer codebook (d = {})", layer_at(pick, tier[pick]).subvector)
+                     : std::string("back to int8"),
+            steps[c].gain);
+        log("  joint: " + step);
+        taken += (taken.empty() ? "" : "; ") + step;
       }
       trial = best_graph;
       latent = best_latent;
       best = validate(trial);
       best_choice = on_tuning ? tuning_fidelity(trial) : best;
       log(fmt::format("  joint: validation {:.4f} after giving back", best));
+      record("give-back", best, on_tuning ? std::optional<double>(best_choice) : std::nullopt, true, taken);
       rounds = std::max(1, opt_.joint_rounds / 2);
     }
 
@@ -843,6 +858,7 @@ class ModelCompressor {
       encoded_ = joint;
       tier_ = tier;
       std::fill(tuned_.begin(), tuned_.end(), true);
+      joint_kept_ = true;
       log(fmt::format("  joint: kept, {} layers encoded ({:.0f} bytes saved, greedy: {:.0f}), validation {:.4f}",
                       std::count(joint.begin(), joint.end(), true), joint_saved / 8, greedy_saved / 8, best));
     } else {
@@ -905,6 +921,8 @@ class ModelCompressor {
   const CompressOptions& opt_;
   ir::Graph current_;
   double baseline_ = 0.0;
+  std::vector<JointStep> joint_steps_;
+  bool joint_kept_ = false;
   SetOutputs reference_;  // Bound::kAgreement: the original model's outputs on validation
   SetOutputs evaluation_before_;  // the original model's outputs on evaluation
   std::vector<bool> encoded_, tuned_;

@@ -174,6 +174,17 @@ struct LayerResult {
   std::string note;  // why it was left int8
 };
 
+// One point of a model's joint recovery, in the order they happened.
+struct JointStep {
+  std::string event;         // "start" (every encodable layer encoded), "round" (after one round of
+                             // training), "give-back" (after layers stepped back)
+  int32_t encoded_layers = 0;
+  double bound_score = 0.0;  // what the bound is on (ModelResult::bound_metric)
+  std::optional<double> tuning_fidelity;  // RoundChoice::kTuningFidelity only
+  bool best = false;         // the best so far: what a give-back or the result starts from
+  std::string note;          // give-back: the steps taken
+};
+
 struct ModelResult {
   std::string name, dataset, metric;
   double before = 0.0, after = 0.0;                        // evaluation split
@@ -184,6 +195,11 @@ struct ModelResult {
   std::string bound_metric;  // "validation", "top1_agreement" or "pair_order_agreement"
   double bound_after = 0.0;  // the bound's measure at the end (validation_after, or the agreement)
   std::vector<LayerResult> layers;
+  // Joint recovery (empty when it did not run): its course, the bound's reference value (the
+  // original's score on the bound's measure) and whether its result replaced the greedy one.
+  std::vector<JointStep> joint;
+  double bound_reference = 0.0;
+  bool joint_kept = false;
   ModelStorage storage;
   std::string splits;
 };

@@ -660,6 +660,61 @@ Chart compress_layers_chart(const Reader& r, const Json& j) {
   return {"Weights per model: int8 or which codebook", spec};
 }
 
+// The course of each model's joint recovery: how far it was under the original on the bound's
+// measure after every round and give-back, against the bound. None when no model ran it.
+std::optional<Chart> compress_joint_chart(const Reader& r, const Json& j) {
+  const Json& models = r.rows(j, "the top level", "models");
+  Json rows = Json::array();
+  for (size_t i = 0; i < models.size(); ++i) {
+    const auto it = models[i].find("joint");
+    if (it == models[i].end()) continue;
+    const std::string where = at("models", i) + ".joint";
+    const std::string name = r.text(models[i], at("models", i), "name");
+    const double reference = r.number(*it, where, "bound_reference");
+    const Json& steps = r.rows(*it, where, "steps");
+    for (size_t k = 0; k < steps.size(); ++k) {
+      const Json& step = steps[k];
+      const std::string at_step = where + "." + at("steps", k);
+      Json row{{"model", name},
+               {"step", static_cast<double>(k)},
+               {"event", r.text(step, at_step, "event")},
+               {"encoded_layers", r.count(step, at_step, "encoded_layers").get<double>()},
+               {"loss_points", 100.0 * (reference - r.number(step, at_step, "bound_score"))},
+               {"best", step.value("best", false) ? "yes" : "no"},
+               {"note", step.value("note", "")}};
+      if (const auto fidelity = r.optional_number(step, "tuning_fidelity")) row["tuning_fidelity"] = *fidelity;
+      rows.push_back(std::move(row));
+    }
+  }
+  if (rows.empty()) return std::nullopt;
+  const double bound = 100.0 * r.number(j, "the top level", "max_accuracy_loss");
+  Json step_axis = field("step", "rounds and give-backs, in order");
+  step_axis["axis"] = {{"tickMinStep", 1}, {"format", "d"}};
+  Json spec = {
+      {"description", "Joint recovery of each model: points under the original after each round and give-back"},
+      {"width", 600},
+      {"height", 300},
+      {"layer",
+       Json::array(
+           {{{"data", {{"values", rows}}},
+             {"mark", {{"type", "line"}, {"point", {{"filled", true}, {"size", 50}}}}},
+             {"encoding",
+              {{"x", step_axis},
+               {"y", field("loss_points", "points under the original (bound's measure, validation)")},
+               {"color", {{"field", "model"}, {"type", "nominal"}, {"title", "model"}, {"sort", nullptr}}},
+               {"tooltip", Json::array({nominal("model", "model"), nominal("event", "event"),
+                                        field("encoded_layers", "encoded layers", ",d"),
+                                        field("loss_points", "points under the original", ".2f"),
+                                        field("tuning_fidelity", "fidelity on the tuning inputs", ".4f"),
+                                        nominal("best", "best so far"), nominal("note", "stepped back")})}}}},
+            {{"data", {{"values", Json::array({{{"bound", bound}, {"what", "the bound"}}})}}},
+             {"mark", {{"type", "rule"}, {"color", "#d62728"}, {"strokeDash", {4, 4}}}},
+             {"encoding",
+              {{"y", field("bound", "points under the original (bound's measure, validation)")},
+               {"tooltip", Json::array({nominal("what", "what"), field("bound", "points", ".2f")})}}}}})}};
+  return Chart{"Joint recovery: each model's distance from its bound, round by round", spec};
+}
+
 // One row per weight layer of every model: what the layer choice and the recovery decided.
 Table compress_layers_table(const Reader& r, const Json& j) {
   Table table{{"model", "layer", "op", "weights", "stored as", "fine-tuned", "note"}, {}};
@@ -927,6 +982,13 @@ CommandReport compress_report(const Json& j) {
   sections.push_back({"Compression and accuracy", "", compress_charts_of(r, j)});
   sections.push_back({"Models", html_table(report.table), {}});
   sections.push_back({"Layers", "", {compress_layers_chart(r, j)}});
+  if (std::optional<Chart> joint = compress_joint_chart(r, j)) {
+    sections.push_back({"Joint recovery",
+                        "<p>Every encodable layer encoded, then rounds of training all layers together; while a "
+                        "model is over its bound (dashed), layers step back to a finer codebook or to int8. "
+                        "Below the line is within the bound.</p>",
+                        {std::move(*joint)}});
+  }
   sections.push_back({"Every layer", html_table(compress_layers_table(r, j)), {}});
   report.html = render_html("frugal compress: " + file_name(r.text(j, "the top level", "bundle")), sections);
   return report;

@@ -392,6 +392,40 @@ TEST(CompressReport, LayersByHowTheyAreStored) {
   EXPECT_EQ(error_of([&] { compress_report(no_weights); }), "compress JSON: models[0].layers[1] has no 'weights'");
 }
 
+// A model that ran joint recovery gets its course drawn against the bound: its distance from the
+// original in points after every step; models without it and reports without any add nothing.
+TEST(CompressReport, JointRecoveryCourseAgainstTheBound) {
+  EXPECT_EQ(compress_report(compress_json()).html.find("Joint recovery"), std::string::npos);
+  Json j = compress_json();
+  j["models"][0]["joint"] = Json::parse(R"j({"bound_reference": 0.91, "kept": true, "steps": [
+    {"event": "start", "encoded_layers": 2, "bound_score": 0.50, "best": true, "tuning_fidelity": 0.6},
+    {"event": "round", "encoded_layers": 2, "bound_score": 0.88, "best": true, "tuning_fidelity": 0.95},
+    {"event": "give-back", "encoded_layers": 1, "bound_score": 0.90, "best": true,
+     "note": "w1 back to int8 (+0.0200 alone)"},
+    {"event": "round", "encoded_layers": 1, "bound_score": 0.905, "best": false}]})j");
+  const CommandReport report = compress_report(j);
+  const size_t section = report.html.find("Joint recovery");
+  ASSERT_NE(section, std::string::npos);
+  const size_t chart = report.html.find("Joint recovery of each model: points under the original");
+  ASSERT_NE(chart, std::string::npos);
+  // 0.91 - 0.50 = 41 points at the start, 0.91 - 0.905 = 0.5 at the end; the bound 0.01 = 1 point.
+  const std::string spec = report.html.substr(chart, report.html.find("the bound\"}", chart) - chart);
+  EXPECT_EQ(count(spec, "\"model\":\"kws\""), 4u) << spec;
+  EXPECT_EQ(count(spec, "\"model\":\"ad01\""), 0u) << spec;
+  EXPECT_NE(report.html.find("\"loss_points\":41.0"), std::string::npos) << report.html.substr(chart, 3000);
+  EXPECT_NE(report.html.find("\"note\":\"w1 back to int8 (+0.0200 alone)\""), std::string::npos);
+  EXPECT_NE(report.html.find("{\"bound\":1.0,\"what\":\"the bound\"}"), std::string::npos);
+  EXPECT_EQ(count(spec, "\"event\":\"round\""), 2u);
+
+  Json no_score = j;
+  no_score["models"][0]["joint"]["steps"][2].erase("bound_score");
+  EXPECT_EQ(error_of([&] { compress_report(no_score); }),
+            "compress JSON: models[0].joint.steps[2] has no 'bound_score'");
+  Json no_steps = j;
+  no_steps["models"][0]["joint"]["steps"] = "none";
+  EXPECT_NE(error_of([&] { compress_report(no_steps); }).find("models[0].joint"), std::string::npos);
+}
+
 TEST(CompressReport, MissingFieldsAreOneLineErrors) {
   Json no_ratio = compress_json();
   no_ratio["models"][0].erase("ratio_vs_int8");

@@ -82,7 +82,8 @@ open_page() {  # open_page KIND
   pids+=($!)
 }
 
-# Small, fast settings: one inference under QEMU, no fine-tuning, a two-level exploration of 100
+# Small, fast settings: one inference under QEMU, one joint round of one epoch for the kws (its
+# course is a chart) and no other fine-tuning, a two-level exploration of 100
 # validation records on the cost model. The model's bench runs beside compress and the bundle's
 # bench (each builds and runs its own firmware).
 step inspect "$frugal" inspect "$resnet" --report "$out/inspect"
@@ -90,8 +91,8 @@ check_files inspect inspect
 open_page inspect
 step bench "$frugal" bench "$kws" --board nucleo-f446re -n 1 --report "$out/bench" &
 bench_pid=$!
-step compress "$frugal" compress "$kws" "$resnet" --names kws resnet8 --max-accuracy-loss 1 --no-recovery \
-  --statistics 64 -o "$work/two.frugal" --report "$out/compress"
+step compress "$frugal" compress "$kws" "$resnet" --names kws resnet8 --max-accuracy-loss 1 --recovery-attempts 0 \
+  --joint-rounds 1 --epochs 1 --joint-models kws --statistics 64 -o "$work/two.frugal" --report "$out/compress"
 check_files compress compress
 open_page compress
 step bench_bundle "$frugal" bench "$work/two.frugal" --board nucleo-f446re -n 1 --report "$out/bench_bundle"

@@ -287,7 +287,7 @@ int run_compress(const CompressOptions& options) {
       if (!l.note.empty()) lj["note"] = l.note;
       layers.push_back(std::move(lj));
     }
-    models.push_back({{"name", m.name},
+    Json model_json{{"name", m.name},
                       {"dataset", m.dataset},
                       {"metric", m.metric},
                       {"before", m.before},
@@ -306,7 +306,19 @@ int run_compress(const CompressOptions& options) {
                       {"encoded_weights", m.storage.encoded_weights},
                       {"storage", storage_json(m.storage.pq)},
                       {"splits", m.splits},
-                      {"layers", layers}});
+                      {"layers", layers}};
+    if (!m.joint.empty()) {
+      Json steps = Json::array();
+      for (const pq::JointStep& step : m.joint) {
+        Json sj{{"event", step.event}, {"encoded_layers", step.encoded_layers}, {"bound_score", step.bound_score},
+                {"best", step.best}};
+        if (step.tuning_fidelity) sj["tuning_fidelity"] = *step.tuning_fidelity;
+        if (!step.note.empty()) sj["note"] = step.note;
+        steps.push_back(std::move(sj));
+      }
+      model_json["joint"] = {{"bound_reference", m.bound_reference}, {"kept", m.joint_kept}, {"steps", steps}};
+    }
+    models.push_back(std::move(model_json));
   }
   json["models"] = models;
   json["average_loss"] = result.average_loss;
