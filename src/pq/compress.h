@@ -155,7 +155,7 @@ struct CompressOptions {
   // At most this many steps back per give-back (choose_give_back_steps); 1: one layer at a time,
   // each followed by joint_rounds / 2 rounds of training.
   int32_t give_back_steps = 1;
-  RoundChoice round_choice = RoundChoice::kValidation;
+  RoundChoice round_choice = RoundChoice::kTuningFidelity;
   FineTuneOptions fine_tune;
   uint64_t seed = 1;
   unsigned threads = 0;

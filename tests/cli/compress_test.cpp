@@ -339,22 +339,37 @@ TEST(CompressRecovery, JointRoundsFineTuneEveryLayerAndReport) {
   fs::remove_all(dir, ignored);
 }
 
-// --choose-rounds-on tuning: rounds are chosen by their fidelity to the original model on the
-// tuning inputs, which the log shows next to each round's validation score; --give-back-steps
-// lets several layers step back at once.
+// By default joint recovery chooses its rounds by their fidelity to the original model on the
+// tuning inputs, which the log and the JSON show next to each round's validation score
+// (--choose-rounds-on validation: by the validation score alone); --give-back-steps lets several
+// layers step back at once.
 TEST(CompressRecovery, RoundsChosenOnTuningFidelity) {
   use_fixtures();
   const fs::path dir = fs::temp_directory_path() / ("frugal_compress_fid_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const auto r = run_frugal("compress " + q(kKws) +
-                            " --joint-rounds 2 --epochs 1 --recovery-attempts 0 --choose-rounds-on tuning "
-                            "--give-back-steps 4 --json -o " + q(dir / "fid.frugal"));
+                            " --joint-rounds 2 --epochs 1 --recovery-attempts 0 --give-back-steps 4 --json -o " +
+                            q(dir / "fid.frugal"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("joint: round 1 tuning 10 layers"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find(", tuning fidelity "), std::string::npos) << r.err;
   const auto j = nlohmann::json::parse(last_line(r.out));
   ASSERT_EQ(j["models"].size(), 1u);
+  const auto& steps = j["models"][0]["joint"]["steps"];
+  ASSERT_GE(steps.size(), 3u);  // the start and two rounds at least
+  EXPECT_EQ(steps[0]["event"], "start");
+  EXPECT_EQ(steps[1]["event"], "round");
+  for (const auto& step : steps) {
+    EXPECT_TRUE(step.contains("tuning_fidelity")) << step;
+    EXPECT_LE(step["encoded_layers"].get<int>(), 10);
+  }
   EXPECT_TRUE(fs::exists(dir / "fid.frugal"));
+  const auto v = run_frugal("compress " + q(kKws) +
+                            " --joint-rounds 1 --epochs 1 --recovery-attempts 0 --choose-rounds-on validation --json "
+                            "-o " + q(dir / "val.frugal"));
+  ASSERT_EQ(v.exit_code, 0) << v.err;
+  EXPECT_EQ(v.err.find("tuning fidelity"), std::string::npos) << v.err;
+  EXPECT_FALSE(nlohmann::json::parse(last_line(v.out))["models"][0]["joint"]["steps"][0].contains("tuning_fidelity"));
   for (const std::string bad : {"--choose-rounds-on evaluation", "--give-back-steps 0"}) {
     const auto e = run_frugal("compress " + q(kKws) + " " + bad + " -o " + q(dir / "no.frugal"));
     EXPECT_EQ(e.exit_code, 2) << bad;

@@ -100,9 +100,10 @@ CLI::App* add_compress(CLI::App& app, CompressOptions& options) {
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
   command->add_option("--choose-rounds-on", options.choose_rounds_on,
-                      "What joint recovery chooses its best round by: 'validation' (the split the bound is "
-                      "checked on) or 'tuning' (agreement with the original model on the tuning inputs, so that "
-                      "the bound judges the chosen round on data it was not chosen on)")
+                      "What joint recovery chooses its best round by: 'tuning' (agreement with the original model "
+                      "on the tuning inputs, so that the bound judges the chosen round on data it was not chosen "
+                      "on) or 'validation' (the split the bound is checked on: optimistic; before 2026-12-03 the "
+                      "only choice)")
       ->check(CLI::IsMember({"validation", "tuning"}))
       ->capture_default_str();
   command->add_flag("--constant-learning-rate", options.constant_learning_rate,

@@ -103,7 +103,7 @@ struct CompressOptions {
   std::vector<std::string> joint_models;
   bool all_or_nothing = false;
   int32_t give_back_steps = 1;
-  std::string choose_rounds_on = "validation";
+  std::string choose_rounds_on = "tuning";
   bool constant_learning_rate = false;
   bool frozen_biases = false;
   bool tune_scales = false;
