@@ -675,12 +675,12 @@ class ModelCompressor {
     const size_t count = in_.splits.tuning.num_inferences();
     if (count == 0 || out.size() != reference.size()) return 0.0;
     const size_t width = out.size() / count;
-    const bool logits = in_.dataset != data::Dataset::kAd01;
+    const bool classifier = in_.dataset != data::Dataset::kAd01;
     double sum = 0.0;
     for (size_t i = 0; i < count; ++i) {
       const auto a = out.begin() + static_cast<std::ptrdiff_t>(i * width);
       const auto b = reference.begin() + static_cast<std::ptrdiff_t>(i * width);
-      if (logits) {
+      if (classifier) {
         sum += std::max_element(a, a + static_cast<std::ptrdiff_t>(width)) - a ==
                        std::max_element(b, b + static_cast<std::ptrdiff_t>(width)) - b
                    ? 1.0
