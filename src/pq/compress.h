@@ -149,8 +149,9 @@ struct CompressOptions {
   int32_t joint_rounds = 0;
   // The models (by name) that get the joint recovery; empty: all of them.
   std::vector<std::string> joint_models;
-  // While the jointly trained model is over the bound, give encoded layers back to int8 one at a
-  // time (the one that wins back most score per byte) and train on; false: all or nothing.
+  // While the jointly trained model is over the bound, step encoded layers back (to the finer
+  // codebook, else to int8; give_back_steps at a time, those that win back most score per byte)
+  // and train on; false: all or nothing.
   bool joint_give_back = true;
   // At most this many steps back per give-back (choose_give_back_steps); 1: one layer at a time,
   // each followed by joint_rounds / 2 rounds of training.

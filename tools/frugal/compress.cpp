@@ -83,9 +83,9 @@ CLI::App* add_compress(CLI::App& app, CompressOptions& options) {
       ->capture_default_str();
   command->add_option("--joint-rounds", options.joint_rounds,
                       "Also try every encodable layer encoded, recovered by this many rounds of fine-tuning all "
-                      "layers jointly through their codewords and re-assigning them; layers go back to int8 one "
-                      "at a time until the model is within the bound (kept when it saves more than the greedy "
-                      "choice)")
+                      "layers jointly through their codewords and re-assigning them; layers step back (to the finer "
+                      "codebook, else to int8; --give-back-steps at a time) until the model is within the bound "
+                      "(kept when it saves more than the greedy choice)")
       ->check(CLI::Range(0, 100))
       ->capture_default_str();
   command->add_option("--joint-models", options.joint_models,
@@ -289,25 +289,25 @@ int run_compress(const CompressOptions& options) {
       layers.push_back(std::move(lj));
     }
     Json model_json{{"name", m.name},
-                      {"dataset", m.dataset},
-                      {"metric", m.metric},
-                      {"before", m.before},
-                      {"after", m.after},
-                      {"loss_interval95", {m.loss_low, m.loss_high}},
-                      {"validation_before", m.validation_before},
-                      {"validation_after", m.validation_after},
-                      {"bound_metric", m.bound_metric},
-                      {"bound_after", m.bound_after},
-                      {"stored_bytes", m.storage.pq.total()},
-                      {"int8_bytes", m.storage.int8_bytes},
-                      {"fp32_bytes", m.storage.fp32_bytes},
-                      {"ratio_vs_int8", static_cast<double>(m.storage.int8_bytes) /
-                                            static_cast<double>(std::max<size_t>(1, m.storage.pq.total()))},
-                      {"weights", m.storage.weights},
-                      {"encoded_weights", m.storage.encoded_weights},
-                      {"storage", storage_json(m.storage.pq)},
-                      {"splits", m.splits},
-                      {"layers", layers}};
+                    {"dataset", m.dataset},
+                    {"metric", m.metric},
+                    {"before", m.before},
+                    {"after", m.after},
+                    {"loss_interval95", {m.loss_low, m.loss_high}},
+                    {"validation_before", m.validation_before},
+                    {"validation_after", m.validation_after},
+                    {"bound_metric", m.bound_metric},
+                    {"bound_after", m.bound_after},
+                    {"stored_bytes", m.storage.pq.total()},
+                    {"int8_bytes", m.storage.int8_bytes},
+                    {"fp32_bytes", m.storage.fp32_bytes},
+                    {"ratio_vs_int8", static_cast<double>(m.storage.int8_bytes) /
+                                          static_cast<double>(std::max<size_t>(1, m.storage.pq.total()))},
+                    {"weights", m.storage.weights},
+                    {"encoded_weights", m.storage.encoded_weights},
+                    {"storage", storage_json(m.storage.pq)},
+                    {"splits", m.splits},
+                    {"layers", layers}};
     if (!m.joint.empty()) {
       Json steps = Json::array();
       for (const pq::JointStep& step : m.joint) {
