@@ -306,19 +306,20 @@ std::pair<double, double> central95(std::vector<double> values) {
 }
 
 std::vector<size_t> choose_give_back_steps(std::span<const GiveBackStep> steps, double deficit, size_t max_steps) {
+  const auto merit = [&](size_t k) { return steps[k].merit.value_or(steps[k].gain); };
   std::vector<size_t> winners, chosen;
   for (size_t k = 0; k < steps.size(); ++k) {
-    if (steps[k].gain > 0) winners.push_back(k);
+    if (merit(k) > 0) winners.push_back(k);
   }
   if (winners.empty()) {
     if (steps.empty()) return chosen;
     size_t least = 0;
     for (size_t k = 1; k < steps.size(); ++k) {
-      if (steps[k].gain > steps[least].gain) least = k;
+      if (merit(k) > merit(least)) least = k;
     }
     return {least};
   }
-  const auto rate = [&](size_t k) { return steps[k].gain / std::max(steps[k].cost_bits, 1.0); };
+  const auto rate = [&](size_t k) { return merit(k) / std::max(steps[k].cost_bits, 1.0); };
   std::stable_sort(winners.begin(), winners.end(), [&](size_t a, size_t b) { return rate(a) > rate(b); });
   double won = 0.0;
   for (const size_t k : winners) {
@@ -715,14 +716,15 @@ class ModelCompressor {
 
   // Every encodable layer encoded (with its first codebook), then rounds of fine-tuning all
   // weight layers together (the encoded ones through their codeword assignment, biases too) and
-  // re-assigning codewords. While the model is over the bound, one encoded layer takes one step
-  // back, the one that wins back the most validation score per byte the step costs: to the finer
-  // codebook when there is one and the layer is not on it yet, else to int8; training goes on
+  // re-assigning codewords. While the model is over the bound, encoded layers step back (up to
+  // give_back_steps, those that win back the most score per byte, on the tuning inputs when rounds
+  // are chosen there): to the finer codebook when there is one and the layer is not on it yet,
+  // else to its original int8 weights, frozen there unless !freeze_given_back; training goes on
   // from where it was. Kept instead of the greedy result when it is within the bound and saves more.
   void joint_recovery(const std::vector<size_t>& order) {
-    std::vector<int32_t> ops;
-    for (const WeightLayer& layer : layers_) ops.push_back(layer.op);
     std::vector<bool> joint(layers_.size(), false);
+    // Given back to their original int8 weights and no longer trained (freeze_given_back).
+    std::vector<bool> frozen(layers_.size(), false);
     std::vector<size_t> tier(layers_.size(), 0);
     for (const size_t i : order) {
       joint[i] = true;
@@ -755,17 +757,29 @@ class ModelCompressor {
         FineTuneOptions ft = opt_.fine_tune;
         ft.seed = opt_.seed + static_cast<uint64_t>(round);
         ft.threads = opt_.threads;
-        std::vector<CodewordProjection> projections(layers_.size());
+        std::vector<size_t> trained;  // indices into layers_
+        std::vector<int32_t> ops;
+        std::vector<CodewordProjection> projections;
+        std::vector<TunedLayer> start;
         for (size_t k = 0; k < layers_.size(); ++k) {
+          if (frozen[k]) continue;
+          trained.push_back(k);
+          ops.push_back(layers_[k].op);
+          if (!latent.empty()) start.push_back(latent[k]);
+          projections.emplace_back();
           if (!joint[k]) continue;
           const Codebook& cb = cb_.books[static_cast<size_t>(book_at(k, tier[k]))];
           const WeightLayer& layer = layer_at(k, tier[k]);
-          projections[k] = {cb.words.data(), cb.codewords, cb.subvector,
-                            subvector_offsets(trial.tensor(layer.weights), layer.layout, layer.subvector)};
+          projections.back() = {cb.words.data(), cb.codewords, cb.subvector,
+                                subvector_offsets(trial.tensor(layer.weights), layer.layout, layer.subvector)};
         }
-        latent = fine_tune_layers(trial, ops, in_.splits.tuning.inputs, in_.splits.tuning.num_inferences(), teacher(),
-                                  ft, projections, latent);
-        for (size_t k = 0; k < layers_.size(); ++k) {
+        if (trained.empty()) break;
+        std::vector<TunedLayer> tuned = fine_tune_layers(trial, ops, in_.splits.tuning.inputs,
+                                                         in_.splits.tuning.num_inferences(), teacher(), ft, projections,
+                                                         start);
+        latent.resize(layers_.size());
+        for (size_t t = 0; t < trained.size(); ++t) latent[trained[t]] = std::move(tuned[t]);
+        for (const size_t k : trained) {
           fold_scale_gains(trial, layers_[k].op, latent[k]);
           if (joint[k]) {
             const int32_t book = book_at(k, tier[k]);
@@ -779,7 +793,7 @@ class ModelCompressor {
         }
         const double s = validate(trial);
         const double choice = on_tuning ? tuning_fidelity(trial) : s;
-        log(fmt::format("  joint: round {} tuning {} layers ({} encoded), validation {:.4f}{}", round + 1, ops.size(),
+        log(fmt::format("  joint: round {} tuning {} layers ({} encoded), validation {:.4f}{}", round + 1, trained.size(),
                         std::count(joint.begin(), joint.end(), true), s,
                         on_tuning ? fmt::format(", tuning fidelity {:.4f}", choice) : std::string()));
         record("round", s, on_tuning ? std::optional<double>(choice) : std::nullopt, choice > best_choice, {});
@@ -813,7 +827,8 @@ class ModelCompressor {
         step_back(stepped, k);
         const double cost = saved_bits(k, tier[k]) - (finer(k) ? saved_bits(k, tier[k] + 1) : 0.0);
         candidates.push_back(k);
-        steps.push_back({validate(stepped) - best, cost});
+        steps.push_back({validate(stepped) - best, cost,
+                         on_tuning ? std::optional<double>(tuning_fidelity(stepped) - best_choice) : std::nullopt});
       }
       const double deficit = baseline_ - opt_.max_accuracy_loss - best;
       std::string taken;
@@ -825,6 +840,7 @@ class ModelCompressor {
           ++tier[pick];
         } else {
           joint[pick] = false;
+          frozen[pick] = opt_.freeze_given_back;
           if (!best_latent.empty()) {
             const ir::Op& op = in_.graph.ops[static_cast<size_t>(layers_[pick].op)];
             best_latent[pick].weights = int8_as_float(in_.graph.tensor(op.inputs[1]));
@@ -832,10 +848,10 @@ class ModelCompressor {
           }
         }
         const std::string step = fmt::format(
-            "{} {} ({:+.4f} alone)", tensor_name(pick),
+            "{} {} ({:+.4f} alone{})", tensor_name(pick),
             to_finer ? fmt::format("to the finer codebook (d = {})", layer_at(pick, tier[pick]).subvector)
-                     : std::string("back to int8"),
-            steps[c].gain);
+                     : std::string(opt_.freeze_given_back ? "back to its original int8 weights" : "back to int8"),
+            steps[c].gain, steps[c].merit ? fmt::format(", tuning fidelity {:+.4f}", *steps[c].merit) : std::string());
         log("  joint: " + step);
         taken += (taken.empty() ? "" : "; ") + step;
       }

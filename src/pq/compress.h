@@ -84,12 +84,17 @@ double pair_order_agreement(std::span<const double> reference, std::span<const d
 // One step joint recovery could give back (a layer to its finer codebook or to int8): the
 // validation score it wins back alone (negative: it loses) and the bits it costs.
 struct GiveBackStep {
-  double gain = 0.0;
+  double gain = 0.0;  // on the score the bound is on
   double cost_bits = 0.0;
+  // What the steps are ordered by, when not by `gain` itself: the gain in fidelity to the
+  // original model on data the bound never sees (the tuning inputs), so that the validation split
+  // only says how many steps are enough.
+  std::optional<double> merit;
 };
-// Which steps to take at once, best first: by gain per bit among the steps that win score back,
-// taken in that order until their summed gains cover `deficit` (the score the model is short of
-// its bound) or `max_steps` are taken; when none wins score back, the one that loses least.
+// Which steps to take at once, best first: by merit (else gain) per bit among the steps whose
+// merit is positive, taken in that order until their summed gains cover `deficit` (the score the
+// model is short of its bound) or `max_steps` are taken; when no merit is positive, the step
+// with the highest.
 // Steps measured alone do not add exactly, so the training rounds after them settle the rest;
 // taking several per give-back saves those rounds for all but the last. Empty when `steps` is.
 std::vector<size_t> choose_give_back_steps(std::span<const GiveBackStep> steps, double deficit, size_t max_steps);
@@ -156,6 +161,10 @@ struct CompressOptions {
   // At most this many steps back per give-back (choose_give_back_steps); 1: one layer at a time,
   // each followed by joint_rounds / 2 rounds of training.
   int32_t give_back_steps = 1;
+  // A layer given back to int8 keeps its original weights and bias and is no longer trained;
+  // false: it goes back to the original and trains on with the others as a dense layer (before
+  // the eighth session, the only way).
+  bool freeze_given_back = true;
   RoundChoice round_choice = RoundChoice::kTuningFidelity;
   FineTuneOptions fine_tune;
   uint64_t seed = 1;

@@ -342,7 +342,8 @@ TEST(CompressRecovery, JointRoundsFineTuneEveryLayerAndReport) {
 // By default joint recovery chooses its rounds by their fidelity to the original model on the
 // tuning inputs, which the log and the JSON show next to each round's validation score
 // (--choose-rounds-on validation: by the validation score alone); --give-back-steps lets several
-// layers step back at once.
+// layers step back at once; a layer given back to int8 stays at its original weights unless
+// --train-given-back.
 TEST(CompressRecovery, RoundsChosenOnTuningFidelity) {
   use_fixtures();
   const fs::path dir = fs::temp_directory_path() / ("frugal_compress_fid_" + std::to_string(::getpid()));
@@ -364,6 +365,29 @@ TEST(CompressRecovery, RoundsChosenOnTuningFidelity) {
     EXPECT_LE(step["encoded_layers"].get<int>(), 10);
   }
   EXPECT_TRUE(fs::exists(dir / "fid.frugal"));
+  // A layer given back to int8 keeps its original weights and leaves the training: the rounds
+  // after a give-back train that many layers fewer (--train-given-back: all of them again).
+  const auto given_back = [](const std::string& log) {
+    const size_t end = log.find("after giving back");
+    size_t n = 0;
+    for (size_t at = log.find("back to its original int8 weights"); at < end;
+         at = log.find("back to its original int8 weights", at + 1))
+      ++n;
+    return n;
+  };
+  // The fixture's DS-CNN is far over its bound with every layer encoded, so layers are given back.
+  const size_t n = given_back(r.err);
+  ASSERT_GT(n, 0u) << r.err;
+  EXPECT_NE(r.err.find("round 1 tuning " + std::to_string(10 - n) + " layers", r.err.find("after giving back")),
+            std::string::npos)
+      << r.err;
+  const auto t = run_frugal("compress " + q(kKws) +
+                            " --joint-rounds 2 --epochs 1 --recovery-attempts 0 --give-back-steps 4 "
+                            "--train-given-back -o " + q(dir / "trained.frugal"));
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  EXPECT_EQ(given_back(t.err), 0u) << t.err;
+  ASSERT_NE(t.err.find("after giving back"), std::string::npos) << t.err;
+  EXPECT_NE(t.err.find("round 1 tuning 10 layers", t.err.find("after giving back")), std::string::npos) << t.err;
   const auto v = run_frugal("compress " + q(kKws) +
                             " --joint-rounds 1 --epochs 1 --recovery-attempts 0 --choose-rounds-on validation --json "
                             "-o " + q(dir / "val.frugal"));

@@ -99,11 +99,16 @@ CLI::App* add_compress(CLI::App& app, CompressOptions& options) {
                       "of its bound) before the next rounds of training; 1: one layer at a time")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
+  command->add_flag("--train-given-back", options.train_given_back,
+                    "A layer joint recovery gives back to int8 starts again from its original weights but trains "
+                    "on with the others (what earlier versions did; default: it keeps its original weights "
+                    "and bias and is no longer trained)");
   command->add_option("--choose-rounds-on", options.choose_rounds_on,
-                      "What joint recovery chooses its best round by: 'tuning' (agreement with the original model "
-                      "on the tuning inputs, so that the bound judges the chosen round on data it was not chosen "
-                      "on) or 'validation' (the split the bound is checked on: optimistic; before 2026-12-03 the "
-                      "only choice)")
+                      "What joint recovery chooses its best round and orders its give-back steps by: 'tuning' "
+                      "(agreement with the original model on the tuning inputs, so that the bound judges the "
+                      "chosen round on data it was not chosen on and only says when enough layers are given back) "
+                      "or 'validation' (the split the bound is checked on: optimistic; before 2026-12-03 the only "
+                      "choice)")
       ->check(CLI::IsMember({"validation", "tuning"}))
       ->capture_default_str();
   command->add_flag("--constant-learning-rate", options.constant_learning_rate,
@@ -211,6 +216,7 @@ int run_compress(const CompressOptions& options) {
   }
   po.joint_give_back = !options.all_or_nothing;
   po.give_back_steps = options.give_back_steps;
+  po.freeze_given_back = !options.train_given_back;
   po.round_choice = options.choose_rounds_on == "tuning" ? pq::RoundChoice::kTuningFidelity : pq::RoundChoice::kValidation;
   po.fine_tune.cosine_schedule = !options.constant_learning_rate;
   po.fine_tune.tune_biases = !options.frozen_biases;

@@ -103,6 +103,7 @@ struct CompressOptions {
   std::vector<std::string> joint_models;
   bool all_or_nothing = false;
   int32_t give_back_steps = 1;
+  bool train_given_back = false;
   std::string choose_rounds_on = "tuning";
   bool constant_learning_rate = false;
   bool frozen_biases = false;
