@@ -487,6 +487,8 @@ class ModelCompressor {
     r.before = score(evaluation_before_, in_.splits.evaluation).value;
     log(fmt::format("{}: validation {} {:.4f}, evaluation {:.4f} ({})", in_.name, r.metric, r.validation_before,
                     r.before, in_.splits.description));
+    if (const float rate = round_options(0).learning_rate; rate != opt_.fine_tune.learning_rate)
+      log(fmt::format("  fine-tuning at learning rate {:g}", rate));
 
     // Largest layers first: they hold most of the bytes; first and last layers last.
     std::vector<size_t> order;
@@ -693,6 +695,17 @@ class ModelCompressor {
     return sum / static_cast<double>(count);
   }
 
+  // The fine-tuning of one round: the model's own learning rate when it has one, a seed per round.
+  FineTuneOptions round_options(int32_t round) const {
+    FineTuneOptions ft = opt_.fine_tune;
+    if (in_.dataset == data::Dataset::kAd01) ft.learning_rate *= kAutoencoderRateFactor;
+    for (const auto& [name, rate] : opt_.model_learning_rates)
+      if (name == in_.name) ft.learning_rate = rate;
+    ft.seed = opt_.seed + static_cast<uint64_t>(round);
+    ft.threads = opt_.threads;
+    return ft;
+  }
+
   const std::vector<float>& teacher() {
     if (teacher_.empty()) {
       teacher_ = teacher_targets(in_.graph, in_.splits.tuning.inputs, in_.splits.tuning.num_inferences(), opt_.threads);
@@ -754,9 +767,7 @@ class ModelCompressor {
     int32_t rounds = opt_.joint_rounds;
     for (;;) {
       for (int32_t round = 0; round < rounds; ++round) {
-        FineTuneOptions ft = opt_.fine_tune;
-        ft.seed = opt_.seed + static_cast<uint64_t>(round);
-        ft.threads = opt_.threads;
+        const FineTuneOptions ft = round_options(round);
         std::vector<size_t> trained;  // indices into layers_
         std::vector<int32_t> ops;
         std::vector<CodewordProjection> projections;
@@ -894,9 +905,7 @@ class ModelCompressor {
     double best = validate(trial);
     ir::Graph best_graph = trial;
     for (int32_t round = 0; round < opt_.recovery_rounds; ++round) {
-      FineTuneOptions ft = opt_.fine_tune;
-      ft.seed = opt_.seed + static_cast<uint64_t>(round);
-      ft.threads = opt_.threads;
+      const FineTuneOptions ft = round_options(round);
       std::vector<TunedLayer> weights =
           fine_tune_layers(trial, ops, in_.splits.tuning.inputs, in_.splits.tuning.num_inferences(), teacher(), ft);
       for (size_t k = 0; k < tuned.size(); ++k) fold_scale_gains(trial, layers_[tuned[k]].op, weights[k]);

@@ -99,6 +99,12 @@ struct GiveBackStep {
 // taking several per give-back saves those rounds for all but the last. Empty when `steps` is.
 std::vector<size_t> choose_give_back_steps(std::span<const GiveBackStep> steps, double deficit, size_t max_steps);
 
+// The ad01 autoencoder fine-tunes at this fraction of the classifiers' learning rate. Every one of
+// its 640 outputs is matched, not an arg-max: at the classifiers' 0.1 int8 steps, two epochs of
+// distillation from its own weights changed half of them and left its int8 output 8.6 (MSE) away
+// from where it started; at 0.01 it stays (tests/pq_finetune).
+inline constexpr float kAutoencoderRateFactor = 0.1f;
+
 struct CompressInput {
   std::string name, source;
   ir::Graph graph;
@@ -167,6 +173,8 @@ struct CompressOptions {
   bool freeze_given_back = true;
   RoundChoice round_choice = RoundChoice::kTuningFidelity;
   FineTuneOptions fine_tune;
+  // Per model (by name), a learning rate other than fine_tune's (and kAutoencoderRateFactor's).
+  std::vector<std::pair<std::string, float>> model_learning_rates;
   uint64_t seed = 1;
   unsigned threads = 0;
   // Codebooks to use instead of learning them (leave-one-out: codebooks from other models).

@@ -383,8 +383,11 @@ TEST(CompressRecovery, RoundsChosenOnTuningFidelity) {
       << r.err;
   const auto t = run_frugal("compress " + q(kKws) +
                             " --joint-rounds 2 --epochs 1 --recovery-attempts 0 --give-back-steps 4 "
-                            "--train-given-back -o " + q(dir / "trained.frugal"));
+                            "--train-given-back --model-learning-rate kws_ref_model_int8=0.05 -o " +
+                            q(dir / "trained.frugal"));
   ASSERT_EQ(t.exit_code, 0) << t.err;
+  EXPECT_NE(t.err.find("fine-tuning at learning rate 0.05"), std::string::npos) << t.err;
+  EXPECT_EQ(r.err.find("fine-tuning at learning rate"), std::string::npos) << r.err;
   EXPECT_EQ(given_back(t.err), 0u) << t.err;
   ASSERT_NE(t.err.find("after giving back"), std::string::npos) << t.err;
   EXPECT_NE(t.err.find("round 1 tuning 10 layers", t.err.find("after giving back")), std::string::npos) << t.err;
@@ -440,6 +443,12 @@ TEST(CompressErrors, BadArgumentsAreOneLineErrorsAndWriteNothing) {
       {"compress " + q(kKws) + " " + q(kResnet) + " --leave-out nobody -o " + q(out), "no model named 'nobody'"},
       {"compress " + q(kKws) + " --joint-rounds 1 --joint-models nobody -o " + q(out),
        "--joint-models: no model named 'nobody'"},
+      {"compress " + q(kKws) + " --model-learning-rate nobody=0.01 -o " + q(out),
+       "--model-learning-rate: no model named 'nobody'"},
+      {"compress " + q(kKws) + " --model-learning-rate kws_ref_model_int8=-1 -o " + q(out),
+       "--model-learning-rate: the rate of 'kws_ref_model_int8' must be a positive number, got '-1'"},
+      {"compress " + q(kKws) + " --model-learning-rate 0.01 -o " + q(out),
+       "--model-learning-rate: expected NAME=RATE, got '0.01'"},
       {"compress " + q(kKws) + " --data cifar10 -o " + q(out), "cifar10"},
       {"compress " + q(not_a_model) + " -o " + q(out), "error: "},
   };

@@ -3,8 +3,11 @@
 // on its validation split and measured before and after on its evaluation split.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 
 #include "common.h"
@@ -77,6 +80,9 @@ CLI::App* add_compress(CLI::App& app, CompressOptions& options) {
   command->add_option("--learning-rate", options.learning_rate, "Adam step of the fine-tuning (weights in int8 units)")
       ->check(positive_number())
       ->capture_default_str();
+  command->add_option("--model-learning-rate", options.model_learning_rates,
+                      "NAME=RATE: this model fine-tunes at RATE instead of --learning-rate (repeatable; default: "
+                      "every model at --learning-rate, except the ad01 autoencoder at a tenth of it)");
   command->add_option("--recovery-attempts", options.recovery_attempts,
                       "Refused layers (largest first) that get a fine-tuning attempt, per model")
       ->check(CLI::Range(0, 1000))
@@ -213,6 +219,21 @@ int run_compress(const CompressOptions& options) {
     if (std::none_of(inputs.begin(), inputs.end(), [&](const pq::CompressInput& in) { return in.name == name; })) {
       throw ir::Error(fmt::format("--joint-models: no model named '{}'", name));
     }
+  }
+  for (const std::string& entry : options.model_learning_rates) {
+    const size_t eq = entry.find('=');
+    const std::string name = entry.substr(0, eq);
+    if (eq == std::string::npos || name.empty())
+      throw ir::Error(fmt::format("--model-learning-rate: expected NAME=RATE, got '{}'", entry));
+    if (std::none_of(inputs.begin(), inputs.end(), [&](const pq::CompressInput& in) { return in.name == name; }))
+      throw ir::Error(fmt::format("--model-learning-rate: no model named '{}'", name));
+    const std::string text = entry.substr(eq + 1);
+    char* end = nullptr;
+    const float rate = std::strtof(text.c_str(), &end);
+    if (text.empty() || end != text.c_str() + text.size() || !(rate > 0.0f) || !std::isfinite(rate))
+      throw ir::Error(fmt::format("--model-learning-rate: the rate of '{}' must be a positive number, got '{}'", name,
+                                  text));
+    po.model_learning_rates.emplace_back(name, rate);
   }
   po.joint_give_back = !options.all_or_nothing;
   po.give_back_steps = options.give_back_steps;

@@ -97,6 +97,7 @@ struct CompressOptions {
   size_t tuning = 2000;
   int32_t epochs = 2;
   float learning_rate = 0.1f;
+  std::vector<std::string> model_learning_rates;  // NAME=RATE
   bool no_recovery = false;
   int32_t recovery_attempts = 4;
   int32_t joint_rounds = 0;
