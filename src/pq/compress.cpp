@@ -861,7 +861,7 @@ class ModelCompressor {
         const std::string step = fmt::format(
             "{} {} ({:+.4f} alone{})", tensor_name(pick),
             to_finer ? fmt::format("to the finer codebook (d = {})", layer_at(pick, tier[pick]).subvector)
-                     : std::string(opt_.freeze_given_back ? "back to its original int8 weights" : "back to int8"),
+                     : std::string(opt_.freeze_given_back ? "back to int8, its original weights" : "back to int8"),
             steps[c].gain, steps[c].merit ? fmt::format(", tuning fidelity {:+.4f}", *steps[c].merit) : std::string());
         log("  joint: " + step);
         taken += (taken.empty() ? "" : "; ") + step;

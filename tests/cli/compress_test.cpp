@@ -370,8 +370,8 @@ TEST(CompressRecovery, RoundsChosenOnTuningFidelity) {
   const auto given_back = [](const std::string& log) {
     const size_t end = log.find("after giving back");
     size_t n = 0;
-    for (size_t at = log.find("back to its original int8 weights"); at < end;
-         at = log.find("back to its original int8 weights", at + 1))
+    for (size_t at = log.find("back to int8, its original weights"); at < end;
+         at = log.find("back to int8, its original weights", at + 1))
       ++n;
     return n;
   };
