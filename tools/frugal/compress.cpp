@@ -82,7 +82,7 @@ CLI::App* add_compress(CLI::App& app, CompressOptions& options) {
       ->capture_default_str();
   command->add_option("--model-learning-rate", options.model_learning_rates,
                       "NAME=RATE: this model fine-tunes at RATE instead of --learning-rate (repeatable; default: "
-                      "every model at --learning-rate, except the ad01 autoencoder at a tenth of it)");
+                      "every model at --learning-rate, except the ad01 autoencoder at a third of it)");
   command->add_option("--recovery-attempts", options.recovery_attempts,
                       "Refused layers (largest first) that get a fine-tuning attempt, per model")
       ->check(CLI::Range(0, 1000))
