@@ -7,8 +7,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <optional>
+#include <string_view>
 
 #include "common.h"
 #include "data/data_root.h"
@@ -215,25 +215,23 @@ int run_compress(const CompressOptions& options) {
   po.max_recovery_attempts = options.recovery_attempts;
   po.joint_rounds = options.joint_rounds;
   po.joint_models = options.joint_models;
-  for (const std::string& name : options.joint_models) {
-    if (std::none_of(inputs.begin(), inputs.end(), [&](const pq::CompressInput& in) { return in.name == name; })) {
-      throw ir::Error(fmt::format("--joint-models: no model named '{}'", name));
-    }
-  }
+  const auto require_model = [&](std::string_view option, const std::string& name) {
+    if (std::none_of(inputs.begin(), inputs.end(), [&](const pq::CompressInput& in) { return in.name == name; }))
+      throw ir::Error(fmt::format("{}: no model named '{}'", option, name));
+  };
+  for (const std::string& name : options.joint_models) require_model("--joint-models", name);
   for (const std::string& entry : options.model_learning_rates) {
     const size_t eq = entry.find('=');
     const std::string name = entry.substr(0, eq);
     if (eq == std::string::npos || name.empty())
       throw ir::Error(fmt::format("--model-learning-rate: expected NAME=RATE, got '{}'", entry));
-    if (std::none_of(inputs.begin(), inputs.end(), [&](const pq::CompressInput& in) { return in.name == name; }))
-      throw ir::Error(fmt::format("--model-learning-rate: no model named '{}'", name));
+    require_model("--model-learning-rate", name);
     const std::string text = entry.substr(eq + 1);
-    char* end = nullptr;
-    const float rate = std::strtof(text.c_str(), &end);
-    if (text.empty() || end != text.c_str() + text.size() || !(rate > 0.0f) || !std::isfinite(rate))
+    const std::optional<double> rate = parse_number(text);
+    if (!rate || !(*rate > 0.0) || !std::isfinite(*rate))
       throw ir::Error(fmt::format("--model-learning-rate: the rate of '{}' must be a positive number, got '{}'", name,
                                   text));
-    po.model_learning_rates.emplace_back(name, rate);
+    po.model_learning_rates.emplace_back(name, static_cast<float>(*rate));
   }
   po.joint_give_back = !options.all_or_nothing;
   po.give_back_steps = options.give_back_steps;
