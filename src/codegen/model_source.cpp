@@ -189,8 +189,7 @@ class Emitter {
     const std::string name = fmt::format("l{}_quant", layer);
     std::string list;
     for (const kernels::cortexm::ChannelQuant& q : quant) {
-      list += fmt::format("\n    {{{}, {}, {}, {}, {}, {}}},", q.bias, q.multiplier, q.shift, q.doubled_multiplier,
-                          q.right_shift, q.nudge);
+      list += fmt::format("\n    {{{}, {}, {}}},", q.bias, q.multiplier, q.shift);
     }
     constants_ += fmt::format("const kc::ChannelQuant {}[{}] = {{{}\n}};\n\n", name, quant.size(), list);
     constant_bytes_ += quant.size() * sizeof(kernels::cortexm::ChannelQuant);

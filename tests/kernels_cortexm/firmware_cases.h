@@ -53,8 +53,7 @@ inline std::string quant_array(const std::string& name, const std::vector<Channe
   std::ostringstream out;
   out << "const frugal::kernels::cortexm::ChannelQuant " << name << "[] = {\n";
   for (const ChannelQuant& q : quant) {
-    out << "  {" << q.bias << "," << q.multiplier << "," << q.shift << "," << q.doubled_multiplier << ","
-        << q.right_shift << "," << q.nudge << "},\n";
+    out << "  {" << q.bias << "," << q.multiplier << "," << q.shift << "},\n";
   }
   return out.str() + "};\n";
 }
@@ -167,7 +166,7 @@ inline FirmwareCase conv_case(const std::string& name, const ConvShape& s, uint3
                    (format == WeightFormat::kInt16
                         ? array("int16_t", name + "_weights", packed.weights16)
                         : array("int8_t", name + "_weights", packed.weights)) +
-                   quant_array(name + "_quant", packed.quant) + "alignas(4) int8_t " +
+                   quant_array(name + "_quant", kind == packed.requant ? packed.quant : exact_form(packed.quant, packed.requant)) + "alignas(4) int8_t " +
                    c.output_symbol + "[" + std::to_string(c.expected.size()) + "];\n" +
                    "alignas(4) int16_t " + name + "_scratch[frugal::kernels::cortexm::conv2d_scratch_bytes<" +
                    name + "_shape>() / 2];\n";

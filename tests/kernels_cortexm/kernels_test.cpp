@@ -126,16 +126,16 @@ bool check_conv(const Shape& s, const ConvShape& dims, Rng& rng, const std::vect
                                       bias_ptr, mult.data(), dims.input_offset);
   auto scratch = scratch_for(conv2d_scratch_bytes(s));
   std::vector<int8_t> actual(expected.size(), 0x55);
-  conv2d<RequantExact>(s, input.data(), packed.weights.data(), packed.quant.data(), actual.data(),
-                       scratch.data());
+  conv2d<RequantExact>(s, input.data(), packed.weights.data(), exact_form(packed.quant, packed.requant).data(),
+                       actual.data(), scratch.data());
   EXPECT_EQ(actual, expected) << what << " (exact requantization)";
   // Pre-expanded int16 weights: the same outputs.
   const PackedConv packed16 =
       pack_conv(filter.data(), dims.out_c, dims.kh, dims.kw, dims.in_c, bias_ptr, mult.data(),
                 dims.input_offset, WeightFormat::kInt16);
   std::fill(actual.begin(), actual.end(), int8_t{0x55});
-  conv2d<RequantExact>(s, input.data(), packed16.weights16.data(), packed16.quant.data(),
-                       actual.data(), scratch.data());
+  conv2d<RequantExact>(s, input.data(), packed16.weights16.data(),
+                       exact_form(packed16.quant, packed16.requant).data(), actual.data(), scratch.data());
   EXPECT_EQ(actual, expected) << what << " (int16 weights, exact requantization)";
   if (packed.requant == RequantKind::kFast) {
     std::fill(actual.begin(), actual.end(), int8_t{0x55});
@@ -198,8 +198,8 @@ void check_depthwise(const Shape& s, const ConvShape& dims, Rng& rng,
   const PackedDepthwise packed = pack_depthwise(filter.data(), dims.kh, dims.kw, dims.out_c,
                                                 bias.data(), mult.data(), dims.input_offset);
   std::vector<int8_t> actual(expected.size(), 0x55);
-  depthwise_conv2d<RequantExact>(s, input.data(), packed.weights.data(), packed.quant.data(),
-                                 actual.data());
+  depthwise_conv2d<RequantExact>(s, input.data(), packed.weights.data(),
+                                 exact_form(packed.quant, packed.requant).data(), actual.data());
   ASSERT_EQ(actual, expected) << what << " (exact requantization)";
   if (packed.requant == RequantKind::kFast) {
     std::fill(actual.begin(), actual.end(), int8_t{0x55});
@@ -243,8 +243,8 @@ TEST(CortexmFullyConnected, RandomShapesMatchReference) {
                                                    bias.data(), mult.data(), s.input_offset);
     auto scratch = scratch_for(fully_connected_scratch_bytes(s));
     std::vector<int8_t> actual(expected.size(), 0x55);
-    fully_connected<RequantExact>(s, input.data(), packed.weights.data(), packed.quant.data(),
-                                  actual.data(), scratch.data());
+    fully_connected<RequantExact>(s, input.data(), packed.weights.data(),
+                                  exact_form(packed.quant, packed.requant).data(), actual.data(), scratch.data());
     ASSERT_EQ(actual, expected) << "depth " << s.depth << " out " << s.out_depth;
     if (packed.requant == RequantKind::kFast) {
       fully_connected<RequantFast>(s, input.data(), packed.weights.data(), packed.quant.data(),
@@ -256,7 +256,7 @@ TEST(CortexmFullyConnected, RandomShapesMatchReference) {
                              s.input_offset, WeightFormat::kInt16);
     std::fill(actual.begin(), actual.end(), int8_t{0x55});
     fully_connected<RequantExact>(s, input.data(), packed16.weights16.data(),
-                                  packed16.quant.data(), actual.data(), scratch.data());
+                                  exact_form(packed16.quant, packed16.requant).data(), actual.data(), scratch.data());
     ASSERT_EQ(actual, expected) << "int16 weights, depth " << s.depth << " out " << s.out_depth;
   }
 }
@@ -336,13 +336,32 @@ TEST(CortexmRequant, FastEqualsMultiplyByQuantizedMultiplier) {
       // two; take m = 2^30 so y = acc / 2 (rounded) and pick acc = (2k + 1) * 2^e.
       const QuantizedMultiplier half{1 << 30, rng.uniform(-12, -1)};
       const int32_t tie = (2 * rng.uniform(-1000, 1000) + 1) << -half.shift;
-      const auto qh = pack_channel_quant(1, nullptr, &half)[0];
+      const auto qh = fast_form(pack_channel_quant(1, nullptr, &half)[0]);
       ASSERT_EQ(RequantFast::apply(tie, qh), multiply_by_quantized_multiplier(tie, half)) << tie;
     }
-    const auto q = pack_channel_quant(1, nullptr, &m)[0];
+    const auto q = fast_form(pack_channel_quant(1, nullptr, &m)[0]);
     ASSERT_EQ(RequantFast::apply(acc, q), multiply_by_quantized_multiplier(acc, m))
         << acc << " " << m.multiplier << " " << m.shift;
   }
+}
+
+// A layer packed for RequantFast keeps everything RequantExact needs: the tests (and any caller)
+// may run either on one packing.
+TEST(CortexmRequant, FastFormConvertsBackToExactForm) {
+  Rng rng(5);
+  for (int iter = 0; iter < 10000; ++iter) {
+    const ChannelQuant exact{rng.uniform(-100000, 100000), rng.uniform(1 << 30, INT32_MAX), rng.uniform(-31, -1)};
+    const ChannelQuant fast = fast_form(exact);
+    EXPECT_EQ(fast.shift, -exact.shift - 1);
+    const ChannelQuant back = exact_form({fast}, RequantKind::kFast)[0];
+    ASSERT_EQ(back.bias, exact.bias);
+    ASSERT_EQ(back.multiplier, exact.multiplier);
+    ASSERT_EQ(back.shift, exact.shift);
+  }
+  const ChannelQuant top = fast_form({0, INT32_MAX, -31});
+  EXPECT_EQ(top.multiplier, -2);  // 2 (2^31 - 1) - 2^32
+  EXPECT_EQ(top.shift, 30);
+  EXPECT_EQ(exact_form({top}, RequantKind::kExact)[0].multiplier, -2);  // already exact: unchanged
 }
 
 TEST(CortexmRequant, PackerChoosesExactWhenFastIsNotProvablyExact) {

@@ -68,7 +68,10 @@ inline PqFirmwareCase pq_conv_case(const std::string& name, const PqConvShape& s
   pc.codebook_bytes = codebook.size() * sizeof(int16_t);
   pc.index_bytes = pc.packed.indices(form).size();
   pc.scratch_bytes = pc.packed.scratch_bytes(form);
-  if (force_exact) pc.packed.requant = RequantKind::kExact;
+  if (force_exact) {
+    pc.packed.quant = exact_form(pc.packed.quant, pc.packed.requant);
+    pc.packed.requant = RequantKind::kExact;
+  }
   c.requant = pc.packed.requant == RequantKind::kFast ? "fast" : "exact";
   c.macs = int64_t{s.out_h} * s.out_w * s.out_c * s.kh * s.kw * s.in_c;
   c.output_symbol = name + "_output";

@@ -97,11 +97,12 @@ FormOutputs run_conv(const PqConvShape& s, const std::vector<int8_t>& input, con
   EXPECT_LE(pq_conv2d_table_scratch_bytes(s, 2), p.table_scratch_bytes);
   GuardedScratch direct(p.direct_scratch_bytes), table(p.table_scratch_bytes),
       table2(pq_conv2d_table_scratch_bytes(s, 2));
-  pq_conv2d_direct<Requant>(s, input.data(), codebook.data(), p.direct_indices.data(), p.quant.data(),
+  const std::vector<ChannelQuant> quant = quant_for<Requant>(p.quant, p.requant);
+  pq_conv2d_direct<Requant>(s, input.data(), codebook.data(), p.direct_indices.data(), quant.data(),
                             r.direct.data(), direct.data());
-  pq_conv2d_table<Requant>(s, input.data(), codebook.data(), p.table_indices.data(), p.quant.data(), r.table.data(),
+  pq_conv2d_table<Requant>(s, input.data(), codebook.data(), p.table_indices.data(), quant.data(), r.table.data(),
                            table.data());
-  pq_conv2d_table<Requant, 2>(s, input.data(), codebook.data(), p.table_indices.data(), p.quant.data(),
+  pq_conv2d_table<Requant, 2>(s, input.data(), codebook.data(), p.table_indices.data(), quant.data(),
                               r.table2.data(), table2.data());
   EXPECT_TRUE(direct.guards_intact() && table.guards_intact() && table2.guards_intact()) << "scratch overrun";
   return r;
@@ -118,11 +119,12 @@ FormOutputs run_fc(const PqFcShape& s, const std::vector<int8_t>& input, const s
   EXPECT_EQ(pq_fully_connected_table_scratch_bytes(s), p.table_scratch_bytes);
   GuardedScratch direct(p.direct_scratch_bytes), table(p.table_scratch_bytes),
       table2(pq_fully_connected_table_scratch_bytes(s, 2));
-  pq_fully_connected_direct<Requant>(s, input.data(), codebook.data(), p.direct_indices.data(), p.quant.data(),
+  const std::vector<ChannelQuant> quant = quant_for<Requant>(p.quant, p.requant);
+  pq_fully_connected_direct<Requant>(s, input.data(), codebook.data(), p.direct_indices.data(), quant.data(),
                                      r.direct.data(), direct.data());
-  pq_fully_connected_table<Requant>(s, input.data(), codebook.data(), p.table_indices.data(), p.quant.data(),
+  pq_fully_connected_table<Requant>(s, input.data(), codebook.data(), p.table_indices.data(), quant.data(),
                                     r.table.data(), table.data());
-  pq_fully_connected_table<Requant, 2>(s, input.data(), codebook.data(), p.table_indices.data(), p.quant.data(),
+  pq_fully_connected_table<Requant, 2>(s, input.data(), codebook.data(), p.table_indices.data(), quant.data(),
                                        r.table2.data(), table2.data());
   EXPECT_TRUE(direct.guards_intact() && table.guards_intact() && table2.guards_intact()) << "scratch overrun";
   return r;
@@ -483,9 +485,10 @@ TEST(PqFullyConnected, StaticShape) {
   const auto p = pack_pq_fully_connected(view, w.indices.data(), 9, 64, 3, q.bias.data(), q.multipliers.data(), 7);
   const auto codebook = pack_pq_codebook(view);
   alignas(4) int16_t scratch[pq_fully_connected_table_scratch_bytes<StaticRowFc>() / 2];
-  pq_fully_connected_direct<RequantExact>(s, input.data(), codebook.data(), p.direct_indices.data(), p.quant.data(),
+  const auto quant = exact_form(p.quant, p.requant);
+  pq_fully_connected_direct<RequantExact>(s, input.data(), codebook.data(), p.direct_indices.data(), quant.data(),
                                           direct.data(), scratch);
-  pq_fully_connected_table<RequantExact>(s, input.data(), codebook.data(), p.table_indices.data(), p.quant.data(),
+  pq_fully_connected_table<RequantExact>(s, input.data(), codebook.data(), p.table_indices.data(), quant.data(),
                                          table.data(), scratch);
   EXPECT_EQ(direct, expected);
   EXPECT_EQ(table, expected);

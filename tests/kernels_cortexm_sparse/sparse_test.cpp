@@ -165,8 +165,9 @@ std::vector<int8_t> run_conv(const ConvShape& s, const std::vector<int8_t>& inpu
                              const PackedSparseConv& p) {
   std::vector<int8_t> out(static_cast<size_t>(s.out_h) * s.out_w * s.out_c);
   std::vector<int32_t> scratch(conv2d_scratch_bytes(s) / 4 + 1);
-  sparse_conv2d<Requant, Gemm>(s, input.data(), p.stream.data(), p.pair_quads.data(), p.quant.data(),
-                               out.data(), reinterpret_cast<int16_t*>(scratch.data()));
+  sparse_conv2d<Requant, Gemm>(s, input.data(), p.stream.data(), p.pair_quads.data(),
+                               quant_for<Requant>(p.quant, p.requant).data(), out.data(),
+                               reinterpret_cast<int16_t*>(scratch.data()));
   return out;
 }
 
@@ -301,7 +302,7 @@ TEST(SparseFullyConnected, RandomLayersBitExact) {
     std::vector<int8_t> out(expected.size());
     std::vector<int32_t> scratch(fully_connected_scratch_bytes(s) / 4 + 1);
     sparse_fully_connected<RequantExact>(s, input.data(), p.stream.data(), p.pair_quads.data(),
-                                         p.quant.data(), out.data(),
+                                         exact_form(p.quant, p.requant).data(), out.data(),
                                          reinterpret_cast<int16_t*>(scratch.data()));
     EXPECT_EQ(out, expected) << "iter " << iter;
 
@@ -312,7 +313,7 @@ TEST(SparseFullyConnected, RandomLayersBitExact) {
     const PackedSparseConv pc = pack_channel_sparse_fully_connected(weights.data(), out_depth, depth, bias.data(),
                                                                     mult.data(), fp.input_offset, mask.data());
     sparse_fully_connected<RequantExact, ChannelQuadGemm>(s, input.data(), pc.stream.data(), pc.pair_quads.data(),
-                                                          pc.quant.data(), out.data(),
+                                                          exact_form(pc.quant, pc.requant).data(), out.data(),
                                                           reinterpret_cast<int16_t*>(scratch.data()));
     EXPECT_EQ(out, expected) << "iter " << iter << " (channel quads)";
 
@@ -323,7 +324,7 @@ TEST(SparseFullyConnected, RandomLayersBitExact) {
     const PackedSparseConv pp = pack_paired_sparse_fully_connected(weights.data(), out_depth, depth, bias.data(),
                                                                    mult.data(), fp.input_offset, mask.data());
     sparse_fully_connected<RequantExact, PairedQuadGemm>(s, input.data(), pp.stream.data(), pp.pair_quads.data(),
-                                                         pp.quant.data(), out.data(),
+                                                         exact_form(pp.quant, pp.requant).data(), out.data(),
                                                          reinterpret_cast<int16_t*>(scratch.data()));
     EXPECT_EQ(out, expected) << "iter " << iter << " (paired)";
   }
@@ -409,7 +410,7 @@ TEST(SparseConv, StaticShape) {
   const auto p = pack_sparse_conv(filter.data(), 6, 3, 3, 8, bias.data(), mult.data(), 128, mask.data());
   alignas(4) int16_t scratch[conv2d_scratch_bytes<StaticConv>() / 2];
   sparse_conv2d<RequantExact>(s, input.data(), p.stream.data(), p.pair_quads.data(),
-                              p.quant.data(), out.data(), scratch);
+                              exact_form(p.quant, p.requant).data(), out.data(), scratch);
   EXPECT_EQ(out, expected);
 }
 

@@ -61,14 +61,7 @@ std::vector<ChannelQuant> pack_channel_quant(int32_t channels, const int32_t* bi
                                              const QuantizedMultiplier* multipliers) {
   std::vector<ChannelQuant> out(static_cast<size_t>(channels));
   for (int32_t c = 0; c < channels; ++c) {
-    ChannelQuant& q = out[static_cast<size_t>(c)];
-    q.bias = bias != nullptr ? bias[c] : 0;
-    q.multiplier = multipliers[c].multiplier;
-    q.shift = multipliers[c].shift;
-    q.doubled_multiplier =
-        static_cast<int32_t>(static_cast<uint32_t>(q.multiplier) << 1);  // 2m - 2^32 for m >= 2^30
-    q.right_shift = q.shift > 0 ? 0 : -q.shift;
-    q.nudge = q.right_shift >= 1 ? static_cast<int32_t>(int64_t{1} << (q.right_shift - 1)) : 0;
+    out[static_cast<size_t>(c)] = {bias != nullptr ? bias[c] : 0, multipliers[c].multiplier, multipliers[c].shift};
   }
   return out;
 }
@@ -84,6 +77,31 @@ RequantKind choose_requant(const std::vector<ChannelQuant>& quant,
     if (bound >= (int64_t{1} << 29)) return RequantKind::kExact;
   }
   return RequantKind::kFast;
+}
+
+ChannelQuant fast_form(const ChannelQuant& exact) {
+  // 2m - 2^32 for m >= 2^30, and e - 1 for the right shift e = -shift >= 1 (requant.h).
+  return {exact.bias, static_cast<int32_t>(static_cast<uint32_t>(exact.multiplier) << 1), -exact.shift - 1};
+}
+
+std::vector<ChannelQuant> exact_form(const std::vector<ChannelQuant>& quant, RequantKind packed_as) {
+  if (packed_as == RequantKind::kExact) return quant;
+  std::vector<ChannelQuant> out(quant.size());
+  for (size_t c = 0; c < quant.size(); ++c) {
+    // m in [2^30, 2^31) is 2m - 2^32 shifted back (bit 30 returns from bit 31).
+    out[c] = {quant[c].bias, static_cast<int32_t>(static_cast<uint32_t>(quant[c].multiplier) >> 1),
+              -quant[c].shift - 1};
+  }
+  return out;
+}
+
+RequantKind finish_requant(std::vector<ChannelQuant>& quant, const std::vector<int64_t>& abs_weight_sums,
+                           int32_t input_offset) {
+  const RequantKind kind = choose_requant(quant, abs_weight_sums, input_offset);
+  if (kind == RequantKind::kFast) {
+    for (ChannelQuant& q : quant) q = fast_form(q);
+  }
+  return kind;
 }
 
 namespace {
@@ -106,7 +124,7 @@ PackedConv pack_matrix(const int8_t* matrix, int32_t rows, int32_t k, const int3
     out.weights = pack_gemm_weights(matrix, rows, k);
   }
   out.quant = pack_channel_quant(rows, bias, multipliers);
-  out.requant = choose_requant(out.quant, abs_row_sums(matrix, rows, k), input_offset);
+  out.requant = finish_requant(out.quant, abs_row_sums(matrix, rows, k), input_offset);
   return out;
 }
 
@@ -142,7 +160,7 @@ PackedDepthwise pack_depthwise(const int8_t* filter, int32_t kh, int32_t kw, int
     }
   }
   out.quant = pack_channel_quant(out_c, bias, multipliers);
-  out.requant = choose_requant(out.quant, sums, input_offset);
+  out.requant = finish_requant(out.quant, sums, input_offset);
   return out;
 }
 

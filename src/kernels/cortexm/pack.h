@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/cortexm/add.h"
@@ -57,10 +58,27 @@ AddQuant pack_add(const AddParams& params);
 // gemm.h layout of a [rows][k] int8 matrix (k in im2col / depth order).
 std::vector<int8_t> pack_gemm_weights(const int8_t* matrix, int32_t rows, int32_t k);
 std::vector<int16_t> pack_gemm_weights_int16(const int8_t* matrix, int32_t rows, int32_t k);
+// Per-channel constants in RequantExact's form (TFLite's multiplier and shift).
 std::vector<ChannelQuant> pack_channel_quant(int32_t channels, const int32_t* bias,
                                              const QuantizedMultiplier* multipliers);
-// abs_weight_sums[c] = sum of |w| over channel c's weights (bounds the accumulator).
+// Which requantization is exact for channels in RequantExact's form; abs_weight_sums[c] = sum of
+// |w| over channel c's weights (bounds the accumulator).
 RequantKind choose_requant(const std::vector<ChannelQuant>& quant,
                            const std::vector<int64_t>& abs_weight_sums, int32_t input_offset);
+// One channel's constants in RequantFast's form (requant.h), from RequantExact's.
+ChannelQuant fast_form(const ChannelQuant& exact);
+// choose_requant, then rewrites `quant` into the chosen requantization's form.
+RequantKind finish_requant(std::vector<ChannelQuant>& quant, const std::vector<int64_t>& abs_weight_sums,
+                           int32_t input_offset);
+// A packed layer's constants in RequantExact's form, whichever form they were packed in: every
+// layer may run RequantExact (the kernel tests run both on one packing).
+std::vector<ChannelQuant> exact_form(const std::vector<ChannelQuant>& quant, RequantKind packed_as);
+// The constants a kernel instantiated with Requant reads, for a layer packed as `packed_as`
+// (RequantFast needs a layer packed for it).
+template <class Requant>
+std::vector<ChannelQuant> quant_for(const std::vector<ChannelQuant>& quant, RequantKind packed_as) {
+  if constexpr (std::is_same_v<Requant, RequantExact>) return exact_form(quant, packed_as);
+  return quant;
+}
 
 }  // namespace frugal::kernels::cortexm

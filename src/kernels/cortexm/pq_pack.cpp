@@ -53,7 +53,7 @@ PackedPqLayer pack_layer(const PqCodebookView& codebook, const uint16_t* indices
   out.direct_indices = pack_pq_indices(indices, o_count * g_count, codebook.codewords);
   out.table_indices = pack_pq_indices(transposed.data(), transposed.size(), codebook.codewords);
   out.quant = pack_channel_quant(out_channels, bias, multipliers);
-  out.requant = choose_requant(out.quant, abs_sums, input_offset);
+  out.requant = finish_requant(out.quant, abs_sums, input_offset);
   out.cost = pq_cost(groups, codebook.subvector, codebook.codewords, out_channels, columns);
   out.cheaper = out.cost.table < out.cost.direct ? PqForm::kTable : PqForm::kDirect;
   // As pq_direct_scratch_bytes / pq_table_scratch_bytes (pq_gemm.h).

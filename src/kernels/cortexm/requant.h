@@ -12,21 +12,24 @@
 
 namespace frugal::kernels::cortexm {
 
-// One output channel's constants, 24 bytes, written by the packers (pack.h).
+// One output channel's constants, 12 bytes (TFLite stores the same three per channel), written
+// by the packers (pack.h) in the form of the layer's requantization:
+//   RequantExact: `multiplier` and `shift` are TFLite's quantized multiplier and signed shift;
+//   RequantFast:  `multiplier` is 2m - 2^32 (as int32) and `shift` is e - 1, where e = -shift is
+//                 the right shift (>= 1 whenever RequantFast is chosen).
+// A layer's channels are all in one form: the kernel's Requant template argument says which.
 struct ChannelQuant {
-  int32_t bias;                // the layer's int32 bias (0 when the layer has none)
-  int32_t multiplier;          // TFLite's quantized multiplier
-  int32_t shift;               // TFLite's signed shift (positive = left)
-  int32_t doubled_multiplier;  // RequantFast: 2 * multiplier - 2^32 (as int32)
-  int32_t right_shift;         // RequantFast: -shift (>= 1 whenever RequantFast is chosen)
-  int32_t nudge;               // RequantFast: 2^(right_shift - 1)
+  int32_t bias;        // the layer's int32 bias (0 when the layer has none)
+  int32_t multiplier;  // see above
+  int32_t shift;       // see above
 };
+static_assert(sizeof(ChannelQuant) == 12, "the generator writes three-word initialisers and counts 12 B per channel");
 
 // Which requantization a packed layer may use; the packers return it and the generator names
 // the matching type (RequantFast / RequantExact) as the kernel's template argument.
 enum class RequantKind : int32_t { kFast = 0, kExact = 1 };
 
-// SMMLAR + three ALU ops. Chosen by the packer when every channel has a right shift
+// SMMLAR + four ALU ops. Chosen by the packer when every channel has a right shift
 // (shift in [-31, -1]), a multiplier in [2^30, 2^31) (what TFLite's QuantizeMultiplier gives for
 // any non-zero scale) and |acc| < 2^29 for every accumulator the layer can produce (bounded from
 // the actual weights, bias and input offset).
@@ -34,12 +37,14 @@ enum class RequantKind : int32_t { kFast = 0, kExact = 1 };
 // saturation needs acc = m = INT32_MIN). With m2 = 2m - 2^32, which fits int32 for m in
 // [2^30, 2^31), SMMLAR(acc, m2, acc) = acc + floor((acc * m2 + 2^31) / 2^32)
 // = floor((2 acc m + 2^31) / 2^32) = that very value, in one instruction and without any
-// left shift. The rounding divide, round-half-away-from-zero of y / 2^e, equals
-// floor((y + 2^(e-1) - [y < 0]) / 2^e) for e >= 1; the bound on acc keeps y + 2^(e-1) in int32.
+// left shift. The rounding divide, round-half-away-from-zero of y / 2^e, is
+// floor((z + 2^(e-1)) / 2^e) with z = y - [y < 0], and since nested floor divisions compose,
+// that is (floor(z / 2^(e-1)) + 1) >> 1: two shifts and an add, with no 2^(e-1) to store.
 struct RequantFast {
   static inline int32_t apply(int32_t acc, const ChannelQuant& q) {
-    const int32_t y = smmlar(acc, q.doubled_multiplier, acc);
-    return (y + q.nudge - static_cast<int32_t>(static_cast<uint32_t>(y) >> 31)) >> q.right_shift;
+    const int32_t y = smmlar(acc, q.multiplier, acc);
+    const int32_t z = y - static_cast<int32_t>(static_cast<uint32_t>(y) >> 31);
+    return ((z >> q.shift) + 1) >> 1;
   }
 };
 

@@ -34,7 +34,7 @@ void set_quantization(PackedSparseConv& out, const std::vector<int8_t>& kept_wei
       abs_sums[static_cast<size_t>(c)] += std::abs(kept_weights[static_cast<size_t>(int64_t{c} * k + i)]);
     }
   }
-  out.requant = choose_requant(out.quant, abs_sums, input_offset);
+  out.requant = finish_requant(out.quant, abs_sums, input_offset);
 }
 
 PackedSparseConv pack_sparse_matrix(const int8_t* matrix, int32_t rows, int32_t k,
