@@ -313,6 +313,12 @@ std::vector<size_t> choose_give_back_steps(std::span<const GiveBackStep> steps, 
   }
   if (winners.empty()) {
     if (steps.empty()) return chosen;
+    const auto alone_rate = [&](size_t k) { return *steps[k].alone_loss / std::max(steps[k].cost_bits, 1.0); };
+    std::optional<size_t> costliest;
+    for (size_t k = 0; k < steps.size(); ++k) {
+      if (steps[k].alone_loss && (!costliest || alone_rate(k) > alone_rate(*costliest))) costliest = k;
+    }
+    if (costliest) return {*costliest};
     size_t least = 0;
     for (size_t k = 1; k < steps.size(); ++k) {
       if (merit(k) > merit(least)) least = k;
@@ -518,6 +524,8 @@ class ModelCompressor {
     }
 
     encoded_.assign(layers_.size(), false);
+    alone_loss_.assign(layers_.size(), {});
+    greedy_score_ = baseline_;
     tuned_.assign(layers_.size(), false);
     tier_.assign(layers_.size(), 0);
     std::vector<size_t> rejected;
@@ -528,6 +536,7 @@ class ModelCompressor {
         ir::Graph trial = current_;
         encode(trial, i, {}, tier);
         const double s = validate(trial);
+        alone_loss_[i][tier] = greedy_score_ - s;  // what this layer adds to the loss so far
         if (within_bound(s)) {
           tier_[i] = tier;
           accept(std::move(trial), i, s, tier == 0 ? "encoded" : "encoded with the finer codebook");
@@ -645,6 +654,7 @@ class ModelCompressor {
   void accept(ir::Graph g, size_t i, double s, const char* how) {
     current_ = std::move(g);
     encoded_[i] = true;
+    greedy_score_ = s;
     log(fmt::format("  {}: {} ({} weights), validation {:.4f}", tensor_name(i), how, layers_[i].elements, s));
   }
 
@@ -839,7 +849,8 @@ class ModelCompressor {
         const double cost = saved_bits(k, tier[k]) - (finer(k) ? saved_bits(k, tier[k] + 1) : 0.0);
         candidates.push_back(k);
         steps.push_back({validate(stepped) - best, cost,
-                         on_tuning ? std::optional<double>(tuning_fidelity(stepped) - best_choice) : std::nullopt});
+                         on_tuning ? std::optional<double>(tuning_fidelity(stepped) - best_choice) : std::nullopt,
+                         opt_.give_back_by_alone_loss ? alone_loss_[k][tier[k]] : std::nullopt});
       }
       const double deficit = baseline_ - opt_.max_accuracy_loss - best;
       std::string taken;
@@ -859,10 +870,11 @@ class ModelCompressor {
           }
         }
         const std::string step = fmt::format(
-            "{} {} ({:+.4f} alone{})", tensor_name(pick),
+            "{} {} ({:+.4f} alone{}{})", tensor_name(pick),
             to_finer ? fmt::format("to the finer codebook (d = {})", layer_at(pick, tier[pick]).subvector)
                      : std::string(opt_.freeze_given_back ? "back to int8, its original weights" : "back to int8"),
-            steps[c].gain, steps[c].merit ? fmt::format(", tuning fidelity {:+.4f}", *steps[c].merit) : std::string());
+            steps[c].gain, steps[c].merit ? fmt::format(", tuning fidelity {:+.4f}", *steps[c].merit) : std::string(),
+            steps[c].alone_loss ? fmt::format("; lost {:.4f} in the greedy pass", *steps[c].alone_loss) : std::string());
         log("  joint: " + step);
         taken += (taken.empty() ? "" : "; ") + step;
       }
@@ -952,6 +964,9 @@ class ModelCompressor {
   SetOutputs evaluation_before_;  // the original model's outputs on evaluation
   std::vector<bool> encoded_, tuned_;
   std::vector<size_t> tier_;  // per layer: the tier of its codebook, when encoded_
+  // Per layer and tier: the score lost when the greedy pass tried it (give-back order).
+  std::vector<std::array<std::optional<double>, kTiers>> alone_loss_;
+  double greedy_score_ = 0.0;  // validation score of current_ during the greedy pass
   std::vector<float> teacher_;
   std::vector<InputStatistics> statistics_;  // per layer (empty: weight-error assignment)
 };

@@ -90,11 +90,17 @@ struct GiveBackStep {
   // original model on data the bound never sees (the tuning inputs), so that the validation split
   // only says how many steps are enough.
   std::optional<double> merit;
+  // The score the layer lost when the greedy pass encoded it (at this step's codebook) with no
+  // training around it: what its encoding costs before the other layers adapt to it.
+  std::optional<double> alone_loss;
 };
 // Which steps to take at once, best first: by merit (else gain) per bit among the steps whose
 // merit is positive, taken in that order until their summed gains cover `deficit` (the score the
-// model is short of its bound) or `max_steps` are taken; when no merit is positive, the step
-// with the highest.
+// model is short of its bound) or `max_steps` are taken. When no merit is positive, one step: the
+// one whose layer lost most per bit alone (among the steps that know that), else the one with the
+// highest merit. Weighed alone after joint training, nearly every step loses (the other layers
+// were trained around the layer), and the least loss picks the layers that matter least: the
+// largest, bytes aside.
 // Steps measured alone do not add exactly, so the training rounds after them settle the rest;
 // taking several per give-back saves those rounds for all but the last. Empty when `steps` is.
 std::vector<size_t> choose_give_back_steps(std::span<const GiveBackStep> steps, double deficit, size_t max_steps);
@@ -171,6 +177,10 @@ struct CompressOptions {
   // false: it goes back to the original and trains on with the others as a dense layer (before
   // the eighth session, the only way).
   bool freeze_given_back = true;
+  // When every give-back step loses score weighed alone: take the layer that lost most per byte
+  // when the greedy pass encoded it alone; false: the step that loses least, bytes aside (before
+  // the ninth session, the only way).
+  bool give_back_by_alone_loss = true;
   RoundChoice round_choice = RoundChoice::kTuningFidelity;
   FineTuneOptions fine_tune;
   // Per model (by name), a learning rate other than fine_tune's (and kAutoencoderRateFactor's).

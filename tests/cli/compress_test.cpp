@@ -343,7 +343,8 @@ TEST(CompressRecovery, JointRoundsFineTuneEveryLayerAndReport) {
 // tuning inputs, which the log and the JSON show next to each round's validation score
 // (--choose-rounds-on validation: by the validation score alone); --give-back-steps lets several
 // layers step back at once; a layer given back to int8 stays at its original weights unless
-// --train-given-back.
+// --train-given-back (and, when every step loses, the one that lost most per byte in the greedy
+// pass unless --give-back-least-loss).
 TEST(CompressRecovery, RoundsChosenOnTuningFidelity) {
   use_fixtures();
   const fs::path dir = fs::temp_directory_path() / ("frugal_compress_fid_" + std::to_string(::getpid()));
@@ -383,12 +384,16 @@ TEST(CompressRecovery, RoundsChosenOnTuningFidelity) {
       << r.err;
   const auto t = run_frugal("compress " + q(kKws) +
                             " --joint-rounds 2 --epochs 1 --recovery-attempts 0 --give-back-steps 4 "
-                            "--train-given-back --model-learning-rate kws_ref_model_int8=0.05 -o " +
+                            "--train-given-back --give-back-least-loss --model-learning-rate kws_ref_model_int8=0.05 -o " +
                             q(dir / "trained.frugal"));
   ASSERT_EQ(t.exit_code, 0) << t.err;
   EXPECT_NE(t.err.find("fine-tuning at learning rate 0.05"), std::string::npos) << t.err;
   EXPECT_EQ(r.err.find("fine-tuning at learning rate"), std::string::npos) << r.err;
   EXPECT_EQ(given_back(t.err), 0u) << t.err;
+  // Each step back names what its layer lost in the greedy pass, which orders the steps when all
+  // of them lose; --give-back-least-loss orders those by the loss weighed now and does not.
+  EXPECT_NE(r.err.find("in the greedy pass)"), std::string::npos) << r.err;
+  EXPECT_EQ(t.err.find("in the greedy pass)"), std::string::npos) << t.err;
   ASSERT_NE(t.err.find("after giving back"), std::string::npos) << t.err;
   EXPECT_NE(t.err.find("round 1 tuning 10 layers", t.err.find("after giving back")), std::string::npos) << t.err;
   const auto v = run_frugal("compress " + q(kKws) +

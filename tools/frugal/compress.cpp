@@ -109,6 +109,10 @@ CLI::App* add_compress(CLI::App& app, CompressOptions& options) {
                     "A layer joint recovery gives back to int8 starts again from its original weights but trains "
                     "on with the others (what earlier versions did; default: it keeps its original weights "
                     "and bias and is no longer trained)");
+  command->add_flag("--give-back-least-loss", options.give_back_least_loss,
+                    "When every step joint recovery could give back loses score weighed alone, take the one that "
+                    "loses least, whatever its bytes (what earlier versions did; default: the layer that lost most "
+                    "per byte when the greedy pass encoded it alone)");
   command->add_option("--choose-rounds-on", options.choose_rounds_on,
                       "What joint recovery chooses its best round and orders its give-back steps by: 'tuning' "
                       "(agreement with the original model on the tuning inputs, so that the bound judges the "
@@ -236,6 +240,7 @@ int run_compress(const CompressOptions& options) {
   po.joint_give_back = !options.all_or_nothing;
   po.give_back_steps = options.give_back_steps;
   po.freeze_given_back = !options.train_given_back;
+  po.give_back_by_alone_loss = !options.give_back_least_loss;
   po.round_choice = options.choose_rounds_on == "tuning" ? pq::RoundChoice::kTuningFidelity : pq::RoundChoice::kValidation;
   po.fine_tune.cosine_schedule = !options.constant_learning_rate;
   po.fine_tune.tune_biases = !options.frozen_biases;

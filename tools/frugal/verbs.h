@@ -107,6 +107,7 @@ struct CompressOptions {
   bool all_or_nothing = false;
   int32_t give_back_steps = 1;
   bool train_given_back = false;
+  bool give_back_least_loss = false;
   std::string choose_rounds_on = "tuning";
   bool constant_learning_rate = false;
   bool frozen_biases = false;
