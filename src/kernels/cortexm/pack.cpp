@@ -66,6 +66,10 @@ std::vector<ChannelQuant> pack_channel_quant(int32_t channels, const int32_t* bi
   return out;
 }
 
+namespace {
+
+// Which requantization is exact for channels in RequantExact's form. Internal: its answer is only
+// right together with finish_requant's rewrite of the constants.
 RequantKind choose_requant(const std::vector<ChannelQuant>& quant,
                            const std::vector<int64_t>& abs_weight_sums, int32_t input_offset) {
   const int64_t x_max = max_abs_input(input_offset);
@@ -78,6 +82,8 @@ RequantKind choose_requant(const std::vector<ChannelQuant>& quant,
   }
   return RequantKind::kFast;
 }
+
+}  // namespace
 
 ChannelQuant fast_form(const ChannelQuant& exact) {
   // 2m - 2^32 for m >= 2^30, and e - 1 for the right shift e = -shift >= 1 (requant.h).

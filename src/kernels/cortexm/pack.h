@@ -61,13 +61,10 @@ std::vector<int16_t> pack_gemm_weights_int16(const int8_t* matrix, int32_t rows,
 // Per-channel constants in RequantExact's form (TFLite's multiplier and shift).
 std::vector<ChannelQuant> pack_channel_quant(int32_t channels, const int32_t* bias,
                                              const QuantizedMultiplier* multipliers);
-// Which requantization is exact for channels in RequantExact's form; abs_weight_sums[c] = sum of
-// |w| over channel c's weights (bounds the accumulator).
-RequantKind choose_requant(const std::vector<ChannelQuant>& quant,
-                           const std::vector<int64_t>& abs_weight_sums, int32_t input_offset);
 // One channel's constants in RequantFast's form (requant.h), from RequantExact's.
 ChannelQuant fast_form(const ChannelQuant& exact);
-// choose_requant, then rewrites `quant` into the chosen requantization's form.
+// Which requantization is exact for channels in RequantExact's form (abs_weight_sums[c] = sum of
+// |w| over channel c's weights bounds the accumulator); rewrites `quant` into that one's form.
 RequantKind finish_requant(std::vector<ChannelQuant>& quant, const std::vector<int64_t>& abs_weight_sums,
                            int32_t input_offset);
 // A packed layer's constants in RequantExact's form, whichever form they were packed in: every
