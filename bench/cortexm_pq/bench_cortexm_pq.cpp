@@ -57,18 +57,20 @@ int run(const std::filesystem::path& root, const std::vector<std::string>& only)
     std::fprintf(stderr, "error: arm-none-eabi-g++ and qemu-system-arm are needed\n");
     return 1;
   }
-  const Config row256{kPqRow, 256, 8}, kernel256{kPqKernel, 256, 9}, row16{kPqRow, 16, 4}, kernel16{kPqKernel, 16, 9};
+  // row256d4: the codebooks of the five-model bundles (docs/reproduction-yono.md).
+  const Config row256{kPqRow, 256, 8}, row256d4{kPqRow, 256, 4}, kernel256{kPqKernel, 256, 9}, row16{kPqRow, 16, 4},
+      kernel16{kPqKernel, 16, 9};
   const auto conv = [](int32_t hw, int32_t in_c, int32_t out_c, int32_t k) {
     return pq_conv_shape(hw == 25 ? 25 : hw, hw == 25 ? 5 : hw, in_c, out_c, k, 1, k / 2, kPqRow, 1, 2);
   };
   const std::vector<Layer> layers = {
-      {"ResNet-8 conv 3x3 16x16x32 -> 32", "r16", false, conv(16, 32, 32, 3), {row256, kernel256, row16, kernel16}},
-      {"ResNet-8 conv 3x3 8x8x64 -> 64", "r8", false, conv(8, 64, 64, 3), {row256, kernel256, row16, kernel16}},
-      {"DS-CNN conv 1x1 25x5x64 -> 64", "ds", false, conv(25, 64, 64, 1), {row256, row16}},
-      {"VWW conv 1x1 6x6x128 -> 128", "v6", false, conv(6, 128, 128, 1), {row256, row16}},
-      {"VWW conv 1x1 3x3x256 -> 256", "v3", false, conv(3, 256, 256, 1), {row256, row16}},
-      {"AD FC 640 -> 128", "fc640", true, conv(1, 640, 128, 1), {row256, row16}},
-      {"AD FC 128 -> 128", "fc128", true, conv(1, 128, 128, 1), {row256, row16}},
+      {"ResNet-8 conv 3x3 16x16x32 -> 32", "r16", false, conv(16, 32, 32, 3), {row256, row256d4, kernel256, row16, kernel16}},
+      {"ResNet-8 conv 3x3 8x8x64 -> 64", "r8", false, conv(8, 64, 64, 3), {row256, row256d4, kernel256, row16, kernel16}},
+      {"DS-CNN conv 1x1 25x5x64 -> 64", "ds", false, conv(25, 64, 64, 1), {row256, row256d4, row16}},
+      {"VWW conv 1x1 6x6x128 -> 128", "v6", false, conv(6, 128, 128, 1), {row256, row256d4, row16}},
+      {"VWW conv 1x1 3x3x256 -> 256", "v3", false, conv(3, 256, 256, 1), {row256, row256d4, row16}},
+      {"AD FC 640 -> 128", "fc640", true, conv(1, 640, 128, 1), {row256, row256d4, row16}},
+      {"AD FC 128 -> 128", "fc128", true, conv(1, 128, 128, 1), {row256, row256d4, row16}},
   };
   std::printf("| layer | weights | kernel | instructions | vs dense | est. cycles | vs dense | model (instr) | "
               "weights / indices (B) | codebook (B, shared) | scratch RAM (B) | bit-exact |\n"

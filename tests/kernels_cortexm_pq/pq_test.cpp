@@ -376,7 +376,14 @@ TEST(PqPack, IndexAndCodebookLayouts) {
   EXPECT_EQ(p.direct_scratch_bytes, 3u * 4u * 2u);
   EXPECT_EQ(p.table_scratch_bytes, 3u * 4u * 2u + 4u * 3u + 4u * 2u);
   const PackedPqLayer p5 = pack_pq_fully_connected(view, indices.data(), 2, 9, 5, nullptr, m, 0);
-  EXPECT_EQ(p5.direct_scratch_bytes, 2u * 3u * 4u * 2u);
+  // Five rows: codewords of two words (d = 3) run four columns in flight in the direct form too.
+  EXPECT_EQ(p5.direct_scratch_bytes, 4u * 3u * 4u * 2u);
+  // Codewords of four words (d = 8) run two.
+  const std::vector<int8_t> words8(3 * 8, 1);
+  const std::vector<uint16_t> indices8 = {0, 1, 2, 2};  // 2 outputs x 2 groups (depth 16)
+  const PackedPqLayer p8 = pack_pq_fully_connected(PqCodebookView{words8.data(), 3, 8}, indices8.data(), 2, 16, 5,
+                                                   nullptr, m, 0);
+  EXPECT_EQ(p8.direct_scratch_bytes, 2u * 2u * 8u * 2u);
   EXPECT_EQ(p5.table_scratch_bytes, 4u * (3u * 4u * 2u + 4u * 3u + 4u * 2u));
   // Odd counts keep ceil(count * bits / 8) bytes; 8-bit indices are the bytes themselves.
   const std::vector<uint16_t> five = {1, 2, 3, 4, 5};

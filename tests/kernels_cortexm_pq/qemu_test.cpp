@@ -57,6 +57,10 @@ std::vector<FirmwareCase> all_cases() {
       {"row_d16_k2", pq_conv_shape(4, 4, 32, 5, 1, 1, 0, kPqRow, 16, 2), false},
       {"row_stem_d9", pq_conv_shape(6, 5, 3, 4, 3, 1, 1, kPqRow, 9, 256, 1, -7), false},
       {"row_g1", pq_conv_shape(3, 3, 8, 5, 1, 1, 0, kPqRow, 8, 16), false},
+      // d = 4 runs four columns in flight: 30 pixels are seven quads and a pair (8-bit, G = 6).
+      {"row_d4_k256_quads", pq_conv_shape(6, 5, 24, 10, 1, 1, 0, kPqRow, 4, 256, -5, 2), false},
+      // The same with 4-bit indices, G = 9 and O = 7: rows start mid-byte.
+      {"row3x3_d4_k16_odd", pq_conv_shape(6, 5, 4, 7, 3, 1, 1, kPqRow, 4, 16, 3, -1), false},
   };
   const std::vector<NamedFc> fcs = {
       {"fc_d8_k256", PqFcShape{3, 64, 11, 9, -4, -128, 127, 8, 256}},
@@ -64,6 +68,10 @@ std::vector<FirmwareCase> all_cases() {
       {"fc_d9_g1", PqFcShape{2, 9, 5, -3, 2, -128, 127, 9, 16}},
       {"fc_d1_k2", PqFcShape{2, 7, 6, 1, 0, -40, 100, 1, 2}},
       {"fc_d8_k16", PqFcShape{1, 640, 16, 128, -128, -128, 127, 8, 16}},
+      // d <= 4: a pair and a single row; a quad and a single row (4-bit, G = 9, O = 9); d = 3 in quads.
+      {"fc_d4_k256_b3", PqFcShape{3, 96, 10, 5, 1, -128, 127, 4, 256}},
+      {"fc_d4_k16_b5", PqFcShape{5, 36, 9, -7, 3, -128, 127, 4, 16}},
+      {"fc_d3_k256_b4", PqFcShape{4, 27, 6, 0, 0, -128, 127, 3, 256}},
   };
   std::vector<FirmwareCase> cases;
   uint32_t seed = 1;

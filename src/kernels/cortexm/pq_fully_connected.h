@@ -49,13 +49,15 @@ inline void pq_fully_connected_rows(const Shape& s, const int8_t* input, int8_t*
 
 }  // namespace detail
 
-// Direct form, two batch rows at a time; `indices` in [O][G] order.
+// Direct form, four batch rows at a time for d <= 4, else two (pq_direct_columns_for_words);
+// `indices` in [O][G] order.
 template <class Requant, class Shape>
 void pq_fully_connected_direct(const Shape& s, const int8_t* input, const int16_t* codebook,
                                const uint8_t* indices, const ChannelQuant* quant, int8_t* output,
                                int16_t* scratch) {
   detail::pq_with_words(pq_padded_length(s.subvector) >> 1, [&](auto words) {
-    detail::pq_fully_connected_rows<kPqDirectColumns>(s, input, output, scratch, [&](auto columns, int8_t* out) {
+    detail::pq_fully_connected_rows<pq_direct_columns_for_words(decltype(words)::value)>(
+        s, input, output, scratch, [&](auto columns, int8_t* out) {
       if (pq_index_bits(s.codewords) == 4) {
         detail::pq_direct_columns<Requant, 4, decltype(words)::value, decltype(columns)::value>(
             s, codebook, indices, quant, scratch, out);

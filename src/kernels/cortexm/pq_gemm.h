@@ -77,11 +77,17 @@ constexpr auto pq_column_count(const Shape& s) -> decltype(s.batches, int32_t{})
   return s.batches;
 }
 
-// Columns in flight: the direct form works on two (one codeword fetch serves both), the table
-// form on kPqTableColumns by default (one index extraction and one LDM of table entries serve
-// all of them; 2 halves its RAM for about a quarter more lookup instructions). Never more than
-// the call has.
-inline constexpr int32_t kPqDirectColumns = 2;
+// Columns in flight: the direct form works on four where a codeword is at most two words
+// (d <= 4: one index fetch, one address and one LDM of the codeword serve all four, and the four
+// accumulators still fit in registers beside it) and on two for longer codewords (whose words
+// take the registers the other two accumulators would need); the table form on
+// kPqTableColumns by default (one index extraction and one LDM of table entries serve all of
+// them; 2 halves its RAM for about a quarter more lookup instructions). Never more than the call
+// has.
+constexpr int32_t pq_direct_columns_for_words(int32_t words) { return words >= 1 && words <= 2 ? 4 : 2; }
+constexpr int32_t pq_direct_columns_for_subvector(int32_t subvector) {
+  return pq_direct_columns_for_words(pq_padded_length(subvector) >> 1);
+}
 inline constexpr int32_t kPqTableColumns = 4;
 
 template <class Shape>
@@ -99,7 +105,7 @@ constexpr size_t pq_column_bytes(const Shape& s, int32_t columns) {
 // Scratch of the direct form: its columns of G groups of dp int16.
 template <class Shape>
 constexpr size_t pq_direct_scratch_bytes(const Shape& s) {
-  return pq_column_bytes(s, pq_columns_in_flight(s, kPqDirectColumns));
+  return pq_column_bytes(s, pq_columns_in_flight(s, pq_direct_columns_for_subvector(s.subvector)));
 }
 
 // Scratch of the table form with up to `columns` (2 or 4) in flight: the columns, then the K
@@ -253,8 +259,8 @@ inline void pq_dot(const int16_t* codeword, const int16_t* x, int32_t words, int
 #pragma GCC unroll 8
   for (int32_t m = 0; m < n; ++m) {
     const int32_t w = load32_aligned(codeword + 2 * m);
-    acc[0] = smlad(w, load32_aligned(x + 2 * m), acc[0]);
-    if (kColumns == 2) acc[1] = smlad(w, load32_aligned(x + dp + 2 * m), acc[1]);
+#pragma GCC unroll 4
+    for (int32_t c = 0; c < kColumns; ++c) acc[c] = smlad(w, load32_aligned(x + c * dp + 2 * m), acc[c]);
   }
 }
 
@@ -360,10 +366,13 @@ __attribute__((noinline)) void pq_direct_columns(const Shape& s, const int16_t* 
   const int32_t dp = pq_padded_length(s.subvector);
   for (int32_t o = 0; o < out_c; ++o) {
     const ChannelQuant q = quant[o];  // a copy: the int8 output stores could alias it
-    int32_t acc[2] = {q.bias, q.bias};
+    // At least two: the one-column assembly loops write back acc[1] as well.
+    int32_t acc[kColumns < 2 ? 2 : kColumns];
+#pragma GCC unroll 4
+    for (int32_t c = 0; c < kColumns; ++c) acc[c] = q.bias;
     pq_direct_row<kBits, kWords, kColumns>(codebook, indices, o * groups, groups, cols, dp >> 1, dp, acc);
-    out[o] = finish_output(s, Requant::apply(acc[0], q));
-    if (kColumns == 2) out[out_c + o] = finish_output(s, Requant::apply(acc[1], q));
+#pragma GCC unroll 4
+    for (int32_t c = 0; c < kColumns; ++c) out[c * out_c + o] = finish_output(s, Requant::apply(acc[c], q));
   }
 }
 

@@ -11,7 +11,8 @@ namespace frugal::kernels::cortexm::detail {
 // ---- Direct form: one output channel's row, two groups per iteration ----
 // Arguments (AAPCS): r0 the columns (group-interleaved, advanced), r1 index bytes, r2 codebook,
 // r3 pairs of groups, [sp] acc = {acc0, acc1} (read and written back; acc0 in r12, acc1 in lr;
-// the one-column forms use lr as a spare and leave acc[1] undefined).
+// the one-column forms use lr as a spare and leave acc[1] undefined; the four-column forms
+// keep acc2 and acc3 in r6 and r7).
 // Per group: the index into r4, r4 turned into the codeword's address, one LDM for the codeword
 // (the address register reloaded as its first word), LDMs of the column words, SMLADs. GCC's own
 // code for the same loop needs one load per word and about twice the instructions.
@@ -61,6 +62,21 @@ namespace frugal::kernels::cortexm::detail {
 #define FRUGAL_PQ_DOT_C1_W5 "ldm r4, {r4, r5, r6, r7, r8}\n\t" FRUGAL_PQ_DOT_W5_COLUMN("r12")
 #define FRUGAL_PQ_DOT_C2_W5 FRUGAL_PQ_DOT_C1_W5 FRUGAL_PQ_DOT_W5_COLUMN("lr")
 
+// Four columns of two words: the codeword stays in r4 r5 while two LDMs bring two columns each;
+// the third and fourth accumulators take r6 and r7.
+#define FRUGAL_PQ_DOT_C4_W2            \
+  "ldm r4, {r4, r5}\n\t"               \
+  "ldm r0!, {r8, r9, r10, r11}\n\t"    \
+  "smlad r12, r4, r8, r12\n\t"         \
+  "smlad r12, r5, r9, r12\n\t"         \
+  "smlad lr, r4, r10, lr\n\t"          \
+  "smlad lr, r5, r11, lr\n\t"          \
+  "ldm r0!, {r8, r9, r10, r11}\n\t"    \
+  "smlad r6, r4, r8, r6\n\t"           \
+  "smlad r6, r5, r9, r6\n\t"           \
+  "smlad r7, r4, r10, r7\n\t"          \
+  "smlad r7, r5, r11, r7\n\t"
+
 #define FRUGAL_PQ_DIRECT_PAIRS(name, first_index, second_index, address, dot)                        \
   __attribute__((naked, noinline)) inline void name(const int16_t*, const uint8_t*, const int16_t*, int32_t, \
                                                     int32_t*) {                                      \
@@ -81,6 +97,38 @@ namespace frugal::kernels::cortexm::detail {
         "str lr, [r3, #4]\n\t"                                                                       \
         "pop {r4-r11, pc}\n\t");                                                                     \
   }
+
+// The four-column form: acc = {acc0..acc3} in r12, lr, r6, r7.
+#define FRUGAL_PQ_DIRECT_PAIRS_C4(name, first_index, second_index, address, dot)                     \
+  __attribute__((naked, noinline)) inline void name(const int16_t*, const uint8_t*, const int16_t*, int32_t, \
+                                                    int32_t*) {                                      \
+    __asm__ volatile(                                                                                \
+        "push {r4-r11, lr}\n\t"                                                                      \
+        "ldr lr, [sp, #36]\n\t"                                                                      \
+        "push {lr}\n\t"                                                                              \
+        "ldr r12, [lr]\n\t"                                                                          \
+        "ldr r6, [lr, #8]\n\t"                                                                       \
+        "ldr r7, [lr, #12]\n\t"                                                                      \
+        "ldr lr, [lr, #4]\n\t"                                                                       \
+        "cmp r3, #0\n\t"                                                                             \
+        "beq 2f\n\t"                                                                                 \
+        "1:\n\t" first_index address dot second_index address dot                                   \
+        "subs r3, r3, #1\n\t"                                                                        \
+        "bne 1b\n\t"                                                                                 \
+        "2:\n\t"                                                                                     \
+        "pop {r3}\n\t"                                                                               \
+        "str r12, [r3]\n\t"                                                                          \
+        "str lr, [r3, #4]\n\t"                                                                       \
+        "str r6, [r3, #8]\n\t"                                                                       \
+        "str r7, [r3, #12]\n\t"                                                                      \
+        "pop {r4-r11, pc}\n\t");                                                                     \
+  }
+
+FRUGAL_PQ_DIRECT_PAIRS_C4(pq_direct_pairs_b8_c4_w2, FRUGAL_PQ_INDEX_8, FRUGAL_PQ_INDEX_8, FRUGAL_PQ_ADDRESS_W2,
+                          FRUGAL_PQ_DOT_C4_W2)
+// 4-bit: no register is free to keep the byte, so it is loaded twice.
+FRUGAL_PQ_DIRECT_PAIRS_C4(pq_direct_pairs_b4_c4_w2, FRUGAL_PQ_INDEX_4_LOW, FRUGAL_PQ_INDEX_4_HIGH,
+                          FRUGAL_PQ_ADDRESS_W2, FRUGAL_PQ_DOT_C4_W2)
 
 FRUGAL_PQ_DIRECT_PAIRS(pq_direct_pairs_b8_c1_w2, FRUGAL_PQ_INDEX_8, FRUGAL_PQ_INDEX_8, FRUGAL_PQ_ADDRESS_W2,
                        FRUGAL_PQ_DOT_C1_W2)
@@ -107,7 +155,9 @@ FRUGAL_PQ_DIRECT_PAIRS(pq_direct_pairs_b4_c1_w5, FRUGAL_PQ_INDEX_4_LOW_KEEP("lr"
 FRUGAL_PQ_DIRECT_PAIRS(pq_direct_pairs_b4_c2_w5, FRUGAL_PQ_INDEX_4_LOW, FRUGAL_PQ_INDEX_4_HIGH,
                        FRUGAL_PQ_ADDRESS_W5, FRUGAL_PQ_DOT_C2_W5)
 
+#undef FRUGAL_PQ_DIRECT_PAIRS_C4
 #undef FRUGAL_PQ_DIRECT_PAIRS
+#undef FRUGAL_PQ_DOT_C4_W2
 #undef FRUGAL_PQ_DOT_C2_W5
 #undef FRUGAL_PQ_DOT_C1_W5
 #undef FRUGAL_PQ_DOT_W5_COLUMN
@@ -142,12 +192,14 @@ struct PqDirectAsm {
   };
 FRUGAL_PQ_DIRECT_ASM(8, 2, 1)
 FRUGAL_PQ_DIRECT_ASM(8, 2, 2)
+FRUGAL_PQ_DIRECT_ASM(8, 2, 4)
 FRUGAL_PQ_DIRECT_ASM(8, 4, 1)
 FRUGAL_PQ_DIRECT_ASM(8, 4, 2)
 FRUGAL_PQ_DIRECT_ASM(8, 5, 1)
 FRUGAL_PQ_DIRECT_ASM(8, 5, 2)
 FRUGAL_PQ_DIRECT_ASM(4, 2, 1)
 FRUGAL_PQ_DIRECT_ASM(4, 2, 2)
+FRUGAL_PQ_DIRECT_ASM(4, 2, 4)
 FRUGAL_PQ_DIRECT_ASM(4, 4, 1)
 FRUGAL_PQ_DIRECT_ASM(4, 4, 2)
 FRUGAL_PQ_DIRECT_ASM(4, 5, 1)

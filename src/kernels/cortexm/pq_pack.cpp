@@ -58,7 +58,8 @@ PackedPqLayer pack_layer(const PqCodebookView& codebook, const uint16_t* indices
   out.cheaper = out.cost.table < out.cost.direct ? PqForm::kTable : PqForm::kDirect;
   // As pq_direct_scratch_bytes / pq_table_scratch_bytes (pq_gemm.h).
   const size_t column_bytes = g_count * static_cast<size_t>(pq_padded_length(codebook.subvector)) * sizeof(int16_t);
-  const size_t direct_columns = static_cast<size_t>(std::min(columns, kPqDirectColumns));
+  const size_t direct_columns =
+      static_cast<size_t>(std::min(columns, pq_direct_columns_for_subvector(codebook.subvector)));
   const size_t table_columns = static_cast<size_t>(std::min(columns, kPqTableColumns));
   out.direct_scratch_bytes = direct_columns * column_bytes;
   out.table_scratch_bytes =
@@ -72,12 +73,15 @@ PqCost pq_cost(int32_t groups, int32_t subvector, int32_t codewords, int32_t out
   const double g = groups, o = out_channels, k = codewords, n = columns;
   const double words = (subvector + 1) / 2;
   const double length = g * subvector;
-  const int32_t direct_columns = std::min(columns, kPqDirectColumns);
+  const int32_t direct_columns = std::min(columns, pq_direct_columns_for_subvector(subvector));
   const int32_t table_columns = std::min(columns, kPqTableColumns);
   const double lookup = table_columns >= 4 ? 2.5 : table_columns >= 2 ? 3.2 : 4.0;
   const double shared = 12.0 * o + 2.0 * length;  // requantization and im2col
   PqCost cost;
-  cost.direct = std::llround(n * (o * g * (words + (direct_columns == 1 ? 4.5 : 3.5)) + shared));
+  // Per group and column, beside the W SMLADs: the index fetch, address and codeword LDM shared
+  // by the columns in flight, the column LDMs and the loop.
+  const double direct_overhead = direct_columns >= 4 ? 1.75 : direct_columns >= 2 ? 3.5 : 4.5;
+  cost.direct = std::llround(n * (o * g * (words + direct_overhead) + shared));
   cost.table = std::llround(n * (g * (k * (words + 2.0) + o * lookup + 10.0) + shared));
   cost.dense = std::llround(n * (o * length + shared));
   return cost;
