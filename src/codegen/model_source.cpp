@@ -458,6 +458,11 @@ class Emitter {
     kernel_note_ = fmt::format("product-quantized, {} form, {} codewords of {}", table ? "table" : "direct",
                                w.pq->indices.empty() ? 0 : options_.codebooks[static_cast<size_t>(w.pq->codebook)].codewords,
                                w.pq->subvector);
+    if (!table && packed.skip_zero_codeword) {
+      kernel_note_ += fmt::format(", skipping the zero codeword ({:.0f}% of sub-vectors)",
+                                  100.0 * static_cast<double>(packed.zero_groups) /
+                                      static_cast<double>(w.pq->indices.size()));
+    }
     return fmt::format("    kc::pq_{}_{}<{}>({}{{}}, {}, {}, {}, {}, {}, scratch);\n", kernel, table ? "table" : "direct",
                        requant_type(packed.requant), shape, input, codebook_array(w.pq->codebook),
                        packed_array(layer, "indices", "uint8_t", packed.indices(form)), channel_quant(layer, packed.quant),
@@ -503,6 +508,7 @@ class Emitter {
         members.push_back({"subvector", view.subvector});
         members.push_back({"codewords", view.codewords});
         members.push_back({"layout", e.layout == ir::PqLayout::kKernel ? kc::kPqKernel : kc::kPqRow});
+        members.push_back({"skip_zero_codeword", packed.skip_zero_codeword ? 1 : 0});
         return emit_pq(layer, w, packed, "conv2d", shape_struct(layer, members), input_pointer(in[0], "int8_t"),
                        output_pointer(out, "int8_t"));
       }
@@ -532,7 +538,8 @@ class Emitter {
         const std::string shape = shape_struct(
             layer, {{"batches", fc->batches}, {"depth", fc->depth}, {"out_depth", fc->out_depth},
                     {"subvector", view.subvector}, {"codewords", view.codewords}, {"input_offset", p.input_offset},
-                    {"output_offset", p.output_offset}, {"act_min", p.act_min}, {"act_max", p.act_max}});
+                    {"output_offset", p.output_offset}, {"act_min", p.act_min}, {"act_max", p.act_max},
+                    {"skip_zero_codeword", packed.skip_zero_codeword ? 1 : 0}});
         return emit_pq(layer, w, packed, "fully_connected", shape, input_pointer(in[0], "int8_t"),
                        output_pointer(out, "int8_t"));
       }

@@ -1,8 +1,9 @@
 // The PQ kernels must compile for Cortex-M4/M7 for every layer shape a generator may emit and
 // under the flags a user may pick (the assembly loops are complete functions, but their callers'
 // register pressure and the -O0 fallback to the portable loops are what could break). Compiles
-// (does not run) pseudo-random static shapes with both forms, both layouts and both
-// requantizations; -Wconversion -Werror as the firmware builds use.
+// (does not run) pseudo-random static shapes with both forms, both layouts, the direct form
+// plain and skipping the zero codeword, and both requantizations; -Wconversion -Werror as the
+// firmware builds use.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -41,11 +42,13 @@ std::string random_layers(int count) {
            ", pad_h = " + std::to_string(pad) + ", pad_w = " + std::to_string(pad) +
            ", dilation_h = 1, dilation_w = 1, input_offset = 128, output_offset = -128, act_min = -128, "
            "act_max = 127, subvector = " + std::to_string(d) + ", codewords = " + std::to_string(codewords) +
-           ", layout = " + (kernel ? "kPqKernel" : "kPqRow") + "; };\n";
+           ", layout = " + (kernel ? "kPqKernel" : "kPqRow") +
+           ", skip_zero_codeword = " + std::to_string((i / 2) % 2) + "; };\n";
     src += "struct F" + n + " { static constexpr int32_t batches = " + std::to_string(pick({1, 2, 5})) +
            ", depth = " + std::to_string(d * pick({1, 7, 16})) + ", out_depth = " + std::to_string(out_c) +
            ", input_offset = 3, output_offset = 0, act_min = -128, act_max = 127, subvector = " +
-           std::to_string(d) + ", codewords = " + std::to_string(codewords) + "; };\n";
+           std::to_string(d) + ", codewords = " + std::to_string(codewords) +
+           ", skip_zero_codeword = " + std::to_string(1 - (i / 2) % 2) + "; };\n";
     src += "void layer" + n +
            "(const int8_t* in, const int16_t* cb, const uint8_t* idx, const ChannelQuant* q, int8_t* out, "
            "int16_t* s) {\n"

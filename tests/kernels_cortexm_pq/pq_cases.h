@@ -19,6 +19,7 @@ struct PqConvShape {
   int32_t kh, kw, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
   int32_t input_offset, output_offset, act_min, act_max;
   int32_t subvector, codewords, layout;
+  int32_t skip_zero_codeword = 0;  // the direct form skips codeword 0 (pq_gemm.h)
 
   int32_t groups() const { return layout == kPqKernel ? in_c : kh * kw * in_c / subvector; }
 };
@@ -27,6 +28,7 @@ struct PqFcShape {
   int32_t batches, depth, out_depth;
   int32_t input_offset, output_offset, act_min, act_max;
   int32_t subvector, codewords;
+  int32_t skip_zero_codeword = 0;
 
   int32_t groups() const { return depth / subvector; }
 };
@@ -46,6 +48,21 @@ inline PqWeights random_pq_weights(std::mt19937& gen, int32_t codewords, int32_t
   w.indices.resize(static_cast<size_t>(out_channels) * static_cast<size_t>(groups));
   for (auto& v : w.indices) v = static_cast<uint16_t>(index(gen));
   return w;
+}
+
+// Makes one codeword (at a random index) all zero and puts about `share` of the sub-vectors on
+// it, whole rows among them, as a pruned layer's encoding looks.
+inline void add_zero_codeword(std::mt19937& gen, PqWeights& w, int32_t codewords, int32_t subvector, int32_t groups,
+                              double share) {
+  const auto zero = static_cast<uint16_t>(std::uniform_int_distribution<int32_t>(0, codewords - 1)(gen));
+  for (int32_t j = 0; j < subvector; ++j) w.codebook[static_cast<size_t>(zero) * static_cast<size_t>(subvector) + static_cast<size_t>(j)] = 0;
+  std::bernoulli_distribution on_zero(share), zero_row(share / 2);
+  for (size_t row = 0; row < w.indices.size(); row += static_cast<size_t>(groups)) {
+    const bool whole = zero_row(gen);
+    for (size_t g = row; g < row + static_cast<size_t>(groups); ++g) {
+      if (whole || on_zero(gen)) w.indices[g] = zero;
+    }
+  }
 }
 
 inline int8_t codeword_element(const PqWeights& w, int32_t subvector, uint16_t index, int32_t j) {

@@ -44,12 +44,15 @@ inline std::string pq_call(const std::string& kernel, const std::string& name, R
 }  // namespace detail_pq
 
 // `wild`: multipliers with any shift; `force_exact`: RequantExact even where the packer allows
-// RequantFast.
+// RequantFast; `zero_share` > 0: a zero codeword on about that share of the sub-vectors
+// (add_zero_codeword), which the direct form then skips whatever the packer's model says, so
+// that every skipping loop runs.
 inline PqFirmwareCase pq_conv_case(const std::string& name, const PqConvShape& s, uint32_t seed, PqForm form,
-                                   bool wild = false, bool force_exact = false) {
+                                   bool wild = false, bool force_exact = false, double zero_share = 0.0) {
   using namespace detail_fw;
   std::mt19937 gen(seed);
-  const PqWeights w = random_pq_weights(gen, s.codewords, s.subvector, s.out_c, s.groups());
+  PqWeights w = random_pq_weights(gen, s.codewords, s.subvector, s.out_c, s.groups());
+  if (zero_share > 0.0) add_zero_codeword(gen, w, s.codewords, s.subvector, s.groups(), zero_share);
   const auto input = random_bytes(gen, static_cast<size_t>(s.in_h) * static_cast<size_t>(s.in_w) * static_cast<size_t>(s.in_c));
   const auto bias = biases(gen, s.out_c);
   const auto mult = channel_multipliers(gen, s.out_c, wild);
@@ -65,6 +68,7 @@ inline PqFirmwareCase pq_conv_case(const std::string& name, const PqConvShape& s
   pc.packed = pack_pq_conv(view, static_cast<PqWeightLayout>(s.layout), w.indices.data(), s.out_c, s.kh, s.kw, s.in_c,
                            s.out_h * s.out_w, bias.data(), mult.data(), s.input_offset);
   const std::vector<int16_t> codebook = pack_pq_codebook(view);
+  const bool skip = zero_share > 0.0 || pc.packed.skip_zero_codeword;
   pc.codebook_bytes = codebook.size() * sizeof(int16_t);
   pc.index_bytes = pc.packed.indices(form).size();
   pc.scratch_bytes = pc.packed.scratch_bytes(form);
@@ -97,7 +101,8 @@ inline PqFirmwareCase pq_conv_case(const std::string& name, const PqConvShape& s
                             {"act_max", s.act_max},
                             {"subvector", s.subvector},
                             {"codewords", s.codewords},
-                            {"layout", s.layout}}) +
+                            {"layout", s.layout},
+                            {"skip_zero_codeword", skip ? 1 : 0}}) +
                    "};\n" + array("int8_t", name + "_input", input) + detail_pq::pq_arrays(name, codebook, pc.packed, form) +
                    "alignas(4) int8_t " + c.output_symbol + "[" + std::to_string(c.expected.size()) + "];\n" +
                    "alignas(4) int16_t " + name + "_scratch[frugal::kernels::cortexm::" + kernel + "_scratch_bytes<" +
@@ -106,10 +111,12 @@ inline PqFirmwareCase pq_conv_case(const std::string& name, const PqConvShape& s
   return pc;
 }
 
-inline PqFirmwareCase pq_fc_case(const std::string& name, const PqFcShape& s, uint32_t seed, PqForm form) {
+inline PqFirmwareCase pq_fc_case(const std::string& name, const PqFcShape& s, uint32_t seed, PqForm form,
+                                 double zero_share = 0.0) {
   using namespace detail_fw;
   std::mt19937 gen(seed);
-  const PqWeights w = random_pq_weights(gen, s.codewords, s.subvector, s.out_depth, s.groups());
+  PqWeights w = random_pq_weights(gen, s.codewords, s.subvector, s.out_depth, s.groups());
+  if (zero_share > 0.0) add_zero_codeword(gen, w, s.codewords, s.subvector, s.groups(), zero_share);
   const auto input = random_bytes(gen, static_cast<size_t>(s.batches) * static_cast<size_t>(s.depth));
   const auto bias = biases(gen, s.out_depth);
   const auto mult = channel_multipliers(gen, s.out_depth, false);
@@ -125,6 +132,7 @@ inline PqFirmwareCase pq_fc_case(const std::string& name, const PqFcShape& s, ui
   pc.packed = pack_pq_fully_connected(view, w.indices.data(), s.out_depth, s.depth, s.batches, bias.data(),
                                       mult.data(), s.input_offset);
   const std::vector<int16_t> codebook = pack_pq_codebook(view);
+  const bool skip = zero_share > 0.0 || pc.packed.skip_zero_codeword;
   pc.codebook_bytes = codebook.size() * sizeof(int16_t);
   pc.index_bytes = pc.packed.indices(form).size();
   pc.scratch_bytes = pc.packed.scratch_bytes(form);
@@ -141,7 +149,8 @@ inline PqFirmwareCase pq_fc_case(const std::string& name, const PqFcShape& s, ui
                             {"act_min", s.act_min},
                             {"act_max", s.act_max},
                             {"subvector", s.subvector},
-                            {"codewords", s.codewords}}) +
+                            {"codewords", s.codewords},
+                            {"skip_zero_codeword", skip ? 1 : 0}}) +
                    "};\n" + array("int8_t", name + "_input", input) + detail_pq::pq_arrays(name, codebook, pc.packed, form) +
                    "alignas(4) int8_t " + c.output_symbol + "[" + std::to_string(c.expected.size()) + "];\n" +
                    "alignas(4) int16_t " + name + "_scratch[frugal::kernels::cortexm::" + kernel + "_scratch_bytes<" +

@@ -131,13 +131,20 @@ FormOutputs run_fc(const PqFcShape& s, const std::vector<int8_t>& input, const s
 }
 
 struct Tally {
-  int cases = 0, fast = 0, four_bit = 0, single_group = 0;
+  int cases = 0, fast = 0, four_bit = 0, single_group = 0, zero_codeword = 0, skipping = 0;
 };
+
+// A third of the draws get a zero codeword, on 30 % or 90 % of the sub-vectors.
+void maybe_add_zero_codeword(std::mt19937& gen, PqWeights& w, int32_t codewords, int32_t subvector, int32_t groups) {
+  const double share = pick(gen, {0.0, 0.0, 0.0, 0.0, 0.3, 0.9});
+  if (share > 0.0) add_zero_codeword(gen, w, codewords, subvector, groups, share);
+}
 
 // One conv layer: reference on the decoded filter, both forms with RequantExact and, where the
 // packer allows it, RequantFast.
-void check_conv(const PqConvShape& s, std::mt19937& gen, bool wild, const std::string& what, Tally& tally) {
-  const PqWeights w = random_pq_weights(gen, s.codewords, s.subvector, s.out_c, s.groups());
+void check_conv(PqConvShape s, std::mt19937& gen, bool wild, const std::string& what, Tally& tally) {
+  PqWeights w = random_pq_weights(gen, s.codewords, s.subvector, s.out_c, s.groups());
+  maybe_add_zero_codeword(gen, w, s.codewords, s.subvector, s.groups());
   const Quantization q = random_quantization(gen, s.out_c, wild);
   const auto input = random_int8(gen, static_cast<size_t>(s.in_h) * static_cast<size_t>(s.in_w) * static_cast<size_t>(s.in_c));
   const std::vector<int8_t> filter = decode_pq_conv(s, w);
@@ -151,6 +158,7 @@ void check_conv(const PqConvShape& s, std::mt19937& gen, bool wild, const std::s
                                        s.input_offset);
   const std::vector<int16_t> codebook = pack_pq_codebook(view);
   ASSERT_EQ(p.groups, s.groups()) << what;
+  s.skip_zero_codeword = p.skip_zero_codeword;  // as the generator sets it
   const FormOutputs exact = run_conv<RequantExact>(s, input, codebook, p);
   EXPECT_EQ(exact.direct, expected) << what << " (direct)";
   EXPECT_EQ(exact.table, expected) << what << " (table)";
@@ -162,13 +170,21 @@ void check_conv(const PqConvShape& s, std::mt19937& gen, bool wild, const std::s
     EXPECT_EQ(fast.table2, expected) << what << " (table, 2 columns, fast requant)";
     ++tally.fast;
   }
+  if (pq_zero_codeword(view) >= 0) {  // the direct form the other way round gives the same
+    s.skip_zero_codeword = !p.skip_zero_codeword;
+    EXPECT_EQ(run_conv<RequantExact>(s, input, codebook, p).direct, expected)
+        << what << " (direct, skip_zero_codeword " << s.skip_zero_codeword << ")";
+    ++tally.zero_codeword;
+  }
   ++tally.cases;
   tally.four_bit += p.index_bits == 4;
   tally.single_group += p.groups == 1;
+  tally.skipping += p.skip_zero_codeword;
 }
 
-void check_fc(const PqFcShape& s, std::mt19937& gen, bool wild, const std::string& what, Tally& tally) {
-  const PqWeights w = random_pq_weights(gen, s.codewords, s.subvector, s.out_depth, s.groups());
+void check_fc(PqFcShape s, std::mt19937& gen, bool wild, const std::string& what, Tally& tally) {
+  PqWeights w = random_pq_weights(gen, s.codewords, s.subvector, s.out_depth, s.groups());
+  maybe_add_zero_codeword(gen, w, s.codewords, s.subvector, s.groups());
   const Quantization q = random_quantization(gen, s.out_depth, wild);
   const auto input = random_int8(gen, static_cast<size_t>(s.batches) * static_cast<size_t>(s.depth));
   const std::vector<int8_t> weights = decode_pq_fc(s, w);
@@ -180,6 +196,7 @@ void check_fc(const PqFcShape& s, std::mt19937& gen, bool wild, const std::strin
   const PackedPqLayer p = pack_pq_fully_connected(view, w.indices.data(), s.out_depth, s.depth, s.batches,
                                                   q.bias.data(), q.multipliers.data(), s.input_offset);
   const std::vector<int16_t> codebook = pack_pq_codebook(view);
+  s.skip_zero_codeword = p.skip_zero_codeword;
   const FormOutputs exact = run_fc<RequantExact>(s, input, codebook, p);
   EXPECT_EQ(exact.direct, expected) << what << " (direct)";
   EXPECT_EQ(exact.table, expected) << what << " (table)";
@@ -191,9 +208,16 @@ void check_fc(const PqFcShape& s, std::mt19937& gen, bool wild, const std::strin
     EXPECT_EQ(fast.table2, expected) << what << " (table, 2 columns, fast requant)";
     ++tally.fast;
   }
+  if (pq_zero_codeword(view) >= 0) {
+    s.skip_zero_codeword = !p.skip_zero_codeword;
+    EXPECT_EQ(run_fc<RequantExact>(s, input, codebook, p).direct, expected)
+        << what << " (direct, skip_zero_codeword " << s.skip_zero_codeword << ")";
+    ++tally.zero_codeword;
+  }
   ++tally.cases;
   tally.four_bit += p.index_bits == 4;
   tally.single_group += p.groups == 1;
+  tally.skipping += p.skip_zero_codeword;
 }
 
 std::string describe(const PqConvShape& s) {
@@ -267,6 +291,8 @@ TEST(PqConv, RandomLayersBitExact) {
   EXPECT_GT(tally.fast, tally.cases / 3);
   EXPECT_GT(tally.four_bit, tally.cases / 3);
   EXPECT_LT(tally.four_bit, tally.cases * 5 / 6);
+  EXPECT_GT(tally.zero_codeword, tally.cases / 5);
+  EXPECT_GT(tally.skipping, tally.cases / 10);
 }
 
 TEST(PqFullyConnected, RandomLayersBitExact) {
@@ -289,6 +315,8 @@ TEST(PqFullyConnected, RandomLayersBitExact) {
   }
   EXPECT_GT(tally.single_group, 20);
   EXPECT_GT(tally.fast, tally.cases / 3);
+  EXPECT_GT(tally.zero_codeword, tally.cases / 5);
+  EXPECT_GT(tally.skipping, tally.cases / 10);
 }
 
 // The edges a random draw may miss, one by one.
@@ -389,6 +417,42 @@ TEST(PqPack, IndexAndCodebookLayouts) {
   const std::vector<uint16_t> five = {1, 2, 3, 4, 5};
   EXPECT_EQ(pack_pq_indices(five.data(), 5, 16), (std::vector<uint8_t>{0x21, 0x43, 0x05}));
   EXPECT_EQ(pack_pq_indices(five.data(), 5, 17), (std::vector<uint8_t>{1, 2, 3, 4, 5}));
+}
+
+TEST(PqPack, ZeroCodewordMovesToIndexZero) {
+  // K = 3, d = 2; codeword 2 is all zero. 1 output x 4 groups (FC depth 8), two of them on it.
+  const std::vector<int8_t> words = {1, 2, 3, 4, 0, 0};
+  const PqCodebookView view{words.data(), 3, 2};
+  EXPECT_EQ(pq_zero_codeword(view), 2);
+  // Codewords 0 and 2 trade places.
+  EXPECT_EQ(pack_pq_codebook(view), (std::vector<int16_t>{0, 0, 3, 4, 1, 2}));
+  const std::vector<uint16_t> indices = {0, 2, 2, 1};
+  const QuantizedMultiplier m[1] = {{1 << 30, -8}};
+  const PackedPqLayer p = pack_pq_fully_connected(view, indices.data(), 1, 8, 4, nullptr, m, 0);
+  // Renumbered 2 0 0 1, low nibble first, in both orders (one output: the same).
+  EXPECT_EQ(p.direct_indices, (std::vector<uint8_t>{0x02, 0x10}));
+  EXPECT_EQ(p.table_indices, (std::vector<uint8_t>{0x02, 0x10}));
+  EXPECT_EQ(p.zero_groups, 2);
+  // No zero codeword: nothing moves, nothing to skip.
+  const std::vector<int8_t> plain = {1, 2, 3, 4, 0, 5};
+  const PqCodebookView plain_view{plain.data(), 3, 2};
+  EXPECT_EQ(pq_zero_codeword(plain_view), -1);
+  EXPECT_EQ(pack_pq_codebook(plain_view), (std::vector<int16_t>{1, 2, 3, 4, 0, 5}));
+  const PackedPqLayer q = pack_pq_fully_connected(plain_view, indices.data(), 1, 8, 4, nullptr, m, 0);
+  EXPECT_EQ(q.direct_indices, (std::vector<uint8_t>{0x20, 0x12}));
+  EXPECT_EQ(q.zero_groups, 0);
+  EXPECT_FALSE(q.skip_zero_codeword);
+}
+
+TEST(PqPack, SkippingTheZeroCodewordPaysOnlyWhereItIsCommon) {
+  // ResNet-8-like 3x3 conv, d = 4, K = 256, 256 pixels.
+  const PqCost none = pq_cost(72, 4, 256, 32, 256, 0.0), most = pq_cost(72, 4, 256, 32, 256, 0.9);
+  EXPECT_GT(none.direct_skipping, none.direct);  // the test of every index costs
+  EXPECT_LT(most.direct_skipping, most.direct / 2);
+  EXPECT_EQ(most.direct, none.direct);
+  // One column (batch-1 FC): a skipped group saves less, the test costs more per group.
+  EXPECT_GT(pq_cost(160, 4, 256, 128, 1, 0.2).direct_skipping, pq_cost(160, 4, 256, 128, 1, 0.2).direct);
+  EXPECT_LT(pq_cost(160, 4, 256, 128, 1, 0.6).direct_skipping, pq_cost(160, 4, 256, 128, 1, 0.6).direct);
 }
 
 TEST(PqPack, RejectsWhatTheLayoutCannotDescribe) {

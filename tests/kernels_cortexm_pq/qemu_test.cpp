@@ -28,11 +28,13 @@ struct NamedConv {
   const char* name;
   PqConvShape shape;
   bool exact;  // wild multipliers, RequantExact
+  double zero_share = 0.0;  // > 0: a zero codeword, skipped by the direct form
 };
 
 struct NamedFc {
   const char* name;
   PqFcShape shape;
+  double zero_share = 0.0;  // > 0: a zero codeword, skipped by the direct form
 };
 
 std::vector<FirmwareCase> all_cases() {
@@ -61,6 +63,14 @@ std::vector<FirmwareCase> all_cases() {
       {"row_d4_k256_quads", pq_conv_shape(6, 5, 24, 10, 1, 1, 0, kPqRow, 4, 256, -5, 2), false},
       // The same with 4-bit indices, G = 9 and O = 7: rows start mid-byte.
       {"row3x3_d4_k16_odd", pq_conv_shape(6, 5, 4, 7, 3, 1, 1, kPqRow, 4, 16, 3, -1), false},
+      // A zero codeword (pruned layers), skipped by the direct form: every skipping loop, with
+      // four, two and one columns, both index widths, rows starting mid-byte.
+      {"zero_row_d4_k256", pq_conv_shape(6, 5, 24, 10, 1, 1, 0, kPqRow, 4, 256, -5, 2), false, 0.9},
+      {"zero_row3x3_d4_k16_odd", pq_conv_shape(5, 5, 4, 7, 3, 1, 1, kPqRow, 4, 16, 3, -1), false, 0.6},
+      {"zero_kernel_k256", pq_conv_shape(5, 5, 6, 9, 3, 1, 1, kPqKernel, 9, 256), false, 0.7},
+      {"zero_kernel_k16_odd", pq_conv_shape(5, 5, 7, 9, 3, 1, 1, kPqKernel, 9, 16, 5, -3), false, 0.5},
+      {"zero_row_d8_k16", pq_conv_shape(5, 5, 32, 9, 1, 1, 0, kPqRow, 8, 16), false, 0.7},
+      {"zero_row_d8_k256", pq_conv_shape(3, 3, 48, 6, 1, 1, 0, kPqRow, 8, 256), false, 0.5},
   };
   const std::vector<NamedFc> fcs = {
       {"fc_d8_k256", PqFcShape{3, 64, 11, 9, -4, -128, 127, 8, 256}},
@@ -72,15 +82,21 @@ std::vector<FirmwareCase> all_cases() {
       {"fc_d4_k256_b3", PqFcShape{3, 96, 10, 5, 1, -128, 127, 4, 256}},
       {"fc_d4_k16_b5", PqFcShape{5, 36, 9, -7, 3, -128, 127, 4, 16}},
       {"fc_d3_k256_b4", PqFcShape{4, 27, 6, 0, 0, -128, 127, 3, 256}},
+      {"zero_fc_d4_k256_b1", PqFcShape{1, 128, 12, 3, 0, -128, 127, 4, 256}, 0.8},
+      {"zero_fc_d4_k16_b2", PqFcShape{2, 36, 9, 0, 0, -128, 127, 4, 16}, 0.5},
+      {"zero_fc_d4_k16_b1", PqFcShape{1, 64, 5, -9, 4, -128, 127, 4, 16}, 0.7},
   };
   std::vector<FirmwareCase> cases;
   uint32_t seed = 1;
   for (const PqForm form : {PqForm::kDirect, PqForm::kTable}) {
     for (const NamedConv& c : convs) {
-      cases.push_back(pq_conv_case(std::string(c.name) + "_" + pq_form_name(form), c.shape, seed++, form, c.exact, c.exact).c);
+      cases.push_back(
+          pq_conv_case(std::string(c.name) + "_" + pq_form_name(form), c.shape, seed++, form, c.exact, c.exact,
+                       c.zero_share)
+              .c);
     }
     for (const NamedFc& c : fcs) {
-      cases.push_back(pq_fc_case(std::string(c.name) + "_" + pq_form_name(form), c.shape, seed++, form).c);
+      cases.push_back(pq_fc_case(std::string(c.name) + "_" + pq_form_name(form), c.shape, seed++, form, c.zero_share).c);
     }
   }
   return cases;
@@ -159,6 +175,7 @@ class PqQemu : public ::testing::Test {
 TEST_F(PqQemu, KernelLayoutConv) { check("kernel_"); }
 TEST_F(PqQemu, RowLayoutConv) { check("row"); }
 TEST_F(PqQemu, FullyConnected) { check("fc_"); }
+TEST_F(PqQemu, ZeroCodewordSkipped) { check("zero_"); }
 
 }  // namespace
 }  // namespace frugal::kernels::cortexm::testing

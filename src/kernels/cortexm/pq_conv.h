@@ -64,18 +64,26 @@ inline void pq_conv2d_pixels(const Shape& s, const int8_t* input, int8_t* output
 template <class Requant, class Shape>
 void pq_conv2d_direct(const Shape& s, const int8_t* input, const int16_t* codebook, const uint8_t* indices,
                       const ChannelQuant* quant, int8_t* output, int16_t* scratch) {
-  detail::pq_with_words(pq_padded_length(s.subvector) >> 1, [&](auto words) {
-    detail::pq_conv2d_pixels<pq_direct_columns_for_words(decltype(words)::value)>(
-        s, input, output, scratch, [&](auto columns, int8_t* out) {
-      if (pq_index_bits(s.codewords) == 4) {
-        detail::pq_direct_columns<Requant, 4, decltype(words)::value, decltype(columns)::value>(
-            s, codebook, indices, quant, scratch, out);
-      } else {
-        detail::pq_direct_columns<Requant, 8, decltype(words)::value, decltype(columns)::value>(
-            s, codebook, indices, quant, scratch, out);
-      }
+  const auto run = [&](auto skip) {
+    detail::pq_with_words(pq_padded_length(s.subvector) >> 1, [&](auto words) {
+      detail::pq_conv2d_pixels<pq_direct_columns_for_words(decltype(words)::value)>(
+          s, input, output, scratch, [&](auto columns, int8_t* out) {
+            constexpr int32_t kWords = decltype(words)::value, kColumns = decltype(columns)::value;
+            if (pq_index_bits(s.codewords) == 4) {
+              detail::pq_direct_columns<Requant, 4, kWords, kColumns, decltype(skip)::value>(s, codebook, indices,
+                                                                                             quant, scratch, out);
+            } else {
+              detail::pq_direct_columns<Requant, 8, kWords, kColumns, decltype(skip)::value>(s, codebook, indices,
+                                                                                             quant, scratch, out);
+            }
+          });
     });
-  });
+  };
+  if (pq_skips_zero_codeword(s)) {
+    run(detail::BoolConstant<true>{});
+  } else {
+    run(detail::BoolConstant<false>{});
+  }
 }
 
 // Lookup-table form: per group a table of the K codeword products, then one lookup per output

@@ -21,6 +21,12 @@
 // direct form reads them in ir::PqEncoding order [O][G]; the table form in [G][O] (one group's
 // indices for all output channels in a row).
 //
+// Zero codeword: when a codebook holds an all-zero codeword, the packers move it to index 0 (the
+// codebook and every layer's indices permuted alike), and a layer whose shape says
+// `skip_zero_codeword` (the packer's choice, where its sub-vectors pick that codeword often
+// enough: pruned layers) has the direct form skip those groups: one test of the index instead of
+// the address, codeword and column loads and the SMLADs. The result is the same either way.
+//
 // Two forms:
 //   direct  per output channel and group: acc += x_g . codeword[idx[o][g]]; the same SMLAD count as
 //           a dense layer with int16 weights, and one index fetch plus one address computation per
@@ -102,6 +108,22 @@ constexpr size_t pq_column_bytes(const Shape& s, int32_t columns) {
          static_cast<size_t>(pq_padded_length(s.subvector)) * sizeof(int16_t);
 }
 
+// Whether the direct form skips the groups whose index is 0 (the shape's optional
+// `skip_zero_codeword` member; only right where codeword 0 is all zero, which the packers ensure
+// when they set it).
+template <class Shape>
+constexpr auto pq_skips_zero_codeword(const Shape& s, int) -> decltype(s.skip_zero_codeword, bool{}) {
+  return s.skip_zero_codeword != 0;
+}
+template <class Shape>
+constexpr bool pq_skips_zero_codeword(const Shape&, long) {
+  return false;
+}
+template <class Shape>
+constexpr bool pq_skips_zero_codeword(const Shape& s) {
+  return pq_skips_zero_codeword(s, 0);
+}
+
 // Scratch of the direct form: its columns of G groups of dp int16.
 template <class Shape>
 constexpr size_t pq_direct_scratch_bytes(const Shape& s) {
@@ -123,6 +145,10 @@ namespace detail {
 template <int32_t N>
 struct IntConstant {
   static constexpr int32_t value = N;
+};
+template <bool B>
+struct BoolConstant {
+  static constexpr bool value = B;
 };
 
 // int32 addition that wraps like ADD (and like the reference's int64 sum truncated to int32).
@@ -266,17 +292,25 @@ inline void pq_dot(const int16_t* codeword, const int16_t* x, int32_t words, int
 
 // The portable forms of the hot loops (pq_micro_*.h choose per target).
 
+// acc[c] += x_g . codeword[idx] of one group (nothing for index 0 when kSkipZero).
+template <int32_t kWords, int32_t kColumns, bool kSkipZero>
+inline void pq_direct_group(const int16_t* codebook, int32_t index, const int16_t* x, int32_t words, int32_t dp,
+                            int32_t* acc) {
+  if (kSkipZero && index == 0) return;
+  pq_dot<kWords, kColumns>(codebook + index * dp, x, words, dp, acc);
+}
+
 // acc[c] += x_g . codeword[idx] for `pairs` pairs of groups whose indices start at byte `p`
 // (4-bit: at its low nibble).
-template <int32_t kBits, int32_t kWords, int32_t kColumns>
+template <int32_t kBits, int32_t kWords, int32_t kColumns, bool kSkipZero>
 inline void pq_direct_pairs_generic(const int16_t* codebook, const uint8_t* p, int32_t pairs, const int16_t* x,
                                     int32_t words, int32_t dp, int32_t* acc) {
   const int32_t stride = kColumns * dp;
   for (int32_t i = 0; i < pairs; ++i, x += 2 * stride) {
     const int32_t first = kBits == 4 ? p[i] & 15 : p[2 * i];
     const int32_t second = kBits == 4 ? p[i] >> 4 : p[2 * i + 1];
-    pq_dot<kWords, kColumns>(codebook + first * dp, x, words, dp, acc);
-    pq_dot<kWords, kColumns>(codebook + second * dp, x + stride, words, dp, acc);
+    pq_direct_group<kWords, kColumns, kSkipZero>(codebook, first, x, words, dp, acc);
+    pq_direct_group<kWords, kColumns, kSkipZero>(codebook, second, x + stride, words, dp, acc);
   }
 }
 
@@ -337,28 +371,30 @@ namespace frugal::kernels::cortexm::detail {
 
 // acc[c] += x_g . codeword[idx[g]] over the `groups` groups of one output channel's row, whose
 // indices start at index `start`; x: the kColumns columns, group-interleaved.
-template <int32_t kBits, int32_t kWords, int32_t kColumns>
+template <int32_t kBits, int32_t kWords, int32_t kColumns, bool kSkipZero>
 inline void pq_direct_row(const int16_t* codebook, const uint8_t* indices, int32_t start, int32_t groups,
                           const int16_t* x, int32_t words, int32_t dp, int32_t* acc) {
   const int32_t stride = kColumns * dp;
   const uint8_t* p = indices + (kBits == 4 ? start >> 1 : start);
   int32_t g = 0;
   if (kBits == 4 && (start & 1) != 0 && groups > 0) {
-    pq_dot<kWords, kColumns>(codebook + (*p++ >> 4) * dp, x, words, dp, acc);
+    pq_direct_group<kWords, kColumns, kSkipZero>(codebook, *p++ >> 4, x, words, dp, acc);
     x += stride;
     g = 1;
   }
   // Pairs of groups: one index byte (4-bit) or two.
   const int32_t pairs = (groups - g) >> 1;
-  pq_direct_pairs<kBits, kWords, kColumns>(codebook, p, pairs, x, words, dp, acc);
+  pq_direct_pairs<kBits, kWords, kColumns, kSkipZero>(codebook, p, pairs, x, words, dp, acc);
   p += kBits == 4 ? pairs : 2 * pairs;
   x += 2 * pairs * stride;
-  if (g + 2 * pairs < groups) pq_dot<kWords, kColumns>(codebook + (kBits == 4 ? *p & 15 : *p) * dp, x, words, dp, acc);
+  if (g + 2 * pairs < groups) {
+    pq_direct_group<kWords, kColumns, kSkipZero>(codebook, kBits == 4 ? *p & 15 : *p, x, words, dp, acc);
+  }
 }
 
 // Direct form: all output channels of the kColumns columns in `cols`; outputs of column c at
 // out[c * out_c + o].
-template <class Requant, int32_t kBits, int32_t kWords, int32_t kColumns, class Shape>
+template <class Requant, int32_t kBits, int32_t kWords, int32_t kColumns, bool kSkipZero, class Shape>
 __attribute__((noinline)) void pq_direct_columns(const Shape& s, const int16_t* codebook, const uint8_t* indices,
                                                  const ChannelQuant* quant, const int16_t* cols, int8_t* out) {
   const int32_t groups = pq_groups(s);
@@ -370,7 +406,7 @@ __attribute__((noinline)) void pq_direct_columns(const Shape& s, const int16_t* 
     int32_t acc[kColumns < 2 ? 2 : kColumns];
 #pragma GCC unroll 4
     for (int32_t c = 0; c < kColumns; ++c) acc[c] = q.bias;
-    pq_direct_row<kBits, kWords, kColumns>(codebook, indices, o * groups, groups, cols, dp >> 1, dp, acc);
+    pq_direct_row<kBits, kWords, kColumns, kSkipZero>(codebook, indices, o * groups, groups, cols, dp >> 1, dp, acc);
 #pragma GCC unroll 4
     for (int32_t c = 0; c < kColumns; ++c) out[c * out_c + o] = finish_output(s, Requant::apply(acc[c], q));
   }

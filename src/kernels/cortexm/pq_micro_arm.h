@@ -77,85 +77,150 @@ namespace frugal::kernels::cortexm::detail {
   "smlad r7, r4, r10, r7\n\t"          \
   "smlad r7, r5, r11, r7\n\t"
 
-#define FRUGAL_PQ_DIRECT_PAIRS(name, first_index, second_index, address, dot)                        \
+// One group: its index into r4, the codeword's address, the dot product. The skipping form
+// (codeword 0 all zero, pq_gemm.h) tests the index first and, for 0, only steps the column
+// pointer over the group's `bytes`: three instructions instead of the address, loads and SMLADs.
+#define FRUGAL_PQ_GROUP(index, address, dot) index address dot
+#define FRUGAL_PQ_GROUP_SKIP(index, address, dot, bytes) \
+  index "cbz r4, 3f\n\t" address dot "b 4f\n\t3:\n\tadd r0, r0, #" bytes "\n\t4:\n\t"
+
+#define FRUGAL_PQ_DIRECT_PAIRS(name, first_group, second_group)                                              \
   __attribute__((naked, noinline)) inline void name(const int16_t*, const uint8_t*, const int16_t*, int32_t, \
-                                                    int32_t*) {                                      \
-    __asm__ volatile(                                                                                \
-        "push {r4-r11, lr}\n\t"                                                                      \
-        "ldr lr, [sp, #36]\n\t"                                                                      \
-        "push {lr}\n\t"                                                                              \
-        "ldr r12, [lr]\n\t"                                                                          \
-        "ldr lr, [lr, #4]\n\t"                                                                       \
-        "cmp r3, #0\n\t"                                                                             \
-        "beq 2f\n\t"                                                                                 \
-        "1:\n\t" first_index address dot second_index address dot                                   \
-        "subs r3, r3, #1\n\t"                                                                        \
-        "bne 1b\n\t"                                                                                 \
-        "2:\n\t"                                                                                     \
-        "pop {r3}\n\t"                                                                               \
-        "str r12, [r3]\n\t"                                                                          \
-        "str lr, [r3, #4]\n\t"                                                                       \
-        "pop {r4-r11, pc}\n\t");                                                                     \
+                                                    int32_t*) {                                              \
+    __asm__ volatile(                                                                                        \
+        "push {r4-r11, lr}\n\t"                                                                              \
+        "ldr lr, [sp, #36]\n\t"                                                                              \
+        "push {lr}\n\t"                                                                                      \
+        "ldr r12, [lr]\n\t"                                                                                  \
+        "ldr lr, [lr, #4]\n\t"                                                                               \
+        "cmp r3, #0\n\t"                                                                                     \
+        "beq 2f\n\t"                                                                                         \
+        "1:\n\t" first_group second_group                                                                    \
+        "subs r3, r3, #1\n\t"                                                                                \
+        "bne 1b\n\t"                                                                                         \
+        "2:\n\t"                                                                                             \
+        "pop {r3}\n\t"                                                                                       \
+        "str r12, [r3]\n\t"                                                                                  \
+        "str lr, [r3, #4]\n\t"                                                                               \
+        "pop {r4-r11, pc}\n\t");                                                                             \
   }
 
 // The four-column form: acc = {acc0..acc3} in r12, lr, r6, r7.
-#define FRUGAL_PQ_DIRECT_PAIRS_C4(name, first_index, second_index, address, dot)                     \
+#define FRUGAL_PQ_DIRECT_PAIRS_C4(name, first_group, second_group)                                           \
   __attribute__((naked, noinline)) inline void name(const int16_t*, const uint8_t*, const int16_t*, int32_t, \
-                                                    int32_t*) {                                      \
-    __asm__ volatile(                                                                                \
-        "push {r4-r11, lr}\n\t"                                                                      \
-        "ldr lr, [sp, #36]\n\t"                                                                      \
-        "push {lr}\n\t"                                                                              \
-        "ldr r12, [lr]\n\t"                                                                          \
-        "ldr r6, [lr, #8]\n\t"                                                                       \
-        "ldr r7, [lr, #12]\n\t"                                                                      \
-        "ldr lr, [lr, #4]\n\t"                                                                       \
-        "cmp r3, #0\n\t"                                                                             \
-        "beq 2f\n\t"                                                                                 \
-        "1:\n\t" first_index address dot second_index address dot                                   \
-        "subs r3, r3, #1\n\t"                                                                        \
-        "bne 1b\n\t"                                                                                 \
-        "2:\n\t"                                                                                     \
-        "pop {r3}\n\t"                                                                               \
-        "str r12, [r3]\n\t"                                                                          \
-        "str lr, [r3, #4]\n\t"                                                                       \
-        "str r6, [r3, #8]\n\t"                                                                       \
-        "str r7, [r3, #12]\n\t"                                                                      \
-        "pop {r4-r11, pc}\n\t");                                                                     \
+                                                    int32_t*) {                                              \
+    __asm__ volatile(                                                                                        \
+        "push {r4-r11, lr}\n\t"                                                                              \
+        "ldr lr, [sp, #36]\n\t"                                                                              \
+        "push {lr}\n\t"                                                                                      \
+        "ldr r12, [lr]\n\t"                                                                                  \
+        "ldr r6, [lr, #8]\n\t"                                                                               \
+        "ldr r7, [lr, #12]\n\t"                                                                              \
+        "ldr lr, [lr, #4]\n\t"                                                                               \
+        "cmp r3, #0\n\t"                                                                                     \
+        "beq 2f\n\t"                                                                                         \
+        "1:\n\t" first_group second_group                                                                    \
+        "subs r3, r3, #1\n\t"                                                                                \
+        "bne 1b\n\t"                                                                                         \
+        "2:\n\t"                                                                                             \
+        "pop {r3}\n\t"                                                                                       \
+        "str r12, [r3]\n\t"                                                                                  \
+        "str lr, [r3, #4]\n\t"                                                                               \
+        "str r6, [r3, #8]\n\t"                                                                               \
+        "str r7, [r3, #12]\n\t"                                                                              \
+        "pop {r4-r11, pc}\n\t");                                                                             \
   }
 
-FRUGAL_PQ_DIRECT_PAIRS_C4(pq_direct_pairs_b8_c4_w2, FRUGAL_PQ_INDEX_8, FRUGAL_PQ_INDEX_8, FRUGAL_PQ_ADDRESS_W2,
-                          FRUGAL_PQ_DOT_C4_W2)
-// 4-bit: no register is free to keep the byte, so it is loaded twice.
-FRUGAL_PQ_DIRECT_PAIRS_C4(pq_direct_pairs_b4_c4_w2, FRUGAL_PQ_INDEX_4_LOW, FRUGAL_PQ_INDEX_4_HIGH,
-                          FRUGAL_PQ_ADDRESS_W2, FRUGAL_PQ_DOT_C4_W2)
-
-FRUGAL_PQ_DIRECT_PAIRS(pq_direct_pairs_b8_c1_w2, FRUGAL_PQ_INDEX_8, FRUGAL_PQ_INDEX_8, FRUGAL_PQ_ADDRESS_W2,
-                       FRUGAL_PQ_DOT_C1_W2)
-FRUGAL_PQ_DIRECT_PAIRS(pq_direct_pairs_b8_c2_w2, FRUGAL_PQ_INDEX_8, FRUGAL_PQ_INDEX_8, FRUGAL_PQ_ADDRESS_W2,
-                       FRUGAL_PQ_DOT_C2_W2)
-FRUGAL_PQ_DIRECT_PAIRS(pq_direct_pairs_b8_c1_w4, FRUGAL_PQ_INDEX_8, FRUGAL_PQ_INDEX_8, FRUGAL_PQ_ADDRESS_W4,
-                       FRUGAL_PQ_DOT_C1_W4)
-FRUGAL_PQ_DIRECT_PAIRS(pq_direct_pairs_b8_c2_w4, FRUGAL_PQ_INDEX_8, FRUGAL_PQ_INDEX_8, FRUGAL_PQ_ADDRESS_W4,
-                       FRUGAL_PQ_DOT_C2_W4)
-FRUGAL_PQ_DIRECT_PAIRS(pq_direct_pairs_b8_c1_w5, FRUGAL_PQ_INDEX_8, FRUGAL_PQ_INDEX_8, FRUGAL_PQ_ADDRESS_W5,
-                       FRUGAL_PQ_DOT_C1_W5)
-FRUGAL_PQ_DIRECT_PAIRS(pq_direct_pairs_b8_c2_w5, FRUGAL_PQ_INDEX_8, FRUGAL_PQ_INDEX_8, FRUGAL_PQ_ADDRESS_W5,
-                       FRUGAL_PQ_DOT_C2_W5)
-FRUGAL_PQ_DIRECT_PAIRS(pq_direct_pairs_b4_c1_w2, FRUGAL_PQ_INDEX_4_LOW_KEEP("r6"), FRUGAL_PQ_INDEX_4_HIGH_KEEP("r6"),
-                       FRUGAL_PQ_ADDRESS_W2, FRUGAL_PQ_DOT_C1_W2)
-FRUGAL_PQ_DIRECT_PAIRS(pq_direct_pairs_b4_c2_w2, FRUGAL_PQ_INDEX_4_LOW_KEEP("r6"), FRUGAL_PQ_INDEX_4_HIGH_KEEP("r6"),
-                       FRUGAL_PQ_ADDRESS_W2, FRUGAL_PQ_DOT_C2_W2)
-FRUGAL_PQ_DIRECT_PAIRS(pq_direct_pairs_b4_c1_w4, FRUGAL_PQ_INDEX_4_LOW_KEEP("lr"), FRUGAL_PQ_INDEX_4_HIGH_KEEP("lr"),
-                       FRUGAL_PQ_ADDRESS_W4, FRUGAL_PQ_DOT_C1_W4)
-FRUGAL_PQ_DIRECT_PAIRS(pq_direct_pairs_b4_c2_w4, FRUGAL_PQ_INDEX_4_LOW, FRUGAL_PQ_INDEX_4_HIGH,
-                       FRUGAL_PQ_ADDRESS_W4, FRUGAL_PQ_DOT_C2_W4)
-FRUGAL_PQ_DIRECT_PAIRS(pq_direct_pairs_b4_c1_w5, FRUGAL_PQ_INDEX_4_LOW_KEEP("lr"), FRUGAL_PQ_INDEX_4_HIGH_KEEP("lr"),
-                       FRUGAL_PQ_ADDRESS_W5, FRUGAL_PQ_DOT_C1_W5)
-FRUGAL_PQ_DIRECT_PAIRS(pq_direct_pairs_b4_c2_w5, FRUGAL_PQ_INDEX_4_LOW, FRUGAL_PQ_INDEX_4_HIGH,
-                       FRUGAL_PQ_ADDRESS_W5, FRUGAL_PQ_DOT_C2_W5)
+// Each loop plain (_s0) and skipping the zero codeword (_s1). 4-bit with four columns: no register
+// is free to keep the byte, so it is loaded twice.
+FRUGAL_PQ_DIRECT_PAIRS_C4(pq_direct_pairs_b8_c4_w2_s0,
+    FRUGAL_PQ_GROUP(FRUGAL_PQ_INDEX_8, FRUGAL_PQ_ADDRESS_W2, FRUGAL_PQ_DOT_C4_W2),
+    FRUGAL_PQ_GROUP(FRUGAL_PQ_INDEX_8, FRUGAL_PQ_ADDRESS_W2, FRUGAL_PQ_DOT_C4_W2))
+FRUGAL_PQ_DIRECT_PAIRS_C4(pq_direct_pairs_b8_c4_w2_s1,
+    FRUGAL_PQ_GROUP_SKIP(FRUGAL_PQ_INDEX_8, FRUGAL_PQ_ADDRESS_W2, FRUGAL_PQ_DOT_C4_W2, "32"),
+    FRUGAL_PQ_GROUP_SKIP(FRUGAL_PQ_INDEX_8, FRUGAL_PQ_ADDRESS_W2, FRUGAL_PQ_DOT_C4_W2, "32"))
+FRUGAL_PQ_DIRECT_PAIRS_C4(pq_direct_pairs_b4_c4_w2_s0,
+    FRUGAL_PQ_GROUP(FRUGAL_PQ_INDEX_4_LOW, FRUGAL_PQ_ADDRESS_W2, FRUGAL_PQ_DOT_C4_W2),
+    FRUGAL_PQ_GROUP(FRUGAL_PQ_INDEX_4_HIGH, FRUGAL_PQ_ADDRESS_W2, FRUGAL_PQ_DOT_C4_W2))
+FRUGAL_PQ_DIRECT_PAIRS_C4(pq_direct_pairs_b4_c4_w2_s1,
+    FRUGAL_PQ_GROUP_SKIP(FRUGAL_PQ_INDEX_4_LOW, FRUGAL_PQ_ADDRESS_W2, FRUGAL_PQ_DOT_C4_W2, "32"),
+    FRUGAL_PQ_GROUP_SKIP(FRUGAL_PQ_INDEX_4_HIGH, FRUGAL_PQ_ADDRESS_W2, FRUGAL_PQ_DOT_C4_W2, "32"))
+FRUGAL_PQ_DIRECT_PAIRS(pq_direct_pairs_b8_c1_w2_s0,
+    FRUGAL_PQ_GROUP(FRUGAL_PQ_INDEX_8, FRUGAL_PQ_ADDRESS_W2, FRUGAL_PQ_DOT_C1_W2),
+    FRUGAL_PQ_GROUP(FRUGAL_PQ_INDEX_8, FRUGAL_PQ_ADDRESS_W2, FRUGAL_PQ_DOT_C1_W2))
+FRUGAL_PQ_DIRECT_PAIRS(pq_direct_pairs_b8_c1_w2_s1,
+    FRUGAL_PQ_GROUP_SKIP(FRUGAL_PQ_INDEX_8, FRUGAL_PQ_ADDRESS_W2, FRUGAL_PQ_DOT_C1_W2, "8"),
+    FRUGAL_PQ_GROUP_SKIP(FRUGAL_PQ_INDEX_8, FRUGAL_PQ_ADDRESS_W2, FRUGAL_PQ_DOT_C1_W2, "8"))
+FRUGAL_PQ_DIRECT_PAIRS(pq_direct_pairs_b8_c2_w2_s0,
+    FRUGAL_PQ_GROUP(FRUGAL_PQ_INDEX_8, FRUGAL_PQ_ADDRESS_W2, FRUGAL_PQ_DOT_C2_W2),
+    FRUGAL_PQ_GROUP(FRUGAL_PQ_INDEX_8, FRUGAL_PQ_ADDRESS_W2, FRUGAL_PQ_DOT_C2_W2))
+FRUGAL_PQ_DIRECT_PAIRS(pq_direct_pairs_b8_c2_w2_s1,
+    FRUGAL_PQ_GROUP_SKIP(FRUGAL_PQ_INDEX_8, FRUGAL_PQ_ADDRESS_W2, FRUGAL_PQ_DOT_C2_W2, "16"),
+    FRUGAL_PQ_GROUP_SKIP(FRUGAL_PQ_INDEX_8, FRUGAL_PQ_ADDRESS_W2, FRUGAL_PQ_DOT_C2_W2, "16"))
+FRUGAL_PQ_DIRECT_PAIRS(pq_direct_pairs_b8_c1_w4_s0,
+    FRUGAL_PQ_GROUP(FRUGAL_PQ_INDEX_8, FRUGAL_PQ_ADDRESS_W4, FRUGAL_PQ_DOT_C1_W4),
+    FRUGAL_PQ_GROUP(FRUGAL_PQ_INDEX_8, FRUGAL_PQ_ADDRESS_W4, FRUGAL_PQ_DOT_C1_W4))
+FRUGAL_PQ_DIRECT_PAIRS(pq_direct_pairs_b8_c1_w4_s1,
+    FRUGAL_PQ_GROUP_SKIP(FRUGAL_PQ_INDEX_8, FRUGAL_PQ_ADDRESS_W4, FRUGAL_PQ_DOT_C1_W4, "16"),
+    FRUGAL_PQ_GROUP_SKIP(FRUGAL_PQ_INDEX_8, FRUGAL_PQ_ADDRESS_W4, FRUGAL_PQ_DOT_C1_W4, "16"))
+FRUGAL_PQ_DIRECT_PAIRS(pq_direct_pairs_b8_c2_w4_s0,
+    FRUGAL_PQ_GROUP(FRUGAL_PQ_INDEX_8, FRUGAL_PQ_ADDRESS_W4, FRUGAL_PQ_DOT_C2_W4),
+    FRUGAL_PQ_GROUP(FRUGAL_PQ_INDEX_8, FRUGAL_PQ_ADDRESS_W4, FRUGAL_PQ_DOT_C2_W4))
+FRUGAL_PQ_DIRECT_PAIRS(pq_direct_pairs_b8_c2_w4_s1,
+    FRUGAL_PQ_GROUP_SKIP(FRUGAL_PQ_INDEX_8, FRUGAL_PQ_ADDRESS_W4, FRUGAL_PQ_DOT_C2_W4, "32"),
+    FRUGAL_PQ_GROUP_SKIP(FRUGAL_PQ_INDEX_8, FRUGAL_PQ_ADDRESS_W4, FRUGAL_PQ_DOT_C2_W4, "32"))
+FRUGAL_PQ_DIRECT_PAIRS(pq_direct_pairs_b8_c1_w5_s0,
+    FRUGAL_PQ_GROUP(FRUGAL_PQ_INDEX_8, FRUGAL_PQ_ADDRESS_W5, FRUGAL_PQ_DOT_C1_W5),
+    FRUGAL_PQ_GROUP(FRUGAL_PQ_INDEX_8, FRUGAL_PQ_ADDRESS_W5, FRUGAL_PQ_DOT_C1_W5))
+FRUGAL_PQ_DIRECT_PAIRS(pq_direct_pairs_b8_c1_w5_s1,
+    FRUGAL_PQ_GROUP_SKIP(FRUGAL_PQ_INDEX_8, FRUGAL_PQ_ADDRESS_W5, FRUGAL_PQ_DOT_C1_W5, "20"),
+    FRUGAL_PQ_GROUP_SKIP(FRUGAL_PQ_INDEX_8, FRUGAL_PQ_ADDRESS_W5, FRUGAL_PQ_DOT_C1_W5, "20"))
+FRUGAL_PQ_DIRECT_PAIRS(pq_direct_pairs_b8_c2_w5_s0,
+    FRUGAL_PQ_GROUP(FRUGAL_PQ_INDEX_8, FRUGAL_PQ_ADDRESS_W5, FRUGAL_PQ_DOT_C2_W5),
+    FRUGAL_PQ_GROUP(FRUGAL_PQ_INDEX_8, FRUGAL_PQ_ADDRESS_W5, FRUGAL_PQ_DOT_C2_W5))
+FRUGAL_PQ_DIRECT_PAIRS(pq_direct_pairs_b8_c2_w5_s1,
+    FRUGAL_PQ_GROUP_SKIP(FRUGAL_PQ_INDEX_8, FRUGAL_PQ_ADDRESS_W5, FRUGAL_PQ_DOT_C2_W5, "40"),
+    FRUGAL_PQ_GROUP_SKIP(FRUGAL_PQ_INDEX_8, FRUGAL_PQ_ADDRESS_W5, FRUGAL_PQ_DOT_C2_W5, "40"))
+FRUGAL_PQ_DIRECT_PAIRS(pq_direct_pairs_b4_c1_w2_s0,
+    FRUGAL_PQ_GROUP(FRUGAL_PQ_INDEX_4_LOW_KEEP("r6"), FRUGAL_PQ_ADDRESS_W2, FRUGAL_PQ_DOT_C1_W2),
+    FRUGAL_PQ_GROUP(FRUGAL_PQ_INDEX_4_HIGH_KEEP("r6"), FRUGAL_PQ_ADDRESS_W2, FRUGAL_PQ_DOT_C1_W2))
+FRUGAL_PQ_DIRECT_PAIRS(pq_direct_pairs_b4_c1_w2_s1,
+    FRUGAL_PQ_GROUP_SKIP(FRUGAL_PQ_INDEX_4_LOW_KEEP("r6"), FRUGAL_PQ_ADDRESS_W2, FRUGAL_PQ_DOT_C1_W2, "8"),
+    FRUGAL_PQ_GROUP_SKIP(FRUGAL_PQ_INDEX_4_HIGH_KEEP("r6"), FRUGAL_PQ_ADDRESS_W2, FRUGAL_PQ_DOT_C1_W2, "8"))
+FRUGAL_PQ_DIRECT_PAIRS(pq_direct_pairs_b4_c2_w2_s0,
+    FRUGAL_PQ_GROUP(FRUGAL_PQ_INDEX_4_LOW_KEEP("r6"), FRUGAL_PQ_ADDRESS_W2, FRUGAL_PQ_DOT_C2_W2),
+    FRUGAL_PQ_GROUP(FRUGAL_PQ_INDEX_4_HIGH_KEEP("r6"), FRUGAL_PQ_ADDRESS_W2, FRUGAL_PQ_DOT_C2_W2))
+FRUGAL_PQ_DIRECT_PAIRS(pq_direct_pairs_b4_c2_w2_s1,
+    FRUGAL_PQ_GROUP_SKIP(FRUGAL_PQ_INDEX_4_LOW_KEEP("r6"), FRUGAL_PQ_ADDRESS_W2, FRUGAL_PQ_DOT_C2_W2, "16"),
+    FRUGAL_PQ_GROUP_SKIP(FRUGAL_PQ_INDEX_4_HIGH_KEEP("r6"), FRUGAL_PQ_ADDRESS_W2, FRUGAL_PQ_DOT_C2_W2, "16"))
+FRUGAL_PQ_DIRECT_PAIRS(pq_direct_pairs_b4_c1_w4_s0,
+    FRUGAL_PQ_GROUP(FRUGAL_PQ_INDEX_4_LOW_KEEP("lr"), FRUGAL_PQ_ADDRESS_W4, FRUGAL_PQ_DOT_C1_W4),
+    FRUGAL_PQ_GROUP(FRUGAL_PQ_INDEX_4_HIGH_KEEP("lr"), FRUGAL_PQ_ADDRESS_W4, FRUGAL_PQ_DOT_C1_W4))
+FRUGAL_PQ_DIRECT_PAIRS(pq_direct_pairs_b4_c1_w4_s1,
+    FRUGAL_PQ_GROUP_SKIP(FRUGAL_PQ_INDEX_4_LOW_KEEP("lr"), FRUGAL_PQ_ADDRESS_W4, FRUGAL_PQ_DOT_C1_W4, "16"),
+    FRUGAL_PQ_GROUP_SKIP(FRUGAL_PQ_INDEX_4_HIGH_KEEP("lr"), FRUGAL_PQ_ADDRESS_W4, FRUGAL_PQ_DOT_C1_W4, "16"))
+FRUGAL_PQ_DIRECT_PAIRS(pq_direct_pairs_b4_c2_w4_s0,
+    FRUGAL_PQ_GROUP(FRUGAL_PQ_INDEX_4_LOW, FRUGAL_PQ_ADDRESS_W4, FRUGAL_PQ_DOT_C2_W4),
+    FRUGAL_PQ_GROUP(FRUGAL_PQ_INDEX_4_HIGH, FRUGAL_PQ_ADDRESS_W4, FRUGAL_PQ_DOT_C2_W4))
+FRUGAL_PQ_DIRECT_PAIRS(pq_direct_pairs_b4_c2_w4_s1,
+    FRUGAL_PQ_GROUP_SKIP(FRUGAL_PQ_INDEX_4_LOW, FRUGAL_PQ_ADDRESS_W4, FRUGAL_PQ_DOT_C2_W4, "32"),
+    FRUGAL_PQ_GROUP_SKIP(FRUGAL_PQ_INDEX_4_HIGH, FRUGAL_PQ_ADDRESS_W4, FRUGAL_PQ_DOT_C2_W4, "32"))
+FRUGAL_PQ_DIRECT_PAIRS(pq_direct_pairs_b4_c1_w5_s0,
+    FRUGAL_PQ_GROUP(FRUGAL_PQ_INDEX_4_LOW_KEEP("lr"), FRUGAL_PQ_ADDRESS_W5, FRUGAL_PQ_DOT_C1_W5),
+    FRUGAL_PQ_GROUP(FRUGAL_PQ_INDEX_4_HIGH_KEEP("lr"), FRUGAL_PQ_ADDRESS_W5, FRUGAL_PQ_DOT_C1_W5))
+FRUGAL_PQ_DIRECT_PAIRS(pq_direct_pairs_b4_c1_w5_s1,
+    FRUGAL_PQ_GROUP_SKIP(FRUGAL_PQ_INDEX_4_LOW_KEEP("lr"), FRUGAL_PQ_ADDRESS_W5, FRUGAL_PQ_DOT_C1_W5, "20"),
+    FRUGAL_PQ_GROUP_SKIP(FRUGAL_PQ_INDEX_4_HIGH_KEEP("lr"), FRUGAL_PQ_ADDRESS_W5, FRUGAL_PQ_DOT_C1_W5, "20"))
+FRUGAL_PQ_DIRECT_PAIRS(pq_direct_pairs_b4_c2_w5_s0,
+    FRUGAL_PQ_GROUP(FRUGAL_PQ_INDEX_4_LOW, FRUGAL_PQ_ADDRESS_W5, FRUGAL_PQ_DOT_C2_W5),
+    FRUGAL_PQ_GROUP(FRUGAL_PQ_INDEX_4_HIGH, FRUGAL_PQ_ADDRESS_W5, FRUGAL_PQ_DOT_C2_W5))
+FRUGAL_PQ_DIRECT_PAIRS(pq_direct_pairs_b4_c2_w5_s1,
+    FRUGAL_PQ_GROUP_SKIP(FRUGAL_PQ_INDEX_4_LOW, FRUGAL_PQ_ADDRESS_W5, FRUGAL_PQ_DOT_C2_W5, "40"),
+    FRUGAL_PQ_GROUP_SKIP(FRUGAL_PQ_INDEX_4_HIGH, FRUGAL_PQ_ADDRESS_W5, FRUGAL_PQ_DOT_C2_W5, "40"))
 
 #undef FRUGAL_PQ_DIRECT_PAIRS_C4
+#undef FRUGAL_PQ_GROUP_SKIP
+#undef FRUGAL_PQ_GROUP
 #undef FRUGAL_PQ_DIRECT_PAIRS
 #undef FRUGAL_PQ_DOT_C4_W2
 #undef FRUGAL_PQ_DOT_C2_W5
@@ -175,44 +240,58 @@ FRUGAL_PQ_DIRECT_PAIRS(pq_direct_pairs_b4_c2_w5, FRUGAL_PQ_INDEX_4_LOW, FRUGAL_P
 #undef FRUGAL_PQ_INDEX_4_LOW
 #undef FRUGAL_PQ_INDEX_8
 
-// The assembly loop of a (bits, words, columns) combination, where there is one.
-template <int32_t kBits, int32_t kWords, int32_t kColumns>
+// The assembly loop of a (bits, words, columns, skip) combination, where there is one.
+template <int32_t kBits, int32_t kWords, int32_t kColumns, bool kSkipZero>
 struct PqDirectAsm {
   static constexpr bool kAvailable = false;
   static void run(const int16_t*, const uint8_t*, const int16_t*, int32_t, int32_t*) {}
 };
 
-#define FRUGAL_PQ_DIRECT_ASM(bits, words, columns)                                                     \
+#define FRUGAL_PQ_DIRECT_ASM(bits, words, columns, skip)                                                \
   template <>                                                                                          \
-  struct PqDirectAsm<bits, words, columns> {                                                           \
+  struct PqDirectAsm<bits, words, columns, skip != 0> {                                                \
     static constexpr bool kAvailable = true;                                                           \
     static void run(const int16_t* x, const uint8_t* p, const int16_t* codebook, int32_t pairs, int32_t* acc) { \
-      pq_direct_pairs_b##bits##_c##columns##_w##words(x, p, codebook, pairs, acc);                     \
+      pq_direct_pairs_b##bits##_c##columns##_w##words##_s##skip(x, p, codebook, pairs, acc);           \
     }                                                                                                  \
   };
-FRUGAL_PQ_DIRECT_ASM(8, 2, 1)
-FRUGAL_PQ_DIRECT_ASM(8, 2, 2)
-FRUGAL_PQ_DIRECT_ASM(8, 2, 4)
-FRUGAL_PQ_DIRECT_ASM(8, 4, 1)
-FRUGAL_PQ_DIRECT_ASM(8, 4, 2)
-FRUGAL_PQ_DIRECT_ASM(8, 5, 1)
-FRUGAL_PQ_DIRECT_ASM(8, 5, 2)
-FRUGAL_PQ_DIRECT_ASM(4, 2, 1)
-FRUGAL_PQ_DIRECT_ASM(4, 2, 2)
-FRUGAL_PQ_DIRECT_ASM(4, 2, 4)
-FRUGAL_PQ_DIRECT_ASM(4, 4, 1)
-FRUGAL_PQ_DIRECT_ASM(4, 4, 2)
-FRUGAL_PQ_DIRECT_ASM(4, 5, 1)
-FRUGAL_PQ_DIRECT_ASM(4, 5, 2)
+FRUGAL_PQ_DIRECT_ASM(8, 2, 1, 0)
+FRUGAL_PQ_DIRECT_ASM(8, 2, 1, 1)
+FRUGAL_PQ_DIRECT_ASM(8, 2, 2, 0)
+FRUGAL_PQ_DIRECT_ASM(8, 2, 2, 1)
+FRUGAL_PQ_DIRECT_ASM(8, 2, 4, 0)
+FRUGAL_PQ_DIRECT_ASM(8, 2, 4, 1)
+FRUGAL_PQ_DIRECT_ASM(8, 4, 1, 0)
+FRUGAL_PQ_DIRECT_ASM(8, 4, 1, 1)
+FRUGAL_PQ_DIRECT_ASM(8, 4, 2, 0)
+FRUGAL_PQ_DIRECT_ASM(8, 4, 2, 1)
+FRUGAL_PQ_DIRECT_ASM(8, 5, 1, 0)
+FRUGAL_PQ_DIRECT_ASM(8, 5, 1, 1)
+FRUGAL_PQ_DIRECT_ASM(8, 5, 2, 0)
+FRUGAL_PQ_DIRECT_ASM(8, 5, 2, 1)
+FRUGAL_PQ_DIRECT_ASM(4, 2, 1, 0)
+FRUGAL_PQ_DIRECT_ASM(4, 2, 1, 1)
+FRUGAL_PQ_DIRECT_ASM(4, 2, 2, 0)
+FRUGAL_PQ_DIRECT_ASM(4, 2, 2, 1)
+FRUGAL_PQ_DIRECT_ASM(4, 2, 4, 0)
+FRUGAL_PQ_DIRECT_ASM(4, 2, 4, 1)
+FRUGAL_PQ_DIRECT_ASM(4, 4, 1, 0)
+FRUGAL_PQ_DIRECT_ASM(4, 4, 1, 1)
+FRUGAL_PQ_DIRECT_ASM(4, 4, 2, 0)
+FRUGAL_PQ_DIRECT_ASM(4, 4, 2, 1)
+FRUGAL_PQ_DIRECT_ASM(4, 5, 1, 0)
+FRUGAL_PQ_DIRECT_ASM(4, 5, 1, 1)
+FRUGAL_PQ_DIRECT_ASM(4, 5, 2, 0)
+FRUGAL_PQ_DIRECT_ASM(4, 5, 2, 1)
 #undef FRUGAL_PQ_DIRECT_ASM
 
-template <int32_t kBits, int32_t kWords, int32_t kColumns>
+template <int32_t kBits, int32_t kWords, int32_t kColumns, bool kSkipZero>
 inline void pq_direct_pairs(const int16_t* codebook, const uint8_t* p, int32_t pairs, const int16_t* x,
                             int32_t words, int32_t dp, int32_t* acc) {
-  if constexpr (PqDirectAsm<kBits, kWords, kColumns>::kAvailable) {
-    PqDirectAsm<kBits, kWords, kColumns>::run(x, p, codebook, pairs, acc);
+  if constexpr (PqDirectAsm<kBits, kWords, kColumns, kSkipZero>::kAvailable) {
+    PqDirectAsm<kBits, kWords, kColumns, kSkipZero>::run(x, p, codebook, pairs, acc);
   } else {
-    pq_direct_pairs_generic<kBits, kWords, kColumns>(codebook, p, pairs, x, words, dp, acc);
+    pq_direct_pairs_generic<kBits, kWords, kColumns, kSkipZero>(codebook, p, pairs, x, words, dp, acc);
   }
 }
 

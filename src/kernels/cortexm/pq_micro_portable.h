@@ -6,10 +6,10 @@
 
 namespace frugal::kernels::cortexm::detail {
 
-template <int32_t kBits, int32_t kWords, int32_t kColumns>
+template <int32_t kBits, int32_t kWords, int32_t kColumns, bool kSkipZero>
 inline void pq_direct_pairs(const int16_t* codebook, const uint8_t* p, int32_t pairs, const int16_t* x,
                             int32_t words, int32_t dp, int32_t* acc) {
-  pq_direct_pairs_generic<kBits, kWords, kColumns>(codebook, p, pairs, x, words, dp, acc);
+  pq_direct_pairs_generic<kBits, kWords, kColumns, kSkipZero>(codebook, p, pairs, x, words, dp, acc);
 }
 
 template <int32_t kWords, int32_t kColumns>

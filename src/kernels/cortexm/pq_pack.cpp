@@ -47,15 +47,35 @@ PackedPqLayer pack_layer(const PqCodebookView& codebook, const uint16_t* indices
       transposed[g * o_count + o] = index;
     }
   }
+  // The zero codeword and codeword 0 trade places, as pack_pq_codebook does.
+  const int32_t zero = pq_zero_codeword(codebook);
+  std::vector<uint16_t> direct(indices, indices + o_count * g_count);
+  int64_t zero_groups = 0;
+  if (zero >= 0) {
+    const auto renumber = [zero](uint16_t& index) {
+      if (index == zero) {
+        index = 0;
+      } else if (index == 0) {
+        index = static_cast<uint16_t>(zero);
+      }
+    };
+    for (uint16_t& index : direct) renumber(index);
+    for (uint16_t& index : transposed) renumber(index);
+    zero_groups = std::count(direct.begin(), direct.end(), uint16_t{0});
+  }
   PackedPqLayer out;
   out.groups = groups;
   out.index_bits = pq_index_bits(codebook.codewords);
-  out.direct_indices = pack_pq_indices(indices, o_count * g_count, codebook.codewords);
+  out.direct_indices = pack_pq_indices(direct.data(), direct.size(), codebook.codewords);
   out.table_indices = pack_pq_indices(transposed.data(), transposed.size(), codebook.codewords);
   out.quant = pack_channel_quant(out_channels, bias, multipliers);
   out.requant = finish_requant(out.quant, abs_sums, input_offset);
-  out.cost = pq_cost(groups, codebook.subvector, codebook.codewords, out_channels, columns);
-  out.cheaper = out.cost.table < out.cost.direct ? PqForm::kTable : PqForm::kDirect;
+  out.cost = pq_cost(groups, codebook.subvector, codebook.codewords, out_channels, columns,
+                     static_cast<double>(zero_groups) / static_cast<double>(direct.size()));
+  out.zero_groups = zero_groups;
+  out.skip_zero_codeword = zero_groups > 0 && out.cost.direct_skipping < out.cost.direct;
+  const int64_t direct_cost = out.skip_zero_codeword ? out.cost.direct_skipping : out.cost.direct;
+  out.cheaper = out.cost.table < direct_cost ? PqForm::kTable : PqForm::kDirect;
   // As pq_direct_scratch_bytes / pq_table_scratch_bytes (pq_gemm.h).
   const size_t column_bytes = g_count * static_cast<size_t>(pq_padded_length(codebook.subvector)) * sizeof(int16_t);
   const size_t direct_columns =
@@ -69,7 +89,8 @@ PackedPqLayer pack_layer(const PqCodebookView& codebook, const uint16_t* indices
 
 }  // namespace
 
-PqCost pq_cost(int32_t groups, int32_t subvector, int32_t codewords, int32_t out_channels, int32_t columns) {
+PqCost pq_cost(int32_t groups, int32_t subvector, int32_t codewords, int32_t out_channels, int32_t columns,
+               double zero_share) {
   const double g = groups, o = out_channels, k = codewords, n = columns;
   const double words = (subvector + 1) / 2;
   const double length = g * subvector;
@@ -82,18 +103,40 @@ PqCost pq_cost(int32_t groups, int32_t subvector, int32_t codewords, int32_t out
   // by the columns in flight, the column LDMs and the loop.
   const double direct_overhead = direct_columns >= 4 ? 1.75 : direct_columns >= 2 ? 3.5 : 4.5;
   cost.direct = std::llround(n * (o * g * (words + direct_overhead) + shared));
+  // Skipping: a group on the zero codeword costs its index fetch, the test and the step of the
+  // column pointer (3 + half the loop's 1, shared by the columns in flight); the others pay the
+  // test and the branch over the skip on top.
+  const double c = direct_columns;
+  cost.direct_skipping = std::llround(
+      n * (o * g * ((1.0 - zero_share) * (words + direct_overhead + 2.0 / c) + zero_share * 3.5 / c) + shared));
   cost.table = std::llround(n * (g * (k * (words + 2.0) + o * lookup + 10.0) + shared));
   cost.dense = std::llround(n * (o * length + shared));
   return cost;
+}
+
+int32_t pq_zero_codeword(const PqCodebookView& codebook) {
+  check_codebook(codebook);
+  const size_t d = static_cast<size_t>(codebook.subvector);
+  for (int32_t k = 0; k < codebook.codewords; ++k) {
+    const int8_t* w = codebook.words + static_cast<size_t>(k) * d;
+    if (std::all_of(w, w + d, [](int8_t v) { return v == 0; })) return k;
+  }
+  return -1;
 }
 
 std::vector<int16_t> pack_pq_codebook(const PqCodebookView& codebook) {
   check_codebook(codebook);
   const size_t d = static_cast<size_t>(codebook.subvector);
   const size_t dp = static_cast<size_t>(pq_padded_length(codebook.subvector));
+  const int32_t zero = pq_zero_codeword(codebook);
   std::vector<int16_t> out(static_cast<size_t>(codebook.codewords) * dp, 0);
   for (size_t k = 0; k < static_cast<size_t>(codebook.codewords); ++k) {
-    for (size_t j = 0; j < d; ++j) out[k * dp + j] = codebook.words[k * d + j];
+    // Codeword k lands at its own place, but the zero codeword and codeword 0 trade places.
+    const size_t at = zero < 0                          ? k
+                      : k == static_cast<size_t>(zero) ? 0
+                      : k == 0                          ? static_cast<size_t>(zero)
+                                                        : k;
+    for (size_t j = 0; j < d; ++j) out[at * dp + j] = codebook.words[k * d + j];
   }
   return out;
 }

@@ -5,8 +5,10 @@
 // generator needs to pick a form: an operation-count estimate of each form and its scratch.
 //
 // Layouts (pq_gemm.h has the reasons):
-//   codebook        K x pq_padded_length(d) int16, natural order, zero padded; one array per
-//                   codebook, shared by every layer that uses it
+//   codebook        K x pq_padded_length(d) int16, zero padded, natural order except that an
+//                   all-zero codeword is moved to index 0 (swapped with codeword 0), the index the
+//                   direct form can skip; one array per codebook, shared by every layer that uses
+//                   it (the packers renumber every layer's indices alike)
 //   direct indices  [O][G], table indices [G][O]; 4 bits (two per byte, low nibble first) when
 //                   K <= 16, else 8 bits; ceil(O * G * bits / 8) bytes either way
 //   ChannelQuant    one per output channel (pack.h)
@@ -34,9 +36,12 @@ enum class PqForm : int32_t { kDirect = 0, kTable = 1 };
 // with constants fitted to bench/cortexm_pq (within about 20 % there; docs/cortexm-kernels.md).
 // Per output column (pixel or batch row), with G groups of d weights (W = ceil(d / 2) SMLAD
 // pairs, L = G * d), K codewords, O output channels and c columns in flight (the direct form
-// min(2, columns), the table form min(4, columns)):
-//   direct  O * G * (W + 3.5, c = 1: W + 4.5)       per output and group: index fetch, codeword
+// min(4 for d <= 4 else 2, columns), the table form min(4, columns)):
+//   direct  O * G * (W + 1.75, 3.5, 4.5 for c = 4, 2, 1)
+//                                                    per output and group: index fetch, codeword
 //                                                    address, codeword and column loads, W SMLADs
+//   direct, skipping the zero codeword: a share z of the groups on it costs 3.5 / c, the others
+//           2 / c more (the test of the index and the branch over the skip)
 //   table   G * (K * (W + 2) + O * lookup(c) + 10)  per group: the K codeword products, then one
 //                                                    lookup-accumulate per output; lookup(c) =
 //                                                    2.5, 3.2, 4.0 for 4, 2, 1 columns
@@ -45,10 +50,16 @@ enum class PqForm : int32_t { kDirect = 0, kTable = 1 };
 // when K * (W + 2) is small against O * (W + 1): small codebooks, wide layers.
 struct PqCost {
   int64_t direct = 0;
+  int64_t direct_skipping = 0;  // the direct form skipping the zero codeword
   int64_t table = 0;
   int64_t dense = 0;
 };
-PqCost pq_cost(int32_t groups, int32_t subvector, int32_t codewords, int32_t out_channels, int32_t columns);
+// zero_share: the share of the layer's sub-vectors on the zero codeword.
+PqCost pq_cost(int32_t groups, int32_t subvector, int32_t codewords, int32_t out_channels, int32_t columns,
+               double zero_share = 0.0);
+
+// Index of the codebook's all-zero codeword (the first, if several), -1 if it has none.
+int32_t pq_zero_codeword(const PqCodebookView& codebook);
 
 struct PackedPqLayer {
   std::vector<uint8_t> direct_indices;  // [O][G], for pq_conv2d_direct / pq_fully_connected_direct
@@ -58,6 +69,9 @@ struct PackedPqLayer {
   int32_t groups = 0;      // G
   int32_t index_bits = 0;  // 4 or 8
   PqCost cost;             // estimated instructions of one call
+  int64_t zero_groups = 0;  // sub-vectors on the zero codeword (0 if the codebook has none)
+  // The direct form skips them (the shape's `skip_zero_codeword`): where the model says it pays.
+  bool skip_zero_codeword = false;
   PqForm cheaper = PqForm::kDirect;
   size_t direct_scratch_bytes = 0;  // pq_*_direct_scratch_bytes
   size_t table_scratch_bytes = 0;   // pq_*_table_scratch_bytes with kPqTableColumns
@@ -70,10 +84,11 @@ struct PackedPqLayer {
   }
 };
 
-// The codebook array the kernels read.
+// The codebook array the kernels read (the zero codeword first).
 std::vector<int16_t> pack_pq_codebook(const PqCodebookView& codebook);
 
-// `count` indices packed at the index width of a K-codeword codebook, in the given order.
+// `count` indices packed at the index width of a K-codeword codebook, in the given order, as
+// they are (the layer packers below renumber them for the zero codeword first).
 std::vector<uint8_t> pack_pq_indices(const uint16_t* indices, size_t count, int32_t codewords);
 
 // CONV_2D with filter [out_c][kh][kw][in_c] encoded as `layout` (kPqRow: G = kh*kw*in_c / d,
