@@ -172,7 +172,9 @@ void check_conv(PqConvShape s, std::mt19937& gen, bool wild, const std::string& 
   }
   if (pq_zero_codeword(view) >= 0) {  // the direct form the other way round gives the same
     s.skip_zero_codeword = !p.skip_zero_codeword;
-    EXPECT_EQ(run_conv<RequantExact>(s, input, codebook, p).direct, expected)
+    PackedPqLayer other = p;  // the bitmap of all-zero rows comes and goes with the skipping
+    other.direct_scratch_bytes = pq_conv2d_direct_scratch_bytes(s);
+    EXPECT_EQ(run_conv<RequantExact>(s, input, codebook, other).direct, expected)
         << what << " (direct, skip_zero_codeword " << s.skip_zero_codeword << ")";
     ++tally.zero_codeword;
   }
@@ -210,7 +212,9 @@ void check_fc(PqFcShape s, std::mt19937& gen, bool wild, const std::string& what
   }
   if (pq_zero_codeword(view) >= 0) {
     s.skip_zero_codeword = !p.skip_zero_codeword;
-    EXPECT_EQ(run_fc<RequantExact>(s, input, codebook, p).direct, expected)
+    PackedPqLayer other = p;
+    other.direct_scratch_bytes = pq_fully_connected_direct_scratch_bytes(s);
+    EXPECT_EQ(run_fc<RequantExact>(s, input, codebook, other).direct, expected)
         << what << " (direct, skip_zero_codeword " << s.skip_zero_codeword << ")";
     ++tally.zero_codeword;
   }
@@ -428,11 +432,20 @@ TEST(PqPack, ZeroCodewordMovesToIndexZero) {
   EXPECT_EQ(pack_pq_codebook(view), (std::vector<int16_t>{0, 0, 3, 4, 1, 2}));
   const std::vector<uint16_t> indices = {0, 2, 2, 1};
   const QuantizedMultiplier m[1] = {{1 << 30, -8}};
+  const QuantizedMultiplier m2[2] = {{1 << 30, -8}, {1 << 30, -8}};
   const PackedPqLayer p = pack_pq_fully_connected(view, indices.data(), 1, 8, 4, nullptr, m, 0);
   // Renumbered 2 0 0 1, low nibble first, in both orders (one output: the same).
   EXPECT_EQ(p.direct_indices, (std::vector<uint8_t>{0x02, 0x10}));
   EXPECT_EQ(p.table_indices, (std::vector<uint8_t>{0x02, 0x10}));
   EXPECT_EQ(p.zero_groups, 2);
+  EXPECT_EQ(p.zero_rows, 0);
+  // Half the sub-vectors on it, four columns in flight: skipping pays, and the direct scratch
+  // holds the bitmap of all-zero rows (one word) after the columns (4 x 4 groups x 2 int16).
+  EXPECT_TRUE(p.skip_zero_codeword);
+  EXPECT_EQ(p.direct_scratch_bytes, 4u * 4u * 2u * 2u + 4u);
+  // A row of zero codewords only (the second of two outputs).
+  const std::vector<uint16_t> two_rows = {0, 2, 2, 1, 2, 2, 2, 2};
+  EXPECT_EQ(pack_pq_fully_connected(view, two_rows.data(), 2, 8, 4, nullptr, m2, 0).zero_rows, 1);
   // No zero codeword: nothing moves, nothing to skip.
   const std::vector<int8_t> plain = {1, 2, 3, 4, 0, 5};
   const PqCodebookView plain_view{plain.data(), 3, 2};
@@ -453,6 +466,8 @@ TEST(PqPack, SkippingTheZeroCodewordPaysOnlyWhereItIsCommon) {
   // One column (batch-1 FC): a skipped group saves less, the test costs more per group.
   EXPECT_GT(pq_cost(160, 4, 256, 128, 1, 0.2).direct_skipping, pq_cost(160, 4, 256, 128, 1, 0.2).direct);
   EXPECT_LT(pq_cost(160, 4, 256, 128, 1, 0.6).direct_skipping, pq_cost(160, 4, 256, 128, 1, 0.6).direct);
+  // Zero codewords in whole rows (pruned output channels) cost less than scattered ones.
+  EXPECT_LT(pq_cost(32, 4, 256, 128, 36, 0.8, 0.7).direct_skipping, pq_cost(32, 4, 256, 128, 36, 0.8, 0.0).direct_skipping);
 }
 
 TEST(PqPack, RejectsWhatTheLayoutCannotDescribe) {

@@ -25,7 +25,10 @@
 // codebook and every layer's indices permuted alike), and a layer whose shape says
 // `skip_zero_codeword` (the packer's choice, where its sub-vectors pick that codeword often
 // enough: pruned layers) has the direct form skip those groups: one test of the index instead of
-// the address, codeword and column loads and the SMLADs. The result is the same either way.
+// the address, codeword and column loads and the SMLADs. Rows that are zero codewords only (pruned
+// output channels) are found once per call, a bit each in the scratch after the columns, and
+// their outputs are the requantized bias without a pass over their indices. The result is the
+// same either way.
 //
 // Two forms:
 //   direct  per output channel and group: acc += x_g . codeword[idx[o][g]]; the same SMLAD count as
@@ -124,10 +127,15 @@ constexpr bool pq_skips_zero_codeword(const Shape& s) {
   return pq_skips_zero_codeword(s, 0);
 }
 
-// Scratch of the direct form: its columns of G groups of dp int16.
+// Words of the direct form's bitmap of all-zero rows (skip_zero_codeword only).
+constexpr size_t pq_zero_row_words(int32_t out_channels) { return (static_cast<size_t>(out_channels) + 31) / 32; }
+
+// Scratch of the direct form: its columns of G groups of dp int16, then (skipping the zero
+// codeword) the bitmap of all-zero rows.
 template <class Shape>
 constexpr size_t pq_direct_scratch_bytes(const Shape& s) {
-  return pq_column_bytes(s, pq_columns_in_flight(s, pq_direct_columns_for_subvector(s.subvector)));
+  return pq_column_bytes(s, pq_columns_in_flight(s, pq_direct_columns_for_subvector(s.subvector))) +
+         (pq_skips_zero_codeword(s) ? sizeof(uint32_t) * pq_zero_row_words(pq_out_channels(s)) : 0);
 }
 
 // Scratch of the table form with up to `columns` (2 or 4) in flight: the columns, then the K
@@ -177,6 +185,41 @@ inline void pq_for_each_index(const uint8_t* indices, int32_t start, int32_t cou
     f(i + 1, b >> 4);
   }
   if (i < count) f(i, static_cast<int32_t>(*p & 15));
+}
+
+// Whether the n bytes at p are all 0 (a word at a time where aligned).
+inline bool pq_bytes_all_zero(const uint8_t* p, int32_t n) {
+  for (; n > 0 && (reinterpret_cast<uintptr_t>(p) & 3u) != 0; --n) {
+    if (*p++ != 0) return false;
+  }
+  for (; n >= 4; n -= 4, p += 4) {
+    if (load32_aligned(p) != 0) return false;
+  }
+  for (; n > 0; --n) {
+    if (*p++ != 0) return false;
+  }
+  return true;
+}
+
+// bitmap bit o = the `groups` indices of row o (from index o * groups) are all 0.
+template <int32_t kBits>
+inline void pq_mark_zero_rows(const uint8_t* indices, int32_t out_c, int32_t groups, uint32_t* bitmap) {
+  for (size_t w = 0; w < pq_zero_row_words(out_c); ++w) bitmap[w] = 0;
+  for (int32_t o = 0; o < out_c; ++o) {
+    bool zero = true;
+    if (kBits == 8) {
+      zero = pq_bytes_all_zero(indices + o * groups, groups);
+    } else {
+      int32_t start = o * groups, count = groups;
+      const uint8_t* p = indices + (start >> 1);
+      if ((start & 1) != 0) {
+        zero = (*p++ >> 4) == 0;
+        --count;
+      }
+      zero = zero && pq_bytes_all_zero(p, count >> 1) && ((count & 1) == 0 || (p[count >> 1] & 15) == 0);
+    }
+    if (zero) bitmap[o >> 5] |= 1u << (o & 31);
+  }
 }
 
 // Position of element k of a kRow column: group k / d, element k % d; groups `stride` int16 apart.
@@ -394,9 +437,11 @@ inline void pq_direct_row(const int16_t* codebook, const uint8_t* indices, int32
 
 // Direct form: all output channels of the kColumns columns in `cols`; outputs of column c at
 // out[c * out_c + o].
+// `zero_rows`: the bitmap of all-zero rows (kSkipZero), their rows not walked.
 template <class Requant, int32_t kBits, int32_t kWords, int32_t kColumns, bool kSkipZero, class Shape>
 __attribute__((noinline)) void pq_direct_columns(const Shape& s, const int16_t* codebook, const uint8_t* indices,
-                                                 const ChannelQuant* quant, const int16_t* cols, int8_t* out) {
+                                                 const ChannelQuant* quant, const int16_t* cols,
+                                                 const uint32_t* zero_rows, int8_t* out) {
   const int32_t groups = pq_groups(s);
   const int32_t out_c = pq_out_channels(s);
   const int32_t dp = pq_padded_length(s.subvector);
@@ -406,7 +451,10 @@ __attribute__((noinline)) void pq_direct_columns(const Shape& s, const int16_t* 
     int32_t acc[kColumns < 2 ? 2 : kColumns];
 #pragma GCC unroll 4
     for (int32_t c = 0; c < kColumns; ++c) acc[c] = q.bias;
-    pq_direct_row<kBits, kWords, kColumns, kSkipZero>(codebook, indices, o * groups, groups, cols, dp >> 1, dp, acc);
+    if (!kSkipZero || ((zero_rows[o >> 5] >> (o & 31)) & 1u) == 0) {
+      pq_direct_row<kBits, kWords, kColumns, kSkipZero>(codebook, indices, o * groups, groups, cols, dp >> 1, dp,
+                                                        acc);
+    }
 #pragma GCC unroll 4
     for (int32_t c = 0; c < kColumns; ++c) out[c * out_c + o] = finish_output(s, Requant::apply(acc[c], q));
   }

@@ -50,7 +50,7 @@ PackedPqLayer pack_layer(const PqCodebookView& codebook, const uint16_t* indices
   // The zero codeword and codeword 0 trade places, as pack_pq_codebook does.
   const int32_t zero = pq_zero_codeword(codebook);
   std::vector<uint16_t> direct(indices, indices + o_count * g_count);
-  int64_t zero_groups = 0;
+  int64_t zero_groups = 0, zero_rows = 0;
   if (zero >= 0) {
     const auto renumber = [zero](uint16_t& index) {
       if (index == zero) {
@@ -62,6 +62,10 @@ PackedPqLayer pack_layer(const PqCodebookView& codebook, const uint16_t* indices
     for (uint16_t& index : direct) renumber(index);
     for (uint16_t& index : transposed) renumber(index);
     zero_groups = std::count(direct.begin(), direct.end(), uint16_t{0});
+    for (size_t o = 0; o < o_count; ++o) {
+      const auto row = direct.begin() + static_cast<std::ptrdiff_t>(o * g_count);
+      zero_rows += std::all_of(row, row + static_cast<std::ptrdiff_t>(g_count), [](uint16_t i) { return i == 0; });
+    }
   }
   PackedPqLayer out;
   out.groups = groups;
@@ -71,8 +75,10 @@ PackedPqLayer pack_layer(const PqCodebookView& codebook, const uint16_t* indices
   out.quant = pack_channel_quant(out_channels, bias, multipliers);
   out.requant = finish_requant(out.quant, abs_sums, input_offset);
   out.cost = pq_cost(groups, codebook.subvector, codebook.codewords, out_channels, columns,
-                     static_cast<double>(zero_groups) / static_cast<double>(direct.size()));
+                     static_cast<double>(zero_groups) / static_cast<double>(direct.size()),
+                     static_cast<double>(zero_rows) / static_cast<double>(o_count));
   out.zero_groups = zero_groups;
+  out.zero_rows = zero_rows;
   out.skip_zero_codeword = zero_groups > 0 && out.cost.direct_skipping < out.cost.direct;
   const int64_t direct_cost = out.skip_zero_codeword ? out.cost.direct_skipping : out.cost.direct;
   out.cheaper = out.cost.table < direct_cost ? PqForm::kTable : PqForm::kDirect;
@@ -81,7 +87,8 @@ PackedPqLayer pack_layer(const PqCodebookView& codebook, const uint16_t* indices
   const size_t direct_columns =
       static_cast<size_t>(std::min(columns, pq_direct_columns_for_subvector(codebook.subvector)));
   const size_t table_columns = static_cast<size_t>(std::min(columns, kPqTableColumns));
-  out.direct_scratch_bytes = direct_columns * column_bytes;
+  out.direct_scratch_bytes = direct_columns * column_bytes +
+                             (out.skip_zero_codeword ? sizeof(uint32_t) * pq_zero_row_words(out_channels) : 0);
   out.table_scratch_bytes =
       table_columns * (column_bytes + sizeof(int32_t) * (static_cast<size_t>(codebook.codewords) + o_count));
   return out;
@@ -90,7 +97,7 @@ PackedPqLayer pack_layer(const PqCodebookView& codebook, const uint16_t* indices
 }  // namespace
 
 PqCost pq_cost(int32_t groups, int32_t subvector, int32_t codewords, int32_t out_channels, int32_t columns,
-               double zero_share) {
+               double zero_share, double zero_row_share) {
   const double g = groups, o = out_channels, k = codewords, n = columns;
   const double words = (subvector + 1) / 2;
   const double length = g * subvector;
@@ -105,10 +112,13 @@ PqCost pq_cost(int32_t groups, int32_t subvector, int32_t codewords, int32_t out
   cost.direct = std::llround(n * (o * g * (words + direct_overhead) + shared));
   // Skipping: a group on the zero codeword costs its index fetch, the test and the step of the
   // column pointer (3 + half the loop's 1, shared by the columns in flight); the others pay the
-  // test and the branch over the skip on top.
+  // test and the branch over the skip on top. Rows of zero codewords only cost nothing per
+  // column, but every row is scanned once per call (about one instruction per 2 indices).
   const double c = direct_columns;
+  const double scattered_zero = std::max(0.0, zero_share - zero_row_share);
   cost.direct_skipping = std::llround(
-      n * (o * g * ((1.0 - zero_share) * (words + direct_overhead + 2.0 / c) + zero_share * 3.5 / c) + shared));
+      n * (o * g * ((1.0 - zero_share) * (words + direct_overhead + 2.0 / c) + scattered_zero * 3.5 / c) + shared) +
+      0.5 * o * g);
   cost.table = std::llround(n * (g * (k * (words + 2.0) + o * lookup + 10.0) + shared));
   cost.dense = std::llround(n * (o * length + shared));
   return cost;

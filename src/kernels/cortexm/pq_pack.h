@@ -40,7 +40,8 @@ enum class PqForm : int32_t { kDirect = 0, kTable = 1 };
 //   direct  O * G * (W + 1.75, 3.5, 4.5 for c = 4, 2, 1)
 //                                                    per output and group: index fetch, codeword
 //                                                    address, codeword and column loads, W SMLADs
-//   direct, skipping the zero codeword: a share z of the groups on it costs 3.5 / c, the others
+//   direct, skipping the zero codeword: a share z of the groups on it costs 3.5 / c, or nothing
+//           in rows of zero codewords only (found once per call: O * G / 2 once), the others
 //           2 / c more (the test of the index and the branch over the skip)
 //   table   G * (K * (W + 2) + O * lookup(c) + 10)  per group: the K codeword products, then one
 //                                                    lookup-accumulate per output; lookup(c) =
@@ -54,9 +55,10 @@ struct PqCost {
   int64_t table = 0;
   int64_t dense = 0;
 };
-// zero_share: the share of the layer's sub-vectors on the zero codeword.
+// zero_share: the share of the layer's sub-vectors on the zero codeword; zero_row_share: the share
+// of its rows that are zero codewords only.
 PqCost pq_cost(int32_t groups, int32_t subvector, int32_t codewords, int32_t out_channels, int32_t columns,
-               double zero_share = 0.0);
+               double zero_share = 0.0, double zero_row_share = 0.0);
 
 // Index of the codebook's all-zero codeword (the first, if several), -1 if it has none.
 int32_t pq_zero_codeword(const PqCodebookView& codebook);
@@ -70,6 +72,7 @@ struct PackedPqLayer {
   int32_t index_bits = 0;  // 4 or 8
   PqCost cost;             // estimated instructions of one call
   int64_t zero_groups = 0;  // sub-vectors on the zero codeword (0 if the codebook has none)
+  int64_t zero_rows = 0;    // output channels whose sub-vectors are all on it
   // The direct form skips them (the shape's `skip_zero_codeword`): where the model says it pays.
   bool skip_zero_codeword = false;
   PqForm cheaper = PqForm::kDirect;
