@@ -64,38 +64,9 @@ inline void pq_conv2d_pixels(const Shape& s, const int8_t* input, int8_t* output
 template <class Requant, class Shape>
 void pq_conv2d_direct(const Shape& s, const int8_t* input, const int16_t* codebook, const uint8_t* indices,
                       const ChannelQuant* quant, int8_t* output, int16_t* scratch) {
-  // Skipping: the bitmap of all-zero rows after the columns (pq_direct_scratch_bytes).
-  uint32_t* zero_rows = nullptr;
-  if (pq_skips_zero_codeword(s)) {
-    zero_rows = reinterpret_cast<uint32_t*>(scratch) +
-                pq_column_bytes(s, pq_columns_in_flight(s, pq_direct_columns_for_subvector(s.subvector))) /
-                    sizeof(uint32_t);
-    if (pq_index_bits(s.codewords) == 4) {
-      detail::pq_mark_zero_rows<4>(indices, pq_out_channels(s), pq_groups(s), zero_rows);
-    } else {
-      detail::pq_mark_zero_rows<8>(indices, pq_out_channels(s), pq_groups(s), zero_rows);
-    }
-  }
-  const auto run = [&](auto skip) {
-    detail::pq_with_words(pq_padded_length(s.subvector) >> 1, [&](auto words) {
-      detail::pq_conv2d_pixels<pq_direct_columns_for_words(decltype(words)::value)>(
-          s, input, output, scratch, [&](auto columns, int8_t* out) {
-            constexpr int32_t kWords = decltype(words)::value, kColumns = decltype(columns)::value;
-            if (pq_index_bits(s.codewords) == 4) {
-              detail::pq_direct_columns<Requant, 4, kWords, kColumns, decltype(skip)::value>(
-                  s, codebook, indices, quant, scratch, zero_rows, out);
-            } else {
-              detail::pq_direct_columns<Requant, 8, kWords, kColumns, decltype(skip)::value>(
-                  s, codebook, indices, quant, scratch, zero_rows, out);
-            }
-          });
-    });
-  };
-  if (pq_skips_zero_codeword(s)) {
-    run(detail::BoolConstant<true>{});
-  } else {
-    run(detail::BoolConstant<false>{});
-  }
+  detail::pq_direct_form<Requant>(s, codebook, indices, quant, scratch, [&](auto max_columns, auto&& columns) {
+    detail::pq_conv2d_pixels<decltype(max_columns)::value>(s, input, output, scratch, columns);
+  });
 }
 
 // Lookup-table form: per group a table of the K codeword products, then one lookup per output

@@ -531,4 +531,47 @@ inline void pq_for_column_blocks(int32_t count, int32_t dp, int16_t* scratch, Fi
   }
 }
 
+
+// The direct form of a conv or FC: `blocks(IntConstant<kMaxColumns>{}, columns)` fills the
+// column blocks of the call (pq_conv2d_pixels / pq_fully_connected_rows) and calls
+// `columns(IntConstant<C>{}, out)` on each; this supplies that `columns`, with the index width,
+// codeword length and zero-codeword skipping of the shape fixed at compile time. Skipping first
+// marks the all-zero rows in the bitmap after the columns (pq_direct_scratch_bytes).
+template <class Requant, class Shape, class Blocks>
+inline void pq_direct_form(const Shape& s, const int16_t* codebook, const uint8_t* indices, const ChannelQuant* quant,
+                           int16_t* scratch, Blocks&& blocks) {
+  uint32_t* zero_rows = nullptr;
+  if (pq_skips_zero_codeword(s)) {
+    zero_rows = reinterpret_cast<uint32_t*>(scratch) +
+                pq_column_bytes(s, pq_columns_in_flight(s, pq_direct_columns_for_subvector(s.subvector))) /
+                    sizeof(uint32_t);
+    if (pq_index_bits(s.codewords) == 4) {
+      pq_mark_zero_rows<4>(indices, pq_out_channels(s), pq_groups(s), zero_rows);
+    } else {
+      pq_mark_zero_rows<8>(indices, pq_out_channels(s), pq_groups(s), zero_rows);
+    }
+  }
+  const auto run = [&](auto skip) {
+    pq_with_words(pq_padded_length(s.subvector) >> 1, [&](auto words) {
+      constexpr int32_t kWords = decltype(words)::value;
+      blocks(IntConstant<pq_direct_columns_for_words(kWords)>{}, [&](auto columns, int8_t* out) {
+        constexpr int32_t kColumns = decltype(columns)::value;
+        constexpr bool kSkipZero = decltype(skip)::value;
+        if (pq_index_bits(s.codewords) == 4) {
+          pq_direct_columns<Requant, 4, kWords, kColumns, kSkipZero>(s, codebook, indices, quant, scratch, zero_rows,
+                                                                     out);
+        } else {
+          pq_direct_columns<Requant, 8, kWords, kColumns, kSkipZero>(s, codebook, indices, quant, scratch, zero_rows,
+                                                                     out);
+        }
+      });
+    });
+  };
+  if (pq_skips_zero_codeword(s)) {
+    run(BoolConstant<true>{});
+  } else {
+    run(BoolConstant<false>{});
+  }
+}
+
 }  // namespace frugal::kernels::cortexm::detail
