@@ -250,6 +250,37 @@ void check_encodings(const Bundle& bundle) {
   }
 }
 
+std::vector<bool> stored_zero_rows(const ir::PqEncoding& encoding, const std::vector<int32_t>& shape,
+                                   const Codebook& codebook) {
+  const int32_t zero = zero_codeword(codebook);
+  std::string why;
+  const std::optional<detail::SubvectorGrid> grid = detail::subvector_grid(shape, encoding.layout, encoding.subvector, why);
+  if (zero < 0 || !grid || static_cast<size_t>(grid->count()) != encoding.indices.size()) return {};
+  const auto rows = static_cast<size_t>(grid->rows), cols = static_cast<size_t>(grid->cols);
+  std::vector<bool> marked(rows, false);
+  size_t count = 0;
+  for (size_t r = 0; r < rows; ++r) {
+    const auto row = encoding.indices.begin() + static_cast<std::ptrdiff_t>(r * cols);
+    marked[r] = std::all_of(row, row + static_cast<std::ptrdiff_t>(cols), [zero](uint16_t i) { return i == zero; });
+    count += marked[r];
+  }
+  const int32_t bits = codebook.index_bits();
+  const size_t plain = detail::packed_index_bytes(encoding.indices.size(), bits);
+  const size_t with_bitmap = (rows + 7) / 8 + detail::packed_index_bytes((rows - count) * cols, bits);
+  if (count == 0 || with_bitmap >= plain) return {};
+  return marked;
+}
+
+size_t stored_index_bytes(const ir::PqEncoding& encoding, const std::vector<int32_t>& shape,
+                          const Codebook& codebook) {
+  const std::vector<bool> marked = stored_zero_rows(encoding, shape, codebook);
+  const int32_t bits = codebook.index_bits();
+  if (marked.empty()) return detail::packed_index_bytes(encoding.indices.size(), bits);
+  const auto count = static_cast<size_t>(std::count(marked.begin(), marked.end(), true));
+  const size_t cols = encoding.indices.size() / marked.size();
+  return (marked.size() + 7) / 8 + detail::packed_index_bytes((marked.size() - count) * cols, bits);
+}
+
 ModelStorage model_storage(const ir::Graph& graph, std::span<const Codebook> codebooks) {
   ModelStorage out;
   size_t encoded_as_int8 = 0, int8_int32 = 0, int8_quantization = 0;
@@ -274,8 +305,7 @@ ModelStorage model_storage(const ir::Graph& graph, std::span<const Codebook> cod
       if (c < 0 || static_cast<size_t>(c) >= codebooks.size())
         throw Error(fmt::format("tensor {} '{}': codebook {} out of range ({} codebooks)", i,
                                 t.name, c, codebooks.size()));
-      const int32_t bits = codebooks[static_cast<size_t>(c)].index_bits();
-      out.pq.indices += detail::packed_index_bytes(t.pq->indices.size(), bits);
+      out.pq.indices += stored_index_bytes(*t.pq, t.shape, codebooks[static_cast<size_t>(c)]);
       encoded_as_int8 += static_cast<size_t>(t.num_elements());
     } else if (t.is_constant && t.type == ir::DataType::kInt32) {
       // Stored at the fewest bytes that hold every value (bundle_io.cpp), like the bundle file.

@@ -32,11 +32,24 @@ struct Bundle {
 // The int8 weights of `tensor` decoded from `codebook` and its encoding (shape-sized).
 std::vector<int8_t> decode(const ir::Tensor& tensor, const Codebook& codebook);
 
+// The rows (output channels) of an encoding whose sub-vectors are all the codebook's zero
+// codeword, which the bundle file stores as a bitmap instead of their indices (version 3) when
+// that takes fewer bytes: a pruned layer's dead channels. Empty when there is no such row or the
+// bitmap would not pay. `shape` is the tensor's; the encoding must fit it.
+std::vector<bool> stored_zero_rows(const ir::PqEncoding& encoding, const std::vector<int32_t>& shape,
+                                   const Codebook& codebook);
+
+// Bytes the bundle file takes for an encoding's indices: the bitmap of stored_zero_rows (one bit
+// per row) and the other rows' indices packed at the codebook's index width.
+size_t stored_index_bytes(const ir::PqEncoding& encoding, const std::vector<int32_t>& shape,
+                          const Codebook& codebook);
+
 // Throws ir::Error naming the model, tensor and rule when an encoding does not fit its tensor
 // (codebook index, layout vs op, d, index count, index range) or its data differs from the decoding.
 void check_encodings(const Bundle& bundle);
 
-// What a bundle stores, in bytes: indices packed at the codebook's index width, int8 codewords,
+// What a bundle stores, in bytes: indices packed at the codebook's index width (all-zero rows as
+// one bit each, stored_zero_rows), int8 codewords,
 // every constant tensor left unencoded (int8 weights; int32 biases and shape operands at the
 // fewest bytes per element that hold their values), and quantization parameters: per scale entry
 // of every quantized tensor except biases (whose scale is input scale x weight scale), 2 bytes

@@ -32,7 +32,9 @@ namespace fb = frugal::bundle_schema;
 using ir::Error;
 
 // 2: compact weight scales (16-bit codes) and int32 constants at their fewest bytes.
-constexpr uint32_t kBundleVersion = 2;
+// Version 3 added PqEncoding.zero_rows; a version-2 file is read as well (it has none).
+constexpr uint32_t kBundleVersion = 3;
+constexpr uint32_t kOldestBundleVersion = 2;
 
 // An encoded tensor decodes to up to 2*d weights per index byte, so a small corrupt file could
 // otherwise ask for gigabytes; no model meant for a microcontroller comes near this.
@@ -259,9 +261,22 @@ class Writer {
     if (t.pq) {
       // check_encodings() has run: the codebook exists and every index is below its K.
       const Codebook& codebook = bundle_.codebooks[static_cast<size_t>(t.pq->codebook)];
-      pq =
-          fb::CreatePqEncoding(b_, t.pq->codebook, to_file(t.pq->layout), t.pq->subvector,
-                               b_.CreateVector(pack_indices(t.pq->indices, codebook.index_bits())));
+      const std::vector<bool> zero_rows = stored_zero_rows(*t.pq, t.shape, codebook);
+      std::vector<uint16_t> kept;
+      std::vector<uint8_t> bitmap((zero_rows.size() + 7) / 8, 0);
+      const size_t cols = zero_rows.empty() ? 0 : t.pq->indices.size() / zero_rows.size();
+      for (size_t r = 0; r < zero_rows.size(); ++r) {
+        if (zero_rows[r]) {
+          bitmap[r / 8] = static_cast<uint8_t>(bitmap[r / 8] | 1u << (r % 8));
+        } else {
+          const auto row = t.pq->indices.begin() + static_cast<std::ptrdiff_t>(r * cols);
+          kept.insert(kept.end(), row, row + static_cast<std::ptrdiff_t>(cols));
+        }
+      }
+      pq = fb::CreatePqEncoding(
+          b_, t.pq->codebook, to_file(t.pq->layout), t.pq->subvector,
+          b_.CreateVector(pack_indices(zero_rows.empty() ? t.pq->indices : kept, codebook.index_bits())),
+          zero_rows.empty() ? 0 : b_.CreateVector(bitmap));
     } else if (t.is_constant && t.type == ir::DataType::kInt32) {
       const std::vector<int32_t> values = int32_values(t);
       const int32_t width = int32_element_bytes(values);
@@ -315,9 +330,9 @@ class Reader {
   explicit Reader(const fb::Bundle& root) : root_(root) {}
 
   Bundle run() {
-    if (root_.version() != kBundleVersion)
-      throw Error(fmt::format("unsupported bundle version {} (this frugal reads version {})",
-                              root_.version(), kBundleVersion));
+    if (root_.version() < kOldestBundleVersion || root_.version() > kBundleVersion)
+      throw Error(fmt::format("unsupported bundle version {} (this frugal reads versions {} to {})",
+                              root_.version(), kOldestBundleVersion, kBundleVersion));
     Bundle bundle;
     if (const auto* codebooks = root_.codebooks())
       for (uint32_t c = 0; c < codebooks->size(); ++c)
@@ -500,7 +515,7 @@ class Reader {
   }
 
   template <typename Fail>
-  static ir::PqEncoding read_encoding(const fb::PqEncoding& file, const std::vector<int32_t>& shape,
+  ir::PqEncoding read_encoding(const fb::PqEncoding& file, const std::vector<int32_t>& shape,
                                       const std::vector<Codebook>& codebooks, const Fail& fail) {
     ir::PqEncoding out;
     out.codebook = file.codebook();
@@ -520,27 +535,58 @@ class Reader {
         detail::subvector_grid(shape, out.layout, out.subvector, why);
     if (!grid) throw fail(why);
 
-    const auto count = static_cast<size_t>(grid->count());
+    const auto rows = static_cast<size_t>(grid->rows), cols = static_cast<size_t>(grid->cols);
+    // Rows stored as one bit each (all the zero codeword), then the other rows' indices.
+    std::vector<bool> zero_rows;
+    size_t marked = 0;
+    int32_t zero = -1;
+    if (const auto* bitmap = file.zero_rows()) {
+      if (root_.version() < 3)
+        throw fail(fmt::format("has a zero-row bitmap, which bundle version {} does not have", root_.version()));
+      zero = zero_codeword(codebook);
+      if (zero < 0)
+        throw fail(fmt::format("marks all-zero rows, but codebook {} has no all-zero codeword", out.codebook));
+      if (bitmap->size() != (rows + 7) / 8)
+        throw fail(fmt::format("{} bytes of zero-row bitmap, expected {} ({} rows)", bitmap->size(),
+                               (rows + 7) / 8, rows));
+      zero_rows.resize(rows);
+      for (size_t r = 0; r < rows; ++r) marked += zero_rows[r] = ((bitmap->Get(static_cast<uint32_t>(r / 8)) >> (r % 8)) & 1u) != 0;
+      if (rows % 8 != 0 && (bitmap->Get(static_cast<uint32_t>(rows / 8)) >> (rows % 8)) != 0)
+        throw fail(fmt::format("bits past row {} of the zero-row bitmap are set", rows));
+    }
+    const size_t count = (rows - marked) * cols;
     const int32_t bits = codebook.index_bits();
     const size_t expected = detail::packed_index_bytes(count, bits);
     const size_t actual = file.indices() == nullptr ? 0 : file.indices()->size();
     if (actual != expected)
-      throw fail(fmt::format("{} index bytes, expected {} ({} indices of {} bits)", actual,
-                             expected, count, bits));
+      throw fail(fmt::format("{} index bytes, expected {} ({} indices of {} bits{})", actual, expected, count, bits,
+                             marked == 0 ? std::string() : fmt::format(", {} of {} rows all-zero", marked, rows)));
     const uint8_t* packed = actual == 0 ? nullptr : file.indices()->data();
-    out.indices.resize(count);
-    for (size_t k = 0; k < count; ++k) {
-      const auto index =
-          static_cast<uint16_t>(bits == 8 ? packed[k] : (packed[k / 2] >> (4 * (k % 2))) & 0xF);
-      if (index >= codebook.codewords)
-        throw fail(fmt::format("index {} at position {} is out of range for codebook {} (K = {})",
-                               index, k, out.codebook, codebook.codewords));
-      out.indices[k] = index;
+    out.indices.resize(rows * cols);
+    size_t k = 0;  // position in the stored indices
+    for (size_t r = 0; r < rows; ++r) {
+      for (size_t c = 0; c < cols; ++c) {
+        if (!zero_rows.empty() && zero_rows[r]) {
+          out.indices[r * cols + c] = static_cast<uint16_t>(zero);
+          continue;
+        }
+        const auto index =
+            static_cast<uint16_t>(bits == 8 ? packed[k] : (packed[k / 2] >> (4 * (k % 2))) & 0xF);
+        if (index >= codebook.codewords)
+          throw fail(fmt::format("index {} at position {} is out of range for codebook {} (K = {})",
+                                 index, k, out.codebook, codebook.codewords));
+        out.indices[r * cols + c] = index;
+        ++k;
+      }
     }
     // Exactly one byte string per encoding, so that equal bundles are equal files.
     if (bits == 4 && count % 2 == 1 && (packed[count / 2] >> 4) != 0)
       throw fail(fmt::format("the unused high nibble of the last index byte is {}, expected 0",
                              packed[count / 2] >> 4));
+    if (root_.version() >= 3 && stored_zero_rows(out, shape, codebook) != zero_rows)
+      throw fail(zero_rows.empty() ? std::string("has all-zero rows that a zero-row bitmap would store in fewer bytes")
+                                   : std::string("its zero-row bitmap is not the one the writer makes (every all-zero "
+                                                 "row marked, and only where it saves bytes)"));
     return out;
   }
 

@@ -153,6 +153,14 @@ Codebook learn_codebook(CodebookKind kind, int32_t subvector, int32_t codewords,
   return codebook;
 }
 
+int32_t zero_codeword(const Codebook& codebook) {
+  for (int32_t k = 0; k < codebook.codewords; ++k) {
+    const std::span<const int8_t> w = codebook.word(static_cast<size_t>(k));
+    if (std::all_of(w.begin(), w.end(), [](int8_t v) { return v == 0; })) return k;
+  }
+  return -1;
+}
+
 uint16_t nearest_codeword(const Codebook& codebook, std::span<const float> v) {
   const auto d = static_cast<size_t>(codebook.subvector);
   float best = std::numeric_limits<float>::max();

@@ -39,6 +39,9 @@ struct Codebook {
   size_t bytes() const { return words.size(); }
 };
 
+// Index of the codebook's all-zero codeword (the first, if several), -1 if it has none.
+int32_t zero_codeword(const Codebook& codebook);
+
 // Largest codebook the kernels address with one byte per index.
 inline constexpr int32_t kMaxCodewords = 256;
 

@@ -623,7 +623,7 @@ TEST(BundleRoundTrip, EncodedWeightsStoreNoDataAndPackLowNibbleFirst) {
   flatbuffers::Verifier verifier(bytes.data(), bytes.size());
   ASSERT_TRUE(fb::VerifySizePrefixedBundleBuffer(verifier));
   const fb::Bundle* root = fb::GetSizePrefixedBundle(bytes.data());
-  EXPECT_EQ(root->version(), 2u);
+  EXPECT_EQ(root->version(), 3u);
   const auto* tensors = root->models()->Get(0)->tensors();
   const fb::Tensor* conv = tensors->Get(1);
   const fb::Tensor* fc = tensors->Get(6);
@@ -856,6 +856,7 @@ struct RawBundle {
   int8_t layout = 1;  // ROW
   int32_t encoding_d = 2;
   std::vector<uint8_t> indices = {0x21, 0x10};  // 1 2 | 0 1, low nibble first
+  std::vector<uint8_t> zero_rows;               // written when not empty
   std::vector<uint8_t> weight_data;             // written when not empty
   uint8_t weight_element_bytes = 0;
   // The weights' scale as 16-bit codes when not empty (no zero points), the float 0.1 as well
@@ -895,7 +896,8 @@ struct RawBundle {
     for (const std::string& name : model_names) {
       const auto pq =
           encoded ? fb::CreatePqEncoding(b, encoding_codebook, static_cast<fb::PqLayout>(layout),
-                                         encoding_d, b.CreateVector(indices))
+                                         encoding_d, b.CreateVector(indices),
+                                         zero_rows.empty() ? 0 : b.CreateVector(zero_rows))
                   : 0;
       const std::vector<flatbuffers::Offset<fb::Tensor>> tensors = {
           fb::CreateTensor(b, b.CreateString("x"), fb::DataType::INT8, b.CreateVector(in_shape),
@@ -948,6 +950,76 @@ TEST(BundleReadRaw, OddFourBitCountNeedsAZeroPadNibble) {
   EXPECT_EQ(read_error(raw.bytes()),
             "bundle: model 'm': tensor 1 'w': the unused high nibble of "
             "the last index byte is 2, expected 0");
+}
+
+// Version 3: weights [2, 8], d = 2, codeword 0 all zero; row 0 is all codeword 0, stored as one
+// bit (1 byte of bitmap + 2 bytes for row 1's four 4-bit indices, against 4 bytes for all eight).
+RawBundle pruned_raw() {
+  RawBundle raw;
+  raw.version = 3;
+  raw.words = {0, 0, -3, 4, 5, -6};
+  raw.weight_shape = {2, 8};
+  raw.zero_rows = {0x01};
+  raw.indices = {0x21, 0x21};  // row 1: 1 2 1 2
+  return raw;
+}
+
+TEST(BundleReadRaw, AllZeroRowsStoredAsBits) {
+  const Bundle b = read_bundle(pruned_raw().bytes());
+  const ir::Tensor& w = b.models[0].graph.tensors[1];
+  EXPECT_EQ(w.pq->indices, (std::vector<uint16_t>{0, 0, 0, 0, 1, 2, 1, 2}));
+  EXPECT_EQ(as_int8(w.data), (std::vector<int8_t>{0, 0, 0, 0, 0, 0, 0, 0, -3, 4, 5, -6, -3, 4, 5, -6}));
+  // The writer stores it the same way, and counts what it stores.
+  const auto stored_encoding = [](const std::vector<uint8_t>& bytes) {
+    return fb::GetSizePrefixedBundle(bytes.data())->models()->Get(0)->tensors()->Get(1)->pq();
+  };
+  const std::vector<uint8_t> written = write_bundle(b);
+  const fb::PqEncoding* e = stored_encoding(written);
+  ASSERT_NE(e->zero_rows(), nullptr);
+  EXPECT_EQ(std::vector<uint8_t>(e->zero_rows()->begin(), e->zero_rows()->end()), (std::vector<uint8_t>{0x01}));
+  EXPECT_EQ(std::vector<uint8_t>(e->indices()->begin(), e->indices()->end()), (std::vector<uint8_t>{0x21, 0x21}));
+  EXPECT_EQ(read_bundle(written).models[0].graph.tensors[1].pq->indices, w.pq->indices);
+  EXPECT_EQ(stored_index_bytes(*w.pq, w.shape, b.codebooks[0]), 3u);
+  EXPECT_EQ(model_storage(b.models[0].graph, b.codebooks).pq.indices, 3u);
+
+  const struct {
+    const char* what;
+    std::function<void(RawBundle&)> damage;
+    const char* message;
+  } cases[] = {
+      {"version 2", [](RawBundle& r) { r.version = 2; },
+       "has a zero-row bitmap, which bundle version 2 does not have"},
+      {"no zero codeword", [](RawBundle& r) { r.words = {1, 0, -3, 4, 5, -6}; },
+       "marks all-zero rows, but codebook 0 has no all-zero codeword"},
+      {"bitmap size", [](RawBundle& r) { r.zero_rows = {0x01, 0x00}; },
+       "2 bytes of zero-row bitmap, expected 1 (2 rows)"},
+      {"bits past the rows", [](RawBundle& r) { r.zero_rows = {0x05}; },
+       "bits past row 2 of the zero-row bitmap are set"},
+      {"index count", [](RawBundle& r) { r.indices = {0x21, 0x21, 0x21}; },
+       "3 index bytes, expected 2 (4 indices of 4 bits, 1 of 2 rows all-zero)"},
+      {"an all-zero row left unmarked",
+       [](RawBundle& r) {
+         r.zero_rows.clear();
+         r.indices = {0x00, 0x00, 0x21, 0x21};
+       },
+       "has all-zero rows that a zero-row bitmap would store in fewer bytes"},
+      {"a bitmap that misses a row", [](RawBundle& r) { r.indices = {0x00, 0x00}; },
+       "its zero-row bitmap is not the one the writer makes (every all-zero row marked, and only where "
+       "it saves bytes)"},
+  };
+  for (const auto& c : cases) {
+    RawBundle raw = pruned_raw();
+    c.damage(raw);
+    EXPECT_EQ(read_error(raw.bytes()), std::string("bundle: model 'm': tensor 1 'w': ") + c.message) << c.what;
+  }
+  // Where the bitmap does not pay (weights [2, 4]: 1 + 1 bytes against 2), there is none.
+  RawBundle small;
+  small.version = 3;
+  small.words = {0, 0, -3, 4, 5, -6};
+  small.indices = {0x00, 0x21};
+  const Bundle s = read_bundle(small.bytes());
+  EXPECT_TRUE(stored_zero_rows(*s.models[0].graph.tensors[1].pq, {2, 4}, s.codebooks[0]).empty());
+  EXPECT_EQ(stored_encoding(write_bundle(s))->zero_rows(), nullptr);
 }
 
 TEST(BundleReadRaw, EightBitIndices) {
@@ -1032,7 +1104,9 @@ TEST(BundleReadRaw, EachDamageIsNamed) {
       {"codebook kind", [](RawBundle& r) { r.codebook_kind = 5; },
        "bundle: codebook 0: unknown kind code 5"},
       {"version", [](RawBundle& r) { r.version = 1; },
-       "bundle: unsupported bundle version 1 (this frugal reads version 2)"},
+       "bundle: unsupported bundle version 1 (this frugal reads versions 2 to 3)"},
+      {"version 4", [](RawBundle& r) { r.version = 4; },
+       "bundle: unsupported bundle version 4 (this frugal reads versions 2 to 3)"},
       {"scales twice", [](RawBundle& r) { r.weight_scale_codes = {0}; },
        "bundle: model 'm': tensor 1 'w': stores its scales twice, as floats and as 16-bit codes"},
       {"scale exponent",
