@@ -319,6 +319,19 @@ ModelStorage model_storage(const ir::Graph& graph, std::span<const Codebook> cod
   }
   out.int8_bytes = encoded_as_int8 + out.pq.dense_weights + int8_int32 + int8_quantization;
 
+  for (const ir::Op& op : graph.ops) {
+    if (op.type != ir::OpType::kConv2D && op.type != ir::OpType::kFullyConnected) continue;
+    const ir::Tensor& w = graph.tensor(op.inputs.at(1));
+    if (!w.is_constant || w.type != ir::DataType::kInt8 || w.shape.empty() || w.shape[0] < 1) continue;
+    const auto rows = static_cast<size_t>(w.shape[0]), cols = w.data.size() / rows;
+    size_t zero = 0;
+    for (size_t r = 0; r < rows; ++r) {
+      const auto row = w.data.begin() + static_cast<std::ptrdiff_t>(r * cols);
+      zero += std::all_of(row, row + static_cast<std::ptrdiff_t>(cols), [](uint8_t v) { return v == 0; });
+    }
+    if (zero * cols > (rows + 7) / 8) out.int8_zero_row_bytes += zero * cols - (rows + 7) / 8;
+  }
+
   const std::set<int32_t> weights = operands_of_weighted_ops(graph, 1);
   std::set<int32_t> float_view = weights;
   float_view.merge(operands_of_weighted_ops(graph, 2));
@@ -343,6 +356,7 @@ BundleStorage bundle_storage(const Bundle& bundle) {
     out.total.biases += m.pq.biases;
     out.total.quantization += m.pq.quantization;
     out.int8_bytes += m.int8_bytes;
+    out.int8_zero_row_bytes += m.int8_zero_row_bytes;
     out.fp32_bytes += m.fp32_bytes;
     out.models.push_back(m);
   }

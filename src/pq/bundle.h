@@ -66,6 +66,10 @@ struct Storage {
 struct ModelStorage {
   Storage pq;                // as stored in the bundle (codebooks not included; they are shared)
   size_t int8_bytes = 0;     // the same model with int8 weights (dense_weights + biases + quantization)
+  // Of int8_bytes, what the all-zero rows (output channels) of its CONV_2D / FULLY_CONNECTED
+  // weights take beyond one bit per row, where a bit per row is fewer bytes: what a format that
+  // drops pruned channels would save on the int8 side (the bundle does so for encoded layers).
+  size_t int8_zero_row_bytes = 0;
   size_t fp32_bytes = 0;     // every weight and bias as float32 (4 bytes per element)
   int64_t weights = 0;       // elements of weight tensors (conv, depthwise, FC)
   int64_t encoded_weights = 0;
@@ -76,7 +80,11 @@ ModelStorage model_storage(const ir::Graph& graph, std::span<const Codebook> cod
 struct BundleStorage {
   std::vector<ModelStorage> models;
   Storage total;             // all models plus the shared codebooks once
-  size_t int8_bytes = 0, fp32_bytes = 0;
+  size_t int8_bytes = 0, fp32_bytes = 0, int8_zero_row_bytes = 0;
+  // Against the int8 models with their all-zero rows as one bit each.
+  double ratio_vs_int8_without_zero_rows() const {
+    return static_cast<double>(int8_bytes - int8_zero_row_bytes) / static_cast<double>(total.total());
+  }
   double ratio_vs_int8() const { return static_cast<double>(int8_bytes) / static_cast<double>(total.total()); }
   double ratio_vs_fp32() const { return static_cast<double>(fp32_bytes) / static_cast<double>(total.total()); }
 };

@@ -1096,9 +1096,13 @@ CompressResult compress(std::vector<CompressInput> inputs, const CompressOptions
   // The int8 baseline is each original model as it came: a refit turns a per-tensor weight scale
   // into per-channel scales, which the bundle pays for but the original models did not.
   result.storage.int8_bytes = 0;
+  result.storage.int8_zero_row_bytes = 0;
   for (size_t m = 0; m < result.models.size(); ++m) {
-    result.storage.models[m].int8_bytes = model_storage(inputs[m].graph, {}).int8_bytes;
-    result.storage.int8_bytes += result.storage.models[m].int8_bytes;
+    const ModelStorage original = model_storage(inputs[m].graph, {});
+    result.storage.models[m].int8_bytes = original.int8_bytes;
+    result.storage.models[m].int8_zero_row_bytes = original.int8_zero_row_bytes;
+    result.storage.int8_bytes += original.int8_bytes;
+    result.storage.int8_zero_row_bytes += original.int8_zero_row_bytes;
     result.models[m].storage = result.storage.models[m];
   }
   if (!result.models.empty()) {

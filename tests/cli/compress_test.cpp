@@ -91,6 +91,9 @@ TEST_F(Compress, JsonReportsRatiosBytesAndModels) {
                    j["fp32_bytes"].get<double>() / j["stored_bytes"].get<double>());
   EXPECT_DOUBLE_EQ(j["ratio_vs_int8"].get<double>(),
                    j["int8_bytes"].get<double>() / j["stored_bytes"].get<double>());
+  // The DS-CNN and ResNet-8 are not pruned: no all-zero rows, the same ratio without them.
+  EXPECT_EQ(j["int8_zero_row_bytes"].get<size_t>(), 0u);
+  EXPECT_DOUBLE_EQ(j["ratio_vs_int8_without_zero_rows"].get<double>(), j["ratio_vs_int8"].get<double>());
   // Every encodable layer is encoded, so the weights shrink well below int8.
   EXPECT_GT(j["ratio_vs_int8"].get<double>(), 2.0);
   EXPECT_GT(j["ratio_vs_fp32"].get<double>(), 8.0);

@@ -572,6 +572,17 @@ TEST(PqStorage, HandCountedBundle) {
   EXPECT_DOUBLE_EQ(s.ratio_vs_fp32(), 664.0 / 342.0);
 }
 
+TEST(PqStorage, AllZeroRowsOfTheInt8Side) {
+  std::vector<Codebook> codebooks = tiny_codebooks();
+  ir::Graph g = tiny_graph(codebooks, false, true);  // the FC [2, 12] left int8
+  EXPECT_EQ(model_storage(g, codebooks).int8_zero_row_bytes, 0u);
+  ir::Tensor& fc = g.tensors[6];
+  ASSERT_EQ(fc.shape, (std::vector<int32_t>{2, 12}));
+  std::fill(fc.data.begin(), fc.data.begin() + 12, uint8_t{0});  // row 0 pruned
+  // 12 bytes, less one byte for the 2-bit bitmap.
+  EXPECT_EQ(model_storage(g, codebooks).int8_zero_row_bytes, 11u);
+}
+
 TEST(PqStorage, CompactWeightScalesCostTwoBytesEach) {
   // fc/weights' scales 0.5 and 0.375 (= 3072 * 2^-13) have 12 significant bits: 2 codes of 2
   // bytes plus 2 for the exponent = 6, where 2 floats counted 8. The int8 side still counts 16.

@@ -282,6 +282,8 @@ int run_compress(const CompressOptions& options) {
   json["fp32_bytes"] = st.fp32_bytes;
   json["ratio_vs_fp32"] = st.ratio_vs_fp32();
   json["ratio_vs_int8"] = st.ratio_vs_int8();
+  json["int8_zero_row_bytes"] = st.int8_zero_row_bytes;
+  json["ratio_vs_int8_without_zero_rows"] = st.ratio_vs_int8_without_zero_rows();
   json["storage"] = storage_json(st.total);
   Json books = Json::array();
   for (const pq::Codebook& cb : result.bundle.codebooks) {
@@ -333,6 +335,7 @@ int run_compress(const CompressOptions& options) {
                     {"fp32_bytes", m.storage.fp32_bytes},
                     {"ratio_vs_int8", static_cast<double>(m.storage.int8_bytes) /
                                           static_cast<double>(std::max<size_t>(1, m.storage.pq.total()))},
+                    {"int8_zero_row_bytes", m.storage.int8_zero_row_bytes},
                     {"weights", m.storage.weights},
                     {"encoded_weights", m.storage.encoded_weights},
                     {"storage", storage_json(m.storage.pq)},
@@ -380,6 +383,12 @@ int run_compress(const CompressOptions& options) {
              with_commas(st.total.quantization));
   fmt::print("compression: {:.2f}x vs fp32 ({} bytes), {:.2f}x vs int8 ({} bytes)\n", st.ratio_vs_fp32(),
              with_commas(st.fp32_bytes), st.ratio_vs_int8(), with_commas(st.int8_bytes));
+  if (st.int8_zero_row_bytes > 0) {
+    // Pruned models: the int8 side as TFLite stores it keeps the dead channels that the bundle
+    // stores as bits; say what the ratio is without them.
+    fmt::print("  {:.2f}x vs int8 with its all-zero rows (pruned channels, {} bytes) as one bit each\n",
+               st.ratio_vs_int8_without_zero_rows(), with_commas(st.int8_zero_row_bytes));
+  }
   fmt::print("{:<28} {:>7} {:>8} {:>8} {:>23} {:>10} {:>10} {:>8}\n", "model", "metric", "before", "after",
              "loss (95%, points)", "int8 B", "stored B", "layers");
   for (const pq::ModelResult& m : result.models) {
