@@ -1327,9 +1327,9 @@ TEST(BundleReadDamaged, EveryTruncationWithAMatchingSizeFieldLoadsCleanlyOrIsRef
   EXPECT_LE(loaded, 3u);  // at most the alignment padding after the last object
 }
 
-// Flipping any byte must give either a bundle that passes every check or an ir::Error.
-TEST(BundleReadDamaged, EveryByteFlipLoadsCleanlyOrIsRefused) {
-  const std::vector<uint8_t> bytes = write_bundle(tiny_bundle());
+// Flipping any byte must give either a bundle that passes every check or an ir::Error: the
+// tiny bundle, and one whose encoding stores an all-zero row as a bit (version 3).
+void expect_every_byte_flip_loads_cleanly_or_is_refused(const std::vector<uint8_t>& bytes) {
   size_t loaded = 0, refused = 0;
   for (size_t at = 0; at < bytes.size(); ++at) {
     for (const uint8_t mask : {uint8_t{0x01}, uint8_t{0x80}, uint8_t{0xff}}) {
@@ -1351,6 +1351,20 @@ TEST(BundleReadDamaged, EveryByteFlipLoadsCleanlyOrIsRefused) {
   // Both outcomes occur: names and index bytes may change freely, offsets may not.
   EXPECT_GT(loaded, 0u);
   EXPECT_GT(refused, 0u);
+}
+
+TEST(BundleReadDamaged, EveryByteFlipLoadsCleanlyOrIsRefused) {
+  expect_every_byte_flip_loads_cleanly_or_is_refused(write_bundle(tiny_bundle()));
+}
+
+TEST(BundleReadDamaged, EveryByteFlipOfAZeroRowBitmapBundleLoadsCleanlyOrIsRefused) {
+  const std::vector<uint8_t> bytes = write_bundle(read_bundle(pruned_raw().bytes()));
+  ASSERT_NE(fb::GetSizePrefixedBundle(bytes.data())->models()->Get(0)->tensors()->Get(1)->pq()->zero_rows(), nullptr);
+  expect_every_byte_flip_loads_cleanly_or_is_refused(bytes);
+  for (size_t n = 0; n < bytes.size(); ++n) {  // and every truncation is refused
+    EXPECT_THROW(read_bundle(std::vector<uint8_t>(bytes.begin(), bytes.begin() + static_cast<ptrdiff_t>(n))),
+                 ir::Error);
+  }
 }
 
 }  // namespace
