@@ -84,14 +84,14 @@ namespace frugal::kernels::cortexm::detail {
 #define FRUGAL_PQ_GROUP_SKIP(index, address, dot, bytes) \
   index "cbz r4, 3f\n\t" address dot "b 4f\n\t3:\n\tadd r0, r0, #" bytes "\n\t4:\n\t"
 
-#define FRUGAL_PQ_DIRECT_PAIRS(name, first_group, second_group)                                              \
+#define FRUGAL_PQ_DIRECT_PAIRS_WITH(name, first_group, second_group, load_more, store_more)                  \
   __attribute__((naked, noinline)) inline void name(const int16_t*, const uint8_t*, const int16_t*, int32_t, \
                                                     int32_t*) {                                              \
     __asm__ volatile(                                                                                        \
         "push {r4-r11, lr}\n\t"                                                                              \
         "ldr lr, [sp, #36]\n\t"                                                                              \
         "push {lr}\n\t"                                                                                      \
-        "ldr r12, [lr]\n\t"                                                                                  \
+        "ldr r12, [lr]\n\t" load_more                                                                        \
         "ldr lr, [lr, #4]\n\t"                                                                               \
         "cmp r3, #0\n\t"                                                                                     \
         "beq 2f\n\t"                                                                                         \
@@ -101,35 +101,15 @@ namespace frugal::kernels::cortexm::detail {
         "2:\n\t"                                                                                             \
         "pop {r3}\n\t"                                                                                       \
         "str r12, [r3]\n\t"                                                                                  \
-        "str lr, [r3, #4]\n\t"                                                                               \
+        "str lr, [r3, #4]\n\t" store_more                                                                    \
         "pop {r4-r11, pc}\n\t");                                                                             \
   }
-
+#define FRUGAL_PQ_DIRECT_PAIRS(name, first_group, second_group) \
+  FRUGAL_PQ_DIRECT_PAIRS_WITH(name, first_group, second_group, "", "")
 // The four-column form: acc = {acc0..acc3} in r12, lr, r6, r7.
-#define FRUGAL_PQ_DIRECT_PAIRS_C4(name, first_group, second_group)                                           \
-  __attribute__((naked, noinline)) inline void name(const int16_t*, const uint8_t*, const int16_t*, int32_t, \
-                                                    int32_t*) {                                              \
-    __asm__ volatile(                                                                                        \
-        "push {r4-r11, lr}\n\t"                                                                              \
-        "ldr lr, [sp, #36]\n\t"                                                                              \
-        "push {lr}\n\t"                                                                                      \
-        "ldr r12, [lr]\n\t"                                                                                  \
-        "ldr r6, [lr, #8]\n\t"                                                                               \
-        "ldr r7, [lr, #12]\n\t"                                                                              \
-        "ldr lr, [lr, #4]\n\t"                                                                               \
-        "cmp r3, #0\n\t"                                                                                     \
-        "beq 2f\n\t"                                                                                         \
-        "1:\n\t" first_group second_group                                                                    \
-        "subs r3, r3, #1\n\t"                                                                                \
-        "bne 1b\n\t"                                                                                         \
-        "2:\n\t"                                                                                             \
-        "pop {r3}\n\t"                                                                                       \
-        "str r12, [r3]\n\t"                                                                                  \
-        "str lr, [r3, #4]\n\t"                                                                               \
-        "str r6, [r3, #8]\n\t"                                                                               \
-        "str r7, [r3, #12]\n\t"                                                                              \
-        "pop {r4-r11, pc}\n\t");                                                                             \
-  }
+#define FRUGAL_PQ_DIRECT_PAIRS_C4(name, first_group, second_group)                                 \
+  FRUGAL_PQ_DIRECT_PAIRS_WITH(name, first_group, second_group, "ldr r6, [lr, #8]\n\tldr r7, [lr, #12]\n\t", \
+                              "str r6, [r3, #8]\n\tstr r7, [r3, #12]\n\t")
 
 // Each loop twice: plain (_s0) and skipping the zero codeword (_s1); `bytes`: the column bytes
 // of one group, C * W * 4. 4-bit with four columns: no register is free to keep the byte, so it
@@ -187,6 +167,7 @@ FRUGAL_PQ_DIRECT_LOOPS(FRUGAL_PQ_DIRECT_PAIRS, pq_direct_pairs_b4_c2_w5,
 #undef FRUGAL_PQ_GROUP_SKIP
 #undef FRUGAL_PQ_GROUP
 #undef FRUGAL_PQ_DIRECT_PAIRS
+#undef FRUGAL_PQ_DIRECT_PAIRS_WITH
 #undef FRUGAL_PQ_DOT_C4_W2
 #undef FRUGAL_PQ_DOT_C2_W5
 #undef FRUGAL_PQ_DOT_C1_W5
