@@ -257,16 +257,11 @@ std::vector<bool> stored_zero_rows(const ir::PqEncoding& encoding, const std::ve
   const std::optional<detail::SubvectorGrid> grid = detail::subvector_grid(shape, encoding.layout, encoding.subvector, why);
   if (zero < 0 || !grid || static_cast<size_t>(grid->count()) != encoding.indices.size()) return {};
   const auto rows = static_cast<size_t>(grid->rows), cols = static_cast<size_t>(grid->cols);
-  std::vector<bool> marked(rows, false);
-  size_t count = 0;
-  for (size_t r = 0; r < rows; ++r) {
-    const auto row = encoding.indices.begin() + static_cast<std::ptrdiff_t>(r * cols);
-    marked[r] = std::all_of(row, row + static_cast<std::ptrdiff_t>(cols), [zero](uint16_t i) { return i == zero; });
-    count += marked[r];
-  }
+  const std::vector<bool> marked = detail::rows_all_equal(encoding.indices, rows, static_cast<uint16_t>(zero));
+  const auto count = static_cast<size_t>(std::count(marked.begin(), marked.end(), true));
   const int32_t bits = codebook.index_bits();
   const size_t plain = detail::packed_index_bytes(encoding.indices.size(), bits);
-  const size_t with_bitmap = (rows + 7) / 8 + detail::packed_index_bytes((rows - count) * cols, bits);
+  const size_t with_bitmap = detail::row_bitmap_bytes(rows) + detail::packed_index_bytes((rows - count) * cols, bits);
   if (count == 0 || with_bitmap >= plain) return {};
   return marked;
 }
@@ -278,7 +273,7 @@ size_t stored_index_bytes(const ir::PqEncoding& encoding, const std::vector<int3
   if (marked.empty()) return detail::packed_index_bytes(encoding.indices.size(), bits);
   const auto count = static_cast<size_t>(std::count(marked.begin(), marked.end(), true));
   const size_t cols = encoding.indices.size() / marked.size();
-  return (marked.size() + 7) / 8 + detail::packed_index_bytes((marked.size() - count) * cols, bits);
+  return detail::row_bitmap_bytes(marked.size()) + detail::packed_index_bytes((marked.size() - count) * cols, bits);
 }
 
 ModelStorage model_storage(const ir::Graph& graph, std::span<const Codebook> codebooks) {
@@ -324,12 +319,9 @@ ModelStorage model_storage(const ir::Graph& graph, std::span<const Codebook> cod
     const ir::Tensor& w = graph.tensor(op.inputs.at(1));
     if (!w.is_constant || w.type != ir::DataType::kInt8 || w.shape.empty() || w.shape[0] < 1) continue;
     const auto rows = static_cast<size_t>(w.shape[0]), cols = w.data.size() / rows;
-    size_t zero = 0;
-    for (size_t r = 0; r < rows; ++r) {
-      const auto row = w.data.begin() + static_cast<std::ptrdiff_t>(r * cols);
-      zero += std::all_of(row, row + static_cast<std::ptrdiff_t>(cols), [](uint8_t v) { return v == 0; });
-    }
-    if (zero * cols > (rows + 7) / 8) out.int8_zero_row_bytes += zero * cols - (rows + 7) / 8;
+    const std::vector<bool> zero_rows = detail::rows_all_equal(w.data, rows, uint8_t{0});
+    const auto zero = static_cast<size_t>(std::count(zero_rows.begin(), zero_rows.end(), true));
+    if (zero * cols > detail::row_bitmap_bytes(rows)) out.int8_zero_row_bytes += zero * cols - detail::row_bitmap_bytes(rows);
   }
 
   const std::set<int32_t> weights = operands_of_weighted_ops(graph, 1);

@@ -263,7 +263,7 @@ class Writer {
       const Codebook& codebook = bundle_.codebooks[static_cast<size_t>(t.pq->codebook)];
       const std::vector<bool> zero_rows = stored_zero_rows(*t.pq, t.shape, codebook);
       std::vector<uint16_t> kept;
-      std::vector<uint8_t> bitmap((zero_rows.size() + 7) / 8, 0);
+      std::vector<uint8_t> bitmap(detail::row_bitmap_bytes(zero_rows.size()), 0);
       const size_t cols = zero_rows.empty() ? 0 : t.pq->indices.size() / zero_rows.size();
       for (size_t r = 0; r < zero_rows.size(); ++r) {
         if (zero_rows[r]) {
@@ -546,9 +546,9 @@ class Reader {
       zero = zero_codeword(codebook);
       if (zero < 0)
         throw fail(fmt::format("marks all-zero rows, but codebook {} has no all-zero codeword", out.codebook));
-      if (bitmap->size() != (rows + 7) / 8)
+      if (bitmap->size() != detail::row_bitmap_bytes(rows))
         throw fail(fmt::format("{} bytes of zero-row bitmap, expected {} ({} rows)", bitmap->size(),
-                               (rows + 7) / 8, rows));
+                               detail::row_bitmap_bytes(rows), rows));
       zero_rows.resize(rows);
       for (size_t r = 0; r < rows; ++r) marked += zero_rows[r] = ((bitmap->Get(static_cast<uint32_t>(r / 8)) >> (r % 8)) & 1u) != 0;
       if (rows % 8 != 0 && (bitmap->Get(static_cast<uint32_t>(rows / 8)) >> (rows % 8)) != 0)

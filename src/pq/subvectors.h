@@ -3,6 +3,7 @@
 // agree on both, and the reader needs the index count before any ir::Tensor exists.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -28,6 +29,21 @@ std::optional<SubvectorGrid> subvector_grid(const std::vector<int32_t>& shape, i
 // Bytes of `count` indices packed at `index_bits` (4 or 8).
 inline size_t packed_index_bytes(size_t count, int32_t index_bits) {
   return index_bits == 4 ? (count + 1) / 2 : count;
+}
+
+// Bytes of a bitmap with one bit per row (the zero-row bitmap of bundle version 3).
+inline size_t row_bitmap_bytes(size_t rows) { return (rows + 7) / 8; }
+
+// Which rows of `values` (rows x cols, row-major) are `value` throughout.
+template <class T>
+std::vector<bool> rows_all_equal(const std::vector<T>& values, size_t rows, T value) {
+  const size_t cols = rows == 0 ? 0 : values.size() / rows;
+  std::vector<bool> out(rows);
+  for (size_t r = 0; r < rows; ++r) {
+    const auto row = values.begin() + static_cast<std::ptrdiff_t>(r * cols);
+    out[r] = std::all_of(row, row + static_cast<std::ptrdiff_t>(cols), [value](T v) { return v == value; });
+  }
+  return out;
 }
 
 }  // namespace frugal::pq::detail
